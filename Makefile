@@ -1,0 +1,47 @@
+# Programmamonitor: one entry point for setting up, running and testing.
+# Works from a fresh clone: every target that needs Python depends on the venv stamp.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed-dev
+FLASK := $(VENV)/bin/flask --app app
+
+.PHONY: venv run test serve clean
+
+venv: $(STAMP)
+
+# One venv with the dev dependencies serves both running and testing. The stamp is
+# rebuilt whenever a requirements or constraints file changes; constraints.txt pins
+# every transitive version, so a fresh clone gets exactly the tested set.
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+# Local demo on SQLite (data/programmamonitor.db): migrate, load the demo programme
+# only into an empty database, then serve on http://127.0.0.1:5000.
+run: venv
+	$(FLASK) db upgrade
+	$(FLASK) demo load --if-empty --with-users
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# The whole suite on SQLite, then on PostgreSQL (see scripts/test.sh).
+test: venv
+	bash scripts/test.sh
+
+# Production-style serving: no demo fallbacks, so the configuration must be explicit.
+# --no-control-socket: gunicorn 27 otherwise leaves ~/.gunicorn/gunicorn.ctl behind.
+serve: venv
+	@if [ -z "$${DATABASE_URL:-}" ] || [ -z "$${SECRET_KEY:-}" ]; then \
+		echo "make serve: DATABASE_URL en SECRET_KEY moeten in de omgeving staan," >&2; \
+		echo "  bijv. DATABASE_URL=postgresql+psycopg://app:app@127.0.0.1:5432/portfolio SECRET_KEY=... make serve" >&2; \
+		exit 1; \
+	fi
+	$(VENV)/bin/gunicorn --workers 2 --timeout 60 --access-logfile - --no-control-socket \
+		-b 127.0.0.1:8000 'app:create_app()'
+
+# Caches only. Never data/: it holds the database and exports.
+clean:
+	rm -rf .pytest_cache
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,100 @@
+"""Application factory: configuration, extensions, blueprints and CLI. Nothing else."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from flask_babel import Babel
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+
+from core.db import db
+
+ROOT = Path(__file__).resolve().parent
+DATA_DIR = ROOT / "data"
+DEMO_DATABASE_URL = f"sqlite:///{DATA_DIR / 'programmamonitor.db'}"
+
+migrate = Migrate(directory=str(ROOT / "migrations"), render_as_batch=True)
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def _secret_key(database_url: str) -> str:
+    """SECRET_KEY from the environment; only the local demo database may make its own."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if database_url != DEMO_DATABASE_URL:
+        raise RuntimeError(
+            "SECRET_KEY ontbreekt: zet de omgevingsvariabele SECRET_KEY (verplicht buiten de demo)."
+        )
+    key_file = DATA_DIR / ".secret_key"
+    if not key_file.exists():
+        DATA_DIR.mkdir(exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the Flask application; `test_config` replaces configuration from the environment."""
+    app = Flask(__name__, template_folder="core/templates", static_folder="core/static")
+    app.config.from_mapping(
+        BABEL_DEFAULT_LOCALE="nl",
+        BABEL_DEFAULT_TIMEZONE="Europe/Amsterdam",
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+    )
+    if test_config is None:
+        url = os.environ.get("DATABASE_URL", DEMO_DATABASE_URL)
+        app.config.update(
+            SQLALCHEMY_DATABASE_URI=url,
+            SECRET_KEY=_secret_key(url),
+            SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        )
+    else:
+        app.config.update(test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "nl")
+
+    from core.auth import login_manager
+
+    login_manager.init_app(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from core.auth import bp as auth_bp
+    from reports.views import bp as reports_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(reports_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from budget.cli import demo_cli
+    from core.cli import users_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from core.money import format_eur, format_thousands
+
+    app.jinja_env.filters["eur"] = format_eur
+    app.jinja_env.filters["keur"] = format_thousands
+    # Importing models registers every table on the metadata (Alembic autogenerate, create_all).
+    import budget.models  # noqa: F401
+    import core.audit  # noqa: F401
+    import projects.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""The money: funding, mutations, staffing, commitments, payments and the ledger."""

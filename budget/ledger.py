@@ -1,0 +1,292 @@
+"""The figures: available, reserved, committed, paid and free room per year, from SQL aggregates."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import and_, exists, extract, func, literal, or_, select, true, union_all
+
+from budget.models import (
+    BudgetAllocation,
+    BudgetMutation,
+    Commitment,
+    CommitmentAdjustment,
+    CommitmentSchedule,
+    FundingSource,
+    Payment,
+    StaffingCost,
+    StaffingReservation,
+)
+from core.errors import BudgetStopError, PermissionDenied, ValidationError
+from core.money import Money
+from projects.models import PIPELINE_STATUSES, Programme, Project
+
+ZERO = Decimal("0.00")
+FAR_FUTURE = date(9999, 12, 31)
+
+
+@dataclass(frozen=True)
+class YearFigures:
+    """One programme-year at a peildatum. Percentages are fractions (0.25 = 25 %)."""
+
+    year: int
+    structural: Decimal = ZERO
+    incidental: Decimal = ZERO
+    mutations: Decimal = ZERO
+    staffing: Decimal = ZERO
+    committed_projects: Decimal = ZERO
+    paid: Decimal = ZERO
+
+    @property
+    def available(self) -> Decimal:
+        return self.structural + self.incidental + self.mutations
+
+    @property
+    def committed(self) -> Decimal:
+        return self.staffing + self.committed_projects
+
+    @property
+    def free(self) -> Decimal:
+        return self.available - self.committed
+
+    @property
+    def pct_committed(self) -> Decimal | None:
+        return _ratio(self.committed, self.available)
+
+    @property
+    def pct_paid(self) -> Decimal | None:
+        # Realisation as a share of the available budget, like "% verplicht".
+        return _ratio(self.paid, self.available)
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """Figures of one category or programme line in one year."""
+
+    key: str
+    projects: int = 0
+    committed: Decimal = ZERO
+    paid: Decimal = ZERO
+    pipeline: Decimal = ZERO
+    extra: dict = field(default_factory=dict)
+
+
+def _ratio(part: Decimal, whole: Decimal) -> Decimal | None:
+    if not whole:
+        return None
+    return (part / whole).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+
+
+def _year_of(column):
+    return extract("year", column)
+
+
+def _dated(column, peildatum: date | None, years) -> list:
+    """Conditions for a dated entry: on or before the peildatum, inside the years asked for."""
+    upto = peildatum or FAR_FUTURE
+    conds = [column <= upto]
+    if years is not None:
+        conds.append(column >= date(min(years), 1, 1))
+        conds.append(column <= date(max(years), 12, 31))
+    return conds
+
+
+def _measures(programme_id: int, peildatum: date | None, years):
+    """(measure, year, amount) rows of every ledger source for one programme, unioned."""
+    upto = peildatum or FAR_FUTURE
+    in_years = (lambda col: col.in_(list(years))) if years is not None else (lambda col: true())
+    project_of_commitment = and_(Commitment.project_id == Project.id, Project.programme_id == programme_id)
+    parts = [
+        select(FundingSource.kind.label("measure"), BudgetAllocation.year.label("year"),
+               BudgetAllocation.amount.label("amount"))
+        .join(FundingSource, BudgetAllocation.source_id == FundingSource.id)
+        .where(FundingSource.programme_id == programme_id, in_years(BudgetAllocation.year)),
+        select(literal("mutaties"), BudgetMutation.year, BudgetMutation.amount)
+        .where(BudgetMutation.programme_id == programme_id, BudgetMutation.date <= upto,
+               in_years(BudgetMutation.year)),
+        select(literal("ambtelijk"), StaffingReservation.year, StaffingReservation.amount)
+        .where(StaffingReservation.programme_id == programme_id, in_years(StaffingReservation.year)),
+        select(literal("verplicht"), CommitmentSchedule.year, CommitmentSchedule.amount)
+        .join(Commitment, CommitmentSchedule.commitment_id == Commitment.id)
+        .join(Project, project_of_commitment)
+        .where(Commitment.signed_date <= upto, in_years(CommitmentSchedule.year)),
+        select(literal("verplicht"), CommitmentAdjustment.year, CommitmentAdjustment.amount)
+        .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id)
+        .join(Project, project_of_commitment)
+        .where(CommitmentAdjustment.date <= upto, in_years(CommitmentAdjustment.year)),
+        select(literal("betaald"), _year_of(Payment.date), Payment.amount)
+        .join(Commitment, Payment.commitment_id == Commitment.id)
+        .join(Project, project_of_commitment)
+        .where(*_dated(Payment.date, peildatum, years)),
+        select(literal("betaald"), _year_of(StaffingCost.date), StaffingCost.amount)
+        .join(StaffingReservation, StaffingCost.reservation_id == StaffingReservation.id)
+        .where(StaffingReservation.programme_id == programme_id, *_dated(StaffingCost.date, peildatum, years)),
+    ]
+    return union_all(*parts).subquery("m")
+
+
+_FIELD = {
+    "structureel": "structural",
+    "incidenteel": "incidental",
+    "mutaties": "mutations",
+    "ambtelijk": "staffing",
+    "verplicht": "committed_projects",
+    "betaald": "paid",
+}
+
+
+def programme_figures(session, programme_id: int, peildatum: date | None,
+                      years=None) -> dict[int, YearFigures]:
+    """Figures per year in one query; `peildatum=None` counts every entry whatever its date."""
+    m = _measures(programme_id, peildatum, years)
+    total = func.coalesce(func.sum(m.c.amount), 0)
+    rows = session.execute(select(m.c.measure, m.c.year, total.cast(Money)).group_by(m.c.measure, m.c.year))
+    values: dict[int, dict[str, Decimal]] = {}
+    for measure, year, amount in rows:
+        values.setdefault(int(year), {})[_FIELD[measure]] = amount
+    wanted = sorted(set(years) if years is not None else set(values))
+    return {y: YearFigures(year=y, **values.get(y, {})) for y in wanted}
+
+
+def year_figures(session, programme_id: int, year: int, peildatum: date | None) -> YearFigures:
+    return programme_figures(session, programme_id, peildatum, [year])[year]
+
+
+def programme_years(session, programme: Programme) -> list[int]:
+    """The programme's years: first year to its last year (or the last year with money)."""
+    if programme.last_year:
+        return list(range(programme.first_year, programme.last_year + 1))
+    last = session.scalar(
+        select(func.max(BudgetAllocation.year))
+        .join(FundingSource, BudgetAllocation.source_id == FundingSource.id)
+        .where(FundingSource.programme_id == programme.id)
+    )
+    return list(range(programme.first_year, max(last or programme.first_year, programme.first_year) + 1))
+
+
+def _has_commitment_by(peildatum: date | None):
+    return exists().where(Commitment.project_id == Project.id,
+                          Commitment.signed_date <= (peildatum or FAR_FUTURE))
+
+
+def reportable_projects():
+    """Projects that belong in reports: all but rejected/withdrawn ones that never got money."""
+    return or_(Project.status.not_in(("afgewezen", "ingetrokken")), _has_commitment_by(None))
+
+
+def breakdown(session, programme_id: int, year: int, peildatum: date | None,
+              by: str) -> dict[str, GroupFigures]:
+    """Committed, paid, pipeline and project count per category or per programme line."""
+    if by not in ("category", "line"):
+        raise ValueError(by)
+    key = getattr(Project, by)
+    upto = peildatum or FAR_FUTURE
+    in_programme = Project.programme_id == programme_id
+    parts = [
+        select(key.label("key"), literal("committed").label("measure"), CommitmentSchedule.amount.label("amount"))
+        .select_from(CommitmentSchedule)
+        .join(Commitment, CommitmentSchedule.commitment_id == Commitment.id)
+        .join(Project, Commitment.project_id == Project.id)
+        .where(in_programme, CommitmentSchedule.year == year, Commitment.signed_date <= upto),
+        select(key, literal("committed"), CommitmentAdjustment.amount)
+        .select_from(CommitmentAdjustment)
+        .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id)
+        .join(Project, Commitment.project_id == Project.id)
+        .where(in_programme, CommitmentAdjustment.year == year, CommitmentAdjustment.date <= upto),
+        select(key, literal("paid"), Payment.amount)
+        .select_from(Payment)
+        .join(Commitment, Payment.commitment_id == Commitment.id)
+        .join(Project, Commitment.project_id == Project.id)
+        .where(in_programme, *_dated(Payment.date, peildatum, [year])),
+        select(key, literal("pipeline"), Project.requested_amount)
+        .where(in_programme, Project.status.in_(PIPELINE_STATUSES), Project.requested_amount.is_not(None),
+               ~_has_commitment_by(peildatum)),
+    ]
+    m = union_all(*parts).subquery("m")
+    sums = session.execute(
+        select(m.c.key, m.c.measure, func.coalesce(func.sum(m.c.amount), 0).cast(Money))
+        .group_by(m.c.key, m.c.measure)
+    ).all()
+    counts = dict(session.execute(
+        select(key, func.count(Project.id)).where(in_programme, reportable_projects()).group_by(key)
+    ).all())
+    values: dict[str, dict] = {}
+    for k, measure, amount in sums:
+        values.setdefault(k, {})[measure] = amount
+    return {
+        k: GroupFigures(key=k, projects=counts.get(k, 0), **values.get(k, {}))
+        for k in sorted(set(values) | set(counts))
+    }
+
+
+def matrix(session, programme_id: int, year: int, peildatum: date | None) -> dict[tuple[str, str], Decimal]:
+    """Committed in `year` per (category, programme line)."""
+    upto = peildatum or FAR_FUTURE
+    sched = (
+        select(Project.category.label("category"), Project.line.label("line"),
+               CommitmentSchedule.amount.label("amount"))
+        .select_from(CommitmentSchedule)
+        .join(Commitment, CommitmentSchedule.commitment_id == Commitment.id)
+        .join(Project, Commitment.project_id == Project.id)
+        .where(Project.programme_id == programme_id, CommitmentSchedule.year == year,
+               Commitment.signed_date <= upto)
+    )
+    adj = (
+        select(Project.category, Project.line, CommitmentAdjustment.amount)
+        .select_from(CommitmentAdjustment)
+        .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id)
+        .join(Project, Commitment.project_id == Project.id)
+        .where(Project.programme_id == programme_id, CommitmentAdjustment.year == year,
+               CommitmentAdjustment.date <= upto)
+    )
+    m = union_all(sched, adj).subquery("m")
+    rows = session.execute(
+        select(m.c.category, m.c.line, func.sum(m.c.amount).cast(Money)).group_by(m.c.category, m.c.line))
+    return {(c, line): amount for c, line, amount in rows}
+
+
+def commitment_totals(session, commitment_id: int) -> tuple[Decimal, Decimal]:
+    """(current total incl. adjustments, paid so far) of one commitment, all dates."""
+    adjusted = select(func.coalesce(func.sum(CommitmentAdjustment.amount), 0).cast(Money)).where(
+        CommitmentAdjustment.commitment_id == commitment_id).scalar_subquery()
+    paid = select(func.coalesce(func.sum(Payment.amount), 0).cast(Money)).where(
+        Payment.commitment_id == commitment_id).scalar_subquery()
+    total, extra, paid_sum = session.execute(
+        select(Commitment.total, adjusted, paid).where(Commitment.id == commitment_id)).one()
+    return total + extra, paid_sum
+
+
+def commitment_year_amounts(session, commitment_id: int) -> dict[int, Decimal]:
+    """The current cash schedule (schedule plus all adjustments) per year."""
+    sched = select(CommitmentSchedule.year.label("year"), CommitmentSchedule.amount.label("amount")).where(
+        CommitmentSchedule.commitment_id == commitment_id)
+    adj = select(CommitmentAdjustment.year, CommitmentAdjustment.amount).where(
+        CommitmentAdjustment.commitment_id == commitment_id)
+    m = union_all(sched, adj).subquery("m")
+    rows = session.execute(select(m.c.year, func.sum(m.c.amount).cast(Money)).group_by(m.c.year))
+    return {int(y): a for y, a in rows}
+
+
+def enforce_budget_stop(session, actor, programme_id: int, deltas: dict[int, Decimal],
+                        override_reason: str | None = None) -> dict | None:
+    """Refuse a change that lowers a year's free room below zero (all entries, any date).
+
+    `deltas` is the change in free room per year the change would cause. Returns None when
+    the change fits, or the override details for the audit entry when a beheerder overrides.
+    """
+    lowered = {y: d for y, d in deltas.items() if d < 0}
+    if not lowered:
+        return None
+    figures = programme_figures(session, programme_id, None, list(lowered))
+    shortfalls = {y: -(figures[y].free + d) for y, d in lowered.items() if figures[y].free + d < 0}
+    if not shortfalls:
+        return None
+    if override_reason is None or not override_reason.strip():
+        raise BudgetStopError(shortfalls)
+    if getattr(actor, "role", None) != "beheerder":
+        raise PermissionDenied("Alleen een beheerder mag een budgetstop doorbreken.")
+    if len(override_reason.strip()) < 10:
+        raise ValidationError("Geef een reden van minstens 10 tekens voor het doorbreken van de budgetstop.",
+                              field="override_reason")
+    return {"reason": override_reason.strip(), "shortfalls": {str(y): str(a) for y, a in shortfalls.items()}}

@@ -1,0 +1,230 @@
+"""Budget tables: funding and allocations, mutations, staffing, commitments with schedules, payments."""
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, utcnow
+from core.money import Fte
+from projects.models import in_list, year_check
+
+FUNDING_KINDS = {"structureel": "Structureel", "incidenteel": "Incidenteel"}
+MUTATION_KINDS = {
+    "beleidsmatig": "Beleidsmatig",
+    "technisch": "Technisch",
+    "kasschuif": "Kasschuif",
+    "eindejaarsmarge": "Eindejaarsmarge",
+    "overboeking": "Overboeking",
+}
+MUTATION_MOMENTS = {
+    "ontwerpbegroting": "Ontwerpbegroting",
+    "voorjaarsnota": "Voorjaarsnota",
+    "najaarsnota": "Najaarsnota",
+    "slotwet": "Slotwet",
+    "intern": "Intern",
+}
+PAYMENT_KINDS = {
+    "voorschot": "Voorschot",
+    "betaling": "Betaling",
+    "eindbetaling": "Eindbetaling",
+    "terugbetaling": "Terugbetaling",
+}
+
+
+class FundingSource(Base):
+    __tablename__ = "funding_source"
+    __table_args__ = (
+        UniqueConstraint("programme_id", "name"),
+        CheckConstraint(in_list("kind", FUNDING_KINDS), name="kind"),
+        CheckConstraint("length(name) > 0", name="name_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    #: Kamerstuk or decision the money rests on.
+    reference: Mapped[str] = mapped_column(String(200), default="")
+
+    allocations: Mapped[list[BudgetAllocation]] = relationship(
+        back_populates="source", order_by="BudgetAllocation.year")
+
+
+class BudgetAllocation(Base):
+    """Amount a funding source brings in one year; undated, so it counts at any peildatum."""
+
+    __tablename__ = "budget_allocation"
+    __table_args__ = (
+        UniqueConstraint("source_id", "year"),
+        CheckConstraint(year_check(), name="year_range"),
+        CheckConstraint("amount >= 0", name="amount_nonneg"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("funding_source.id", ondelete="RESTRICT"))
+    year: Mapped[int]
+    amount: Mapped[Decimal]
+
+    source: Mapped[FundingSource] = relationship(back_populates="allocations")
+
+
+class BudgetMutation(Base):
+    """A signed change to one year's budget; a kasschuif is several sharing `kasschuif_group`."""
+
+    __tablename__ = "budget_mutation"
+    __table_args__ = (
+        CheckConstraint(year_check(), name="year_range"),
+        CheckConstraint(in_list("kind", MUTATION_KINDS), name="kind"),
+        CheckConstraint(in_list("moment", MUTATION_MOMENTS), name="moment"),
+        CheckConstraint("length(trim(reason)) > 0", name="reason_required"),
+        CheckConstraint("amount <> 0", name="amount_nonzero"),
+        CheckConstraint("(kind = 'kasschuif') = (kasschuif_group IS NOT NULL)", name="kasschuif_grouped"),
+        Index("ix_budget_mutation_programme_year", "programme_id", "year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    year: Mapped[int]
+    amount: Mapped[Decimal]
+    kind: Mapped[str] = mapped_column(String(20))
+    moment: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str] = mapped_column(String(200), default="")
+    date: Mapped[dt.date] = mapped_column(Date)
+    kasschuif_group: Mapped[str | None] = mapped_column(String(36), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StaffingReservation(Base):
+    """Civil-servant staffing at JenV for one year: FTE and euros, never names."""
+
+    __tablename__ = "staffing_reservation"
+    __table_args__ = (
+        UniqueConstraint("programme_id", "year"),
+        CheckConstraint(year_check(), name="year_range"),
+        CheckConstraint("amount >= 0", name="amount_nonneg"),
+        CheckConstraint("fte >= 0", name="fte_nonneg"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    year: Mapped[int]
+    fte: Mapped[Decimal] = mapped_column(Fte())
+    amount: Mapped[Decimal]
+
+    costs: Mapped[list[StaffingCost]] = relationship(
+        back_populates="reservation", order_by="StaffingCost.date")
+
+
+class StaffingCost(Base):
+    """Realised staffing cost booked against a reservation (e.g. per quarter); counts as paid."""
+
+    __tablename__ = "staffing_cost"
+    __table_args__ = (CheckConstraint("amount <> 0", name="amount_nonzero"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reservation_id: Mapped[int] = mapped_column(
+        ForeignKey("staffing_reservation.id", ondelete="RESTRICT"), index=True)
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    amount: Mapped[Decimal]
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    reservation: Mapped[StaffingReservation] = relationship(back_populates="costs")
+
+
+class Commitment(Base):
+    """A verplichting (beschikking/contract) on a project with its cash schedule per year."""
+
+    __tablename__ = "commitment"
+    __table_args__ = (
+        CheckConstraint("total >= 0", name="total_nonneg"),
+        CheckConstraint("length(reference) > 0", name="reference_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="RESTRICT"), index=True)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    signed_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    #: The total as signed; adjustments are separate dated entries, never edits of this.
+    total: Mapped[Decimal]
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    project = relationship("Project", backref="commitments")
+    schedule: Mapped[list[CommitmentSchedule]] = relationship(
+        back_populates="commitment", cascade="all, delete-orphan", order_by="CommitmentSchedule.year")
+    adjustments: Mapped[list[CommitmentAdjustment]] = relationship(
+        back_populates="commitment", order_by="CommitmentAdjustment.id")
+    payments: Mapped[list[Payment]] = relationship(back_populates="commitment", order_by="Payment.date")
+
+
+class CommitmentSchedule(Base):
+    """The kasritme: how much of a commitment falls in each budget year."""
+
+    __tablename__ = "commitment_schedule"
+    __table_args__ = (
+        UniqueConstraint("commitment_id", "year"),
+        CheckConstraint(year_check(), name="year_range"),
+        CheckConstraint("amount >= 0", name="amount_nonneg"),
+        Index("ix_commitment_schedule_year", "year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitment.id", ondelete="CASCADE"))
+    year: Mapped[int]
+    amount: Mapped[Decimal]
+
+    commitment: Mapped[Commitment] = relationship(back_populates="schedule")
+
+
+class CommitmentAdjustment(Base):
+    """A dated change of one year of a commitment (e.g. a lower vaststelling), with its reason."""
+
+    __tablename__ = "commitment_adjustment"
+    __table_args__ = (
+        CheckConstraint(year_check(), name="year_range"),
+        CheckConstraint("amount <> 0", name="amount_nonzero"),
+        CheckConstraint("length(trim(reason)) > 0", name="reason_required"),
+        Index("ix_commitment_adjustment_commitment_year", "commitment_id", "year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitment.id", ondelete="RESTRICT"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    year: Mapped[int]
+    amount: Mapped[Decimal]
+    reason: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    commitment: Mapped[Commitment] = relationship(back_populates="adjustments")
+
+
+class Payment(Base):
+    """A realisation on a commitment; its budget year is the year of its date."""
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        CheckConstraint(in_list("kind", PAYMENT_KINDS), name="kind"),
+        # A refund lowers the paid total, everything else raises it.
+        CheckConstraint("(kind = 'terugbetaling' AND amount < 0) OR (kind <> 'terugbetaling' AND amount > 0)",
+                        name="sign_matches_kind"),
+        UniqueConstraint("reference"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitment.id", ondelete="RESTRICT"), index=True)
+    #: Optional unique kenmerk (e.g. the booking number); empty stays NULL.
+    reference: Mapped[str | None] = mapped_column(String(100))
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    amount: Mapped[Decimal]
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    commitment: Mapped[Commitment] = relationship(back_populates="payments")

@@ -1,0 +1,1 @@
+"""Infrastructure shared by every feature: database, money, audit, auth, errors."""

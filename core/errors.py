@@ -1,0 +1,46 @@
+"""One exception hierarchy for domain rules; views and CLI turn these into Dutch messages."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+
+class DomainError(Exception):
+    """A rule of the domain refused a change; `message` is Dutch and safe to show."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationError(DomainError):
+    """Input that can never be valid (wrong format, missing value, unknown code)."""
+
+
+class NotFound(DomainError):
+    """The requested object does not exist (in this programme)."""
+
+
+class PermissionDenied(DomainError):
+    """The actor's role or ownership does not allow this change."""
+
+
+class InvalidTransition(DomainError):
+    """A project status change that the lifecycle does not allow."""
+
+
+class Conflict(DomainError):
+    """The change clashes with existing data (duplicate key, dependants)."""
+
+
+class BudgetStopError(DomainError):
+    """A change would make a year's free room negative (or overpay a commitment)."""
+
+    def __init__(self, shortfalls: dict[int, Decimal], message: str | None = None):
+        from core.money import format_eur
+
+        self.shortfalls = dict(sorted(shortfalls.items()))
+        if message is None:
+            parts = [f"{year}: tekort {format_eur(amount)}" for year, amount in self.shortfalls.items()]
+            message = "Budgetstop: onvoldoende vrije ruimte in " + "; ".join(parts) + "."
+        super().__init__(message)

@@ -1,0 +1,114 @@
+"""Exact money: Decimal amounts stored as integer cents, Dutch parsing and formatting."""
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.numbers import format_currency, format_decimal
+from sqlalchemy import BigInteger
+from sqlalchemy.types import TypeDecorator
+
+from core.errors import ValidationError
+
+CENT = Decimal("0.01")
+#: Largest amount we store: 10 cents short of 10^17 keeps far inside BIGINT.
+MAX_AMOUNT = Decimal("999999999999999.99")
+
+
+def to_decimal(value) -> Decimal:
+    """Turn an int, Decimal or numeric string into an exact two-place Decimal; never a float."""
+    if isinstance(value, float):
+        # A float has already lost exactness; refusing it keeps bugs loud.
+        raise TypeError("geldbedragen mogen geen float zijn")
+    if isinstance(value, bool):
+        raise TypeError("geen geldbedrag")
+    dec = value if isinstance(value, Decimal) else Decimal(value)
+    if not dec.is_finite():
+        raise ValidationError("Bedrag is geen eindig getal.")
+    q = dec.quantize(CENT)
+    if q != dec:
+        raise ValidationError("Een bedrag heeft hoogstens twee decimalen.")
+    return q
+
+
+class _Hundredths(TypeDecorator):
+    """A Decimal with two places kept as an integer count of hundredths (exact everywhere)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return int(to_decimal(value).scaleb(2))
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        # SUM over BIGINT may come back as Decimal (PostgreSQL numeric) or int.
+        return (Decimal(int(value)) / 100).quantize(CENT)
+
+    def coerce_compared_value(self, op, value):
+        return self
+
+
+class Money(_Hundredths):
+    """Euro amount: Decimal in Python, integer cents in the database."""
+
+    cache_ok = True
+
+
+class Fte(_Hundredths):
+    """Full-time equivalents with two places (0,80 FTE)."""
+
+    cache_ok = True
+
+
+_DUTCH = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$")
+
+
+def parse_eur(text) -> Decimal:
+    """Parse an amount typed by a Dutch user: '1.234.567,89', '1234567,89', '€ 12,50', '500'.
+
+    A dot is always a thousands separator, so '12.50' is refused rather than guessed.
+    Raises ValidationError with a Dutch message for empty, non-numeric or over-precise input.
+    """
+    if isinstance(text, Decimal | int) and not isinstance(text, bool):
+        return _checked(to_decimal(text))
+    if text is None:
+        raise ValidationError("Vul een bedrag in.")
+    s = str(text).replace("\u00a0", "").replace("€", "").replace(" ", "").strip()
+    if s.upper().startswith("EUR"):
+        s = s[3:]
+    if not s:
+        raise ValidationError("Vul een bedrag in.")
+    if not _DUTCH.match(s):
+        raise ValidationError(f"'{text}' is geen geldig bedrag; schrijf bijvoorbeeld 1.234,56.")
+    dec = Decimal(s.replace(".", "").replace(",", "."))
+    if dec != dec.quantize(CENT):
+        raise ValidationError("Een bedrag heeft hoogstens twee decimalen (centen).")
+    return _checked(dec.quantize(CENT))
+
+
+def _checked(dec: Decimal) -> Decimal:
+    if abs(dec) > MAX_AMOUNT:
+        raise ValidationError("Dit bedrag is te groot.")
+    return dec
+
+
+def format_eur(amount, digits: bool = True) -> str:
+    """Format as Dutch euros via Babel: '€ 1.234.567,89' (with a no-break space)."""
+    if amount is None:
+        return ""
+    dec = to_decimal(amount) if not isinstance(amount, Decimal) else amount
+    if digits:
+        return format_currency(dec, "EUR", locale="nl_NL")
+    return format_currency(dec.quantize(Decimal(1), ROUND_HALF_UP), "EUR", format="¤ #,##0",
+                           currency_digits=False, locale="nl_NL")
+
+
+def format_thousands(amount) -> str:
+    """Kamer notation 'x € 1.000': rounded only here, at presentation."""
+    if amount is None:
+        return ""
+    return format_decimal((Decimal(amount) / 1000).quantize(Decimal(1), ROUND_HALF_UP), locale="nl_NL")

@@ -1,0 +1,105 @@
+"""Users and roles: the User table, password hashing, creating users, role checks."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Boolean, CheckConstraint, DateTime, String, func, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.audit import record, snapshot
+from core.db import Base, utcnow
+from core.errors import Conflict, PermissionDenied, ValidationError
+
+ROLES = {
+    "beheerder": "Beheerder",
+    "financieel": "Financieel medewerker",
+    "projectleider": "Projectleider",
+    "lezer": "Lezer",
+}
+FINANCE_ROLES = ("beheerder", "financieel")
+MIN_PASSWORD_LENGTH = 12
+
+_hasher = PasswordHasher()  # argon2id with the library's current parameters
+
+
+class User(Base):
+    """Someone who can log in; personal data stays internal (never in Kamer output)."""
+
+    __tablename__ = "user"
+    __table_args__ = (
+        CheckConstraint("role IN ('beheerder','financieel','projectleider','lezer')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    # The four members Flask-Login expects, written out so this module needs no Flask.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def role_label(self) -> str:
+        return ROLES.get(self.role, self.role)
+
+    def set_password(self, password: str) -> None:
+        check_password(password)
+        self.password_hash = _hasher.hash(password)
+
+    def check_password(self, password: str) -> bool:
+        try:
+            return _hasher.verify(self.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def __str__(self) -> str:
+        return self.email
+
+
+def check_password(password: str) -> None:
+    if password is None or len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"Een wachtwoord heeft minstens {MIN_PASSWORD_LENGTH} tekens.", field="password"
+        )
+
+
+def create_user(session, actor, email: str, name: str, role: str, password: str) -> User:
+    """Add a user after checking role, e-mail and password; audited, never commits."""
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise ValidationError("Vul een geldig e-mailadres in.", field="email")
+    if role not in ROLES:
+        raise ValidationError(f"Onbekende rol '{role}'; kies uit {', '.join(ROLES)}.", field="role")
+    if not (name or "").strip():
+        raise ValidationError("Vul een naam in.", field="name")
+    if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
+        raise Conflict(f"Er bestaat al een gebruiker met e-mailadres {email}.", field="email")
+    user = User(email=email, name=name.strip(), role=role, active=True)
+    user.set_password(password)
+    session.add(user)
+    record(session, actor, "create", user, {"after": snapshot(user)})
+    return user
+
+
+
+
+def require_role(actor, *roles: str) -> None:
+    """Refuse the change unless `actor` is an active user with one of `roles`."""
+    if actor is None or not getattr(actor, "active", False) or actor.role not in roles:
+        raise PermissionDenied("U heeft geen toestemming voor deze wijziging.")

@@ -1,0 +1,1 @@
+"""The portfolio: programmes, organisations, projects and their status updates."""

@@ -1,0 +1,1 @@
+"""Read-only reporting: figures as tables and pages; nothing here changes data."""

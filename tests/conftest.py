@@ -1,0 +1,210 @@
+"""Shared fixtures: every test gets a freshly migrated, empty database on SQLite or PostgreSQL."""
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import flask_migrate
+import psycopg
+import pytest
+from hypothesis import settings
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from core.db import db
+
+# Property tests touch the database, whose speed varies too much for Hypothesis deadlines.
+settings.register_profile("default", deadline=None)
+settings.register_profile("ci", max_examples=50, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
+
+# TEST_DATABASE_URL empty or unset: SQLite. A postgresql URL names a server (any database
+# on it, e.g. .../postgres); the suite makes its own database there and drops it after.
+_RAW_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+if _RAW_URL and not _RAW_URL.startswith("postgresql"):
+    raise pytest.UsageError(
+        f"TEST_DATABASE_URL moet leeg zijn (SQLite) of een postgresql-URL, niet {_RAW_URL!r}"
+    )
+DB_KIND = "postgresql" if _RAW_URL else "sqlite"
+# Chosen at import so the report header can name it; pid + random keeps parallel runs apart.
+PG_DATABASE = f"pm_test_{os.getpid()}_{secrets.token_hex(4)}"
+
+
+def _base_config(database_uri: str) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "SECRET_KEY": "test-secret-key",
+        "WTF_CSRF_ENABLED": False,
+    }
+
+
+def _database_line() -> str:
+    return "database: SQLite" if DB_KIND == "sqlite" else f"database: PostgreSQL ({PG_DATABASE})"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return _database_line()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # With -q (our addopts) pytest prints no header at all, yet which database ran matters.
+    if session.config.get_verbosity() < 0:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(_database_line())
+
+
+def _pg_urls(database: str) -> tuple[str, str]:
+    """(SQLAlchemy URL of `database`, libpq URL of the server database) from TEST_DATABASE_URL."""
+    server = make_url(_RAW_URL)
+    sqlalchemy_url = server.set(drivername="postgresql+psycopg", database=database)
+    libpq_url = server.set(drivername="postgresql")
+    return (
+        sqlalchemy_url.render_as_string(hide_password=False),
+        libpq_url.render_as_string(hide_password=False),
+    )
+
+
+@pytest.fixture(scope="session")
+def db_kind() -> str:
+    """"sqlite" or "postgresql": the database this run uses."""
+    return DB_KIND
+
+
+@pytest.fixture(scope="session")
+def _database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | str]:
+    """SQLite: a temp directory for this session. PostgreSQL: URL of a brand-new database."""
+    if DB_KIND == "sqlite":
+        yield tmp_path_factory.mktemp("db")
+        return
+    test_url, server_url = _pg_urls(PG_DATABASE)
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+    try:
+        yield test_url
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _migrated(_database: Path | str) -> Path | str:
+    """Runs the migrations once: into template.db (SQLite) or the session database (PostgreSQL)."""
+    if DB_KIND == "sqlite":
+        template = _database / "template.db"
+        uri = f"sqlite:///{template}"
+    else:
+        uri = _database
+    app = create_app(_base_config(uri))
+    with app.app_context():
+        try:
+            flask_migrate.upgrade()
+            if DB_KIND == "postgresql":
+                _refuse_seeded_tables()
+        finally:
+            db.session.remove()
+            # Closes every connection, so the SQLite file is complete before it is copied.
+            db.engine.dispose()
+    return template if DB_KIND == "sqlite" else uri
+
+
+def _user_tables() -> list[str]:
+    rows = db.session.execute(
+        text(
+            "SELECT tablename FROM pg_tables "
+            "WHERE schemaname = current_schema() AND tablename <> 'alembic_version' "
+            "ORDER BY tablename"
+        )
+    )
+    return [row[0] for row in rows]
+
+
+def _refuse_seeded_tables() -> None:
+    # PostgreSQL tests are reset by TRUNCATE, which would also wipe rows that a migration
+    # inserts, so those tests would see a different database than SQLite's copied template.
+    seeded = [
+        name
+        for name in _user_tables()
+        if db.session.execute(text(f'SELECT EXISTS (SELECT 1 FROM "{name}")')).scalar()
+    ]
+    if seeded:
+        raise RuntimeError(
+            f"Migraties vullen tabellen {seeded}; de PostgreSQL-reset in tests/conftest.py "
+            "(TRUNCATE na elke test) moet dan worden aangepast."
+        )
+
+
+def _truncate_all() -> None:
+    tables = ", ".join('"' + name.replace('"', '""') + '"' for name in _user_tables())
+    db.session.remove()
+    if not tables:
+        return
+    with db.engine.begin() as conn:
+        # A connection a test left open would block TRUNCATE for ever; fail instead.
+        conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+        conn.execute(text(f"TRUNCATE TABLE {tables} RESTART IDENTITY CASCADE"))
+
+
+_test_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def app(_database: Path | str, _migrated: Path | str) -> Iterator:
+    """A new app on an empty, migrated database; yielded inside its app context."""
+    if DB_KIND == "sqlite":
+        # Copying the migrated file is far cheaper than migrating per test.
+        path = _database / f"test_{next(_test_numbers)}.db"
+        shutil.copyfile(_migrated, path)
+        uri = f"sqlite:///{path}"
+    else:
+        uri = _migrated
+    flask_app = create_app(_base_config(uri))
+    with flask_app.app_context():
+        try:
+            yield flask_app
+        finally:
+            # Ends the test's transaction first: on PostgreSQL an open one blocks TRUNCATE
+            # (STACK.md "PostgreSQL teardown hang").
+            db.session.remove()
+            try:
+                if DB_KIND == "postgresql":
+                    _truncate_all()
+            finally:
+                db.engine.dispose()
+    if DB_KIND == "sqlite":
+        path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def session(app):
+    """The Flask-SQLAlchemy session, bound to this test's database."""
+    return db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Still argon2id, with test-sized cost: the production cost (~0.25 s a hash) dominates the suite."""
+    from argon2 import PasswordHasher
+
+    import core.users
+
+    production = core.users._hasher
+    core.users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    core.users._hasher = production

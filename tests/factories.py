@@ -1,0 +1,43 @@
+"""Plain helpers that build test data through the real services (flush, never commit)."""
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from budget import services as budget
+from core.users import create_user
+from projects import services as portfolio
+
+_seq = itertools.count(1)
+PASSWORD = "correct-horse-battery"
+
+
+def make_user(session, role: str, email: str | None = None):
+    n = next(_seq)
+    return create_user(session, "test", email or f"{role}{n}@test.example", f"{role.title()} {n}", role, PASSWORD)
+
+
+def make_programme(session, actor, code: str = "TST", first_year: int = 2024, last_year: int = 2026):
+    return portfolio.create_programme(session, actor, code, "Testprogramma", "Ministerie van JenV",
+                                      "33", first_year, last_year)
+
+
+def fund(session, actor, programme, amounts: dict, name: str = "Structureel", kind: str = "structureel"):
+    return budget.add_funding_source(session, actor, programme, name, kind, "Kamerstuk 1", amounts)
+
+
+def make_project(session, actor, programme, **overrides):
+    n = next(_seq)
+    data = {
+        "code": f"P{n:03d}", "title": f"Project {n}", "summary": "Openbare samenvatting",
+        "category": "nieuw", "line": "preventie", "instrument": "subsidie",
+        "forms": ["seksuele_uitbuiting"], "requested_amount": None,
+    }
+    data.update(overrides)
+    return portfolio.create_project(session, actor, programme, data)
+
+
+def commit_money(session, actor, project, schedule: dict, signed: date = date(2025, 1, 15), **kw):
+    total = sum(schedule.values())
+    return budget.add_commitment(session, actor, project, reference=kw.pop("reference", f"BS-{next(_seq)}"),
+                                 signed_date=signed, total=total, schedule=schedule, **kw)
