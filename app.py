@@ -64,9 +64,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "nl")
 
+    from core import web
     from core.auth import login_manager
 
     login_manager.init_app(app)
+    web.init_app(app)
     _register_blueprints(app)
     _register_cli(app)
     _register_template_helpers(app)
@@ -74,6 +76,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    # Importing every model registers its table on the metadata (Alembic autogenerate).
+    import budget.models  # noqa: F401
+    import core.audit  # noqa: F401
+    import projects.models  # noqa: F401
     from core.auth import bp as auth_bp
     from reports.views import bp as reports_bp
 
@@ -94,7 +100,3 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["eur"] = format_eur
     app.jinja_env.filters["keur"] = format_thousands
-    # Importing models registers every table on the metadata (Alembic autogenerate, create_all).
-    import budget.models  # noqa: F401
-    import core.audit  # noqa: F401
-    import projects.models  # noqa: F401

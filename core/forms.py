@@ -1,0 +1,55 @@
+"""Form pieces shared by every feature: a Dutch money field, multi-checkboxes, domain errors on forms."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectMultipleField, StringField, widgets
+
+from core.errors import DomainError, ValidationError
+from core.money import format_eur, parse_eur
+
+
+class MoneyField(StringField):
+    """Amount typed in Dutch notation ('1.234,56'); `data` is a Decimal or None."""
+
+    def __init__(self, label=None, validators=None, allow_negative: bool = False, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.allow_negative = allow_negative
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if isinstance(self.data, Decimal):
+            # Shown back without the € sign so the user can edit the number directly.
+            return format_eur(self.data).replace("€", "").replace("\u00a0", "").strip()
+        return ""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist and valuelist[0].strip():
+            try:
+                self.data = parse_eur(valuelist[0])
+            except ValidationError as exc:
+                raise ValueError(exc.message) from None
+            if self.data < 0 and not self.allow_negative:
+                self.data = None
+                raise ValueError(str(_l("Het bedrag kan niet negatief zijn.")))
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as checkboxes (forms of exploitation, years)."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def apply_domain_error(form, exc: DomainError, field_map: dict[str, str] | None = None) -> None:
+    """Show a refused change on the form: next to its field when known, else in the summary."""
+    name = (field_map or {}).get(exc.field, exc.field)
+    if name and name in form:
+        form[name].errors = list(form[name].errors) + [exc.message]
+    else:
+        form.form_errors.append(exc.message)
+        # form.errors is cached by WTForms; reset so the summary includes the new message.
+        form._errors = None

@@ -1,0 +1,87 @@
+"""Web plumbing shared by every blueprint: navigation, current programme, Dutch error pages."""
+from __future__ import annotations
+
+from flask import Flask, abort, g, render_template, request, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from core.db import db
+
+#: (endpoint, label, roles) in menu order; items whose endpoint does not exist yet are hidden.
+NAV = [
+    ("reports.dashboard", _l("Overzicht"), None),
+    ("projects.index", _l("Projecten"), None),
+    ("projects.mine", _l("Mijn projecten"), ("projectleider",)),
+    ("budget.index", _l("Budget"), ("beheerder", "financieel")),
+    ("reports.index", _l("Rapportage"), None),
+    ("imports.index", _l("Import"), ("beheerder", "financieel")),
+    ("projects.organisations", _l("Organisaties"), ("beheerder", "financieel")),
+    ("users.index", _l("Gebruikers"), ("beheerder",)),
+]
+
+
+def current_programme():
+    """The programme the user works on: ?programma=CODE, else the one remembered in the session.
+
+    Returns None when there is no programme at all; 404 for an unknown code.
+    """
+    from projects.models import Programme
+
+    if "programme" in g:
+        return g.programme
+    code = request.args.get("programma") or session.get("programma")
+    programme = None
+    if code:
+        programme = db.session.scalar(select(Programme).where(Programme.code == code.upper()))
+        if programme is None and request.args.get("programma"):
+            abort(404)
+    if programme is None:
+        programme = db.session.scalar(select(Programme).order_by(Programme.code))
+    if programme is not None:
+        session["programma"] = programme.code
+    g.programme = programme
+    return programme
+
+
+def _nav_items():
+    if not current_user.is_authenticated:
+        return []
+    from flask import current_app
+
+    return [(endpoint, label) for endpoint, label, roles in NAV
+            if endpoint in current_app.view_functions and (roles is None or current_user.role in roles)]
+
+
+def _programmes():
+    from projects.models import Programme
+
+    if not current_user.is_authenticated:
+        return []
+    return db.session.scalars(select(Programme).order_by(Programme.code)).all()
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def _inject():
+        return {"nav_items": _nav_items, "all_programmes": _programmes,
+                "current_programme": current_programme}
+
+    for code, title, text in (
+        (400, _l("Ongeldig verzoek"), _l("Het verzoek kon niet worden verwerkt. Controleer de invoer.")),
+        (403, _l("Geen toegang"), _l("U heeft geen toegang tot deze pagina.")),
+        (404, _l("Niet gevonden"), _l("Deze pagina bestaat niet (meer).")),
+        (405, _l("Niet toegestaan"), _l("Deze actie is op deze pagina niet mogelijk.")),
+        (413, _l("Bestand te groot"), _l("Het bestand is groter dan toegestaan.")),
+        (500, _l("Er ging iets mis"), _l("Er is een fout opgetreden. Probeer het later opnieuw.")),
+    ):
+        app.register_error_handler(code, _error_page(code, title, text))
+
+
+def _error_page(code: int, title, text):
+    def handler(error):
+        if code == 500:
+            db.session.rollback()
+        return render_template("errors/error.html", code=code, title=title, text=text), code
+
+    return handler
