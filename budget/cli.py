@@ -5,8 +5,10 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from budget.ledger import programme_figures, programme_years
 from core.db import db
 from core.errors import DomainError
+from core.money import format_eur
 from projects.models import Programme
 
 demo_cli = AppGroup("demo", help="Demodata.")
@@ -17,6 +19,7 @@ _COUNT_LABELS = (
     ("status_updates", "statusupdates"),
     ("funding_sources", "financieringsbronnen"),
     ("mutations", "begrotingsmutaties"),
+    ("staffing_reservations", "jaarreserveringen ambtelijke ondersteuning"),
     ("staffing_costs", "geboekte personeelskosten"),
     ("commitments", "verplichtingen"),
     ("adjustments", "bijstellingen"),
@@ -56,6 +59,12 @@ def load(if_empty: bool, with_users: bool) -> None:
     for key, label in _COUNT_LABELS:
         if key in counts:
             click.echo(f"  {counts[key]:>4} {label}")
+    click.echo("Stand per jaar (alle boekingen):")
+    years = programme_years(session, programme)
+    for year, fig in programme_figures(session, programme.id, None, years).items():
+        pct = f"{fig.pct_committed * 100:.0f} %" if fig.pct_committed is not None else "-"
+        click.echo(f"  {year}: beschikbaar {format_eur(fig.available)}, verplicht {format_eur(fig.committed)} "
+                   f"({pct}), vrij {format_eur(fig.free)}")
 
     users = result.get("users", [])
     if users:

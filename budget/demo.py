@@ -20,6 +20,7 @@ DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "demo" / "stm.j
 
 #: The main lifecycle; a path search prefers these steps so the demo walks the usual route.
 _MAIN_PATH = ("voorstel", "in_behandeling", "toegekend", "in_uitvoering", "afgerond")
+_CLOSING = ("afgerond", "afgewezen", "ingetrokken")
 
 #: Texts of the status updates the loader adds for steps the data file does not spell out.
 _STEP_TEXTS = {
@@ -224,7 +225,12 @@ def _walk_status(session, actor, project: Project, spec: dict, counts: Counter) 
         _step(session, actor, project, spec, "voorstel", last, counts)
     for update in explicit:
         when = _day(update["date"])
-        last = _walk_to(session, actor, project, spec, update["status"], last, until=when, counts=counts)
+        # A progress update inside a phase gets its own step at the phase's start; a closing
+        # decision (afgerond, afgewezen, ...) is itself the step.
+        default = _default_step_date(update["status"], spec)
+        early = update["status"] not in _CLOSING and default is not None and default < when
+        last = _walk_to(session, actor, project, spec, update["status"], last, until=when, counts=counts,
+                        include_target=early)
         portfolio.add_status_update(session, actor, project, status=update["status"], rag=update.get("rag", "op_koers"),
                                     update_date=when, progress=update.get("progress", ""),
                                     public_text=update.get("public_text", ""),
@@ -273,7 +279,8 @@ def _load_commitment(session, actor, project: Project, spec: dict, counts: Count
         description=spec.get("description", ""))
     counts["commitments"] += 1
     # Payments and adjustments in date order (a refund before the lower vaststelling it leads to).
-    events = [("payment", p) for p in spec.get("payments", [])] + [("adjustment", a) for a in spec.get("adjustments", [])]
+    events = [("payment", p) for p in spec.get("payments", [])]
+    events += [("adjustment", a) for a in spec.get("adjustments", [])]
     for kind, event in sorted(events, key=lambda e: e[1]["date"]):
         if kind == "payment":
             budget.add_payment(session, actor, commitment, payment_date=_day(event["date"]), amount=event["amount"],
