@@ -1,0 +1,270 @@
+"""Reading an upload safely: content checks before parsing, then cells to Python values with Dutch errors."""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+import defusedxml.ElementTree as defused_et
+from defusedxml import DefusedXmlException
+
+from core.errors import ValidationError
+from core.money import parse_eur, to_decimal
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: Limits on the zip before anything parses it (a real import workbook stays far below these).
+MAX_ENTRIES = 500
+MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
+MAX_RATIO = 100
+#: Ratios are only judged for members this big: tiny XML parts compress oddly well.
+RATIO_MIN_SIZE = 1024 * 1024
+MAX_ROWS_PER_SHEET = 100_000
+_CHUNK = 64 * 1024
+
+MACRO_MARKERS = ("macroenabled", "vbaproject", "vnd.ms-office.activex", "vnd.ms-excel.intl.macrosheet",
+                 "vnd.ms-excel.macrosheet")
+
+
+class UnsafeFile(Exception):
+    """The upload is refused before parsing; `message` is Dutch and safe to show."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class _NullTarget:
+    """Parser target that keeps nothing: scanning only needs to know whether the XML is allowed."""
+
+    def close(self):
+        return None
+
+
+def check_xlsx(data: bytes) -> None:
+    """Refuse anything that is not a plain, modest .xlsx: by content, never by file name."""
+    if not data:
+        raise UnsafeFile("Het bestand is leeg.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UnsafeFile(f"Het bestand is groter dan {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+    if not data.startswith(b"PK\x03\x04"):
+        raise UnsafeFile("Dit is geen Excel-werkmap (.xlsx). Sla het bestand op als Excel-werkmap en probeer het opnieuw.")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        raise UnsafeFile("Het bestand is beschadigd of geen Excel-werkmap (.xlsx).") from None
+    with archive:
+        if len(infos) > MAX_ENTRIES:
+            raise UnsafeFile(f"Het bestand bevat te veel onderdelen ({len(infos)}); dit is geen gewone werkmap.")
+        names = {info.filename for info in infos}
+        lowered = {n.lower() for n in names}
+        if any(n.endswith("vbaproject.bin") or "activex" in n for n in lowered):
+            raise UnsafeFile("Werkmappen met macro's (.xlsm) worden niet geaccepteerd. "
+                             "Sla het bestand op als gewone Excel-werkmap (.xlsx).")
+        if "xl/workbook.bin" in lowered:
+            raise UnsafeFile("Binaire werkmappen (.xlsb) worden niet geaccepteerd; gebruik .xlsx.")
+        if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+            raise UnsafeFile("Dit is geen Excel-werkmap (.xlsx).")
+        total = 0
+        for info in infos:
+            if info.flag_bits & 0x1:
+                raise UnsafeFile("Versleutelde bestanden worden niet geaccepteerd.")
+            total += info.file_size
+            if total > MAX_UNCOMPRESSED_BYTES:
+                raise UnsafeFile("Het uitgepakte bestand is te groot; dit lijkt een zip-bom en wordt geweigerd.")
+            if info.file_size >= RATIO_MIN_SIZE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise UnsafeFile("Het bestand is verdacht sterk gecomprimeerd; dit lijkt een zip-bom en wordt geweigerd.")
+        content_types = archive.read("[Content_Types].xml").decode("utf-8", "replace").lower()
+        if any(marker in content_types for marker in MACRO_MARKERS):
+            raise UnsafeFile("Werkmappen met macro's (.xlsm) worden niet geaccepteerd. "
+                             "Sla het bestand op als gewone Excel-werkmap (.xlsx).")
+        for info in infos:
+            if info.filename.lower().endswith((".xml", ".rels")):
+                _scan_xml(archive, info)
+
+
+def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Stream one XML part through defusedxml: no DTD, no entities, and never more bytes than declared."""
+    parser = defused_et.DefusedXMLParser(target=_NullTarget(), forbid_dtd=True, forbid_entities=True,
+                                         forbid_external=True)
+    seen = 0
+    try:
+        with archive.open(info) as stream:
+            while chunk := stream.read(_CHUNK):
+                seen += len(chunk)
+                # The header's size may lie; the stream is the truth.
+                if seen > info.file_size or seen > MAX_UNCOMPRESSED_BYTES:
+                    raise UnsafeFile("Het uitgepakte bestand is groter dan opgegeven; het wordt geweigerd.")
+                parser.feed(chunk)
+        parser.close()
+    except DefusedXmlException:
+        raise UnsafeFile("Het bestand bevat XML-constructies (DTD of entiteiten) die niet zijn toegestaan; "
+                         "het wordt geweigerd.") from None
+    except (defused_et.ParseError, zipfile.BadZipFile, EOFError, OSError, ValueError):
+        raise UnsafeFile(f"Het bestand is beschadigd (onderdeel {info.filename} is geen geldige XML).") from None
+
+
+# --- Reading sheets ------------------------------------------------------------------------
+
+
+@dataclass
+class Sheet:
+    """One sheet as header -> column index and rows of raw values with their Excel row number."""
+
+    name: str
+    columns: dict[str, int]
+    rows: list[tuple[int, tuple]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def read_workbook(data: bytes, wanted: dict[str, list[str]]) -> dict[str, Sheet]:
+    """Read the wanted sheets (read-only, cached values, not formulas) that the workbook has.
+
+    Sheet and header names match without regard to case or surrounding spaces; empty rows
+    are skipped; `Sheet.missing` names headers the sheet lacks.
+    """
+    import openpyxl
+
+    sheets: dict[str, Sheet] = {}
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds on a broken part; all mean the same to the user
+        raise UnsafeFile("Het bestand kon niet als Excel-werkmap worden gelezen.") from None
+    try:
+        by_lower = {name.strip().lower(): name for name in workbook.sheetnames}
+        for sheet_name, headers in wanted.items():
+            actual = by_lower.get(sheet_name.lower())
+            if actual is None:
+                continue
+            ws = workbook[actual]
+            rows_iter = ws.iter_rows(values_only=True)
+            header_row = next(rows_iter, None) or ()
+            columns = {}
+            for index, value in enumerate(header_row):
+                if value is not None and str(value).strip():
+                    columns.setdefault(str(value).strip().lower(), index)
+            found = {h: columns[h.lower()] for h in headers if h.lower() in columns}
+            sheet = Sheet(sheet_name, found, missing=[h for h in headers if h not in found])
+            for number, values in enumerate(rows_iter, start=2):
+                if number - 1 > MAX_ROWS_PER_SHEET:
+                    raise UnsafeFile(f"Blad {sheet_name} heeft meer dan {MAX_ROWS_PER_SHEET} regels.")
+                if values and any(v is not None and str(v).strip() != "" for v in values):
+                    sheet.rows.append((number, values))
+            sheets[sheet_name] = sheet
+    finally:
+        workbook.close()
+    return sheets
+
+
+# --- Cell values ---------------------------------------------------------------------------
+
+
+class CellError(Exception):
+    """A cell that cannot be read; the caller adds sheet, row and column."""
+
+
+def text(value, required: bool = False, max_len: int | None = None) -> str:
+    if value is None:
+        result = ""
+    elif isinstance(value, float) and value.is_integer():
+        result = str(int(value))  # a code like 2024 typed as number
+    elif isinstance(value, datetime | date):
+        result = value.strftime("%d-%m-%Y")
+    else:
+        result = str(value).strip()
+    if required and not result:
+        raise CellError("Vul deze cel in.")
+    if max_len and len(result) > max_len:
+        raise CellError(f"De tekst is te lang (hoogstens {max_len} tekens).")
+    return result
+
+
+def amount(value, required: bool = True) -> Decimal | None:
+    """A euro amount: an Excel number or Dutch text ('1.234,56'); never via a binary float."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise CellError("Vul een bedrag in.")
+        return None
+    try:
+        if isinstance(value, bool):
+            raise CellError("Dit is geen bedrag.")
+        if isinstance(value, int):
+            return parse_eur(value)
+        if isinstance(value, float):
+            # repr gives the shortest decimal that round-trips, i.e. what Excel shows.
+            dec = Decimal(repr(value))
+            cents = dec.quantize(Decimal("0.01"))
+            # Excel formulas leave binary noise (0.1+0.2); anything beyond that is a real fraction of a cent.
+            if abs(dec - cents) > Decimal("0.000001"):
+                raise CellError("Een bedrag heeft hoogstens twee decimalen (centen).")
+            return parse_eur(to_decimal(cents))
+        if isinstance(value, Decimal):
+            return parse_eur(value)
+        return parse_eur(str(value))
+    except ValidationError as exc:
+        raise CellError(exc.message) from None
+    except (InvalidOperation, ValueError):
+        raise CellError(f"'{value}' is geen geldig bedrag; schrijf bijvoorbeeld 1.234,56.") from None
+
+
+def year(value, required: bool = True) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise CellError("Vul een jaartal in.")
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool) or not 2000 <= value <= 2100:
+        raise CellError(f"'{value}' is geen jaartal tussen 2000 en 2100.")
+    return value
+
+
+_DATE = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def day(value, required: bool = True) -> date | None:
+    """An Excel date or text dd-mm-jjjj (ISO jjjj-mm-dd is accepted too)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise CellError("Vul een datum in (dd-mm-jjjj).")
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    s = str(value).strip()
+    try:
+        if m := _DATE.match(s):
+            return date(int(m[3]), int(m[2]), int(m[1]))
+        if m := _ISO.match(s):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise CellError(f"'{s}' is geen bestaande datum.") from None
+    raise CellError(f"'{s}' is geen datum; schrijf dd-mm-jjjj.")
+
+
+def coded(value, labels: dict[str, str], what: str, required: bool = True) -> str | None:
+    """A coded value by its Dutch label (any case); the code itself is accepted as well."""
+    s = text(value)
+    if not s:
+        if required:
+            raise CellError(f"Vul {what} in.")
+        return None
+    wanted = " ".join(s.lower().split())
+    for code, label in labels.items():
+        if wanted in (label.lower(), code.lower(), code.replace("_", " ").lower()):
+            return code
+    raise CellError(f"Onbekende {what} '{s}'; kies uit: {', '.join(labels.values())}.")
+
+
+def coded_list(value, labels: dict[str, str], what: str) -> list[str]:
+    parts = [p for p in text(value).split(";") if p.strip()]
+    if not parts:
+        raise CellError(f"Vul minstens één {what} in (meerdere gescheiden door ;).")
+    return list(dict.fromkeys(coded(p, labels, what) for p in parts))

@@ -1,0 +1,1022 @@
+"""The import: check every row, then apply the whole file through the domain services in one transaction.
+
+Natural keys (how a row finds the record it describes; documented in README "Import"):
+programme `Code`; organisation `Naam` (any case); funding source `Programma`+`Bron`, its
+allocation + `Jaar`; staffing `Programma`+`Jaar`; project `Programma`+`Projectcode`;
+commitment `Kenmerk`; payment `Kenmerk` (without one: commitment, date, amount, kind);
+staffing cost `Programma`+`Kenmerk` (without one: date, amount, description); a mutation
+and a commitment adjustment are entries, not editable records: their key is the whole row;
+a kasschuif is keyed by its date, moment, reason, reference and amounts per year.
+
+The import never deletes. Entries the domain keeps immutable (commitments, payments,
+staffing costs) are refused when a row with the same key differs: a changed commitment
+is booked as a row on the sheet Bijstellingen instead.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from budget import services as budget
+from budget.demo import status_path
+from budget.ledger import programme_figures
+from budget.models import (
+    FUNDING_KINDS,
+    MUTATION_KINDS,
+    MUTATION_MOMENTS,
+    PAYMENT_KINDS,
+    BudgetMutation,
+    Commitment,
+    FundingSource,
+    Payment,
+    StaffingCost,
+    StaffingReservation,
+)
+from core.audit import diff, record, snapshot
+from core.errors import BudgetStopError, DomainError, InvalidTransition, PermissionDenied, ValidationError
+from core.money import format_eur
+from core.users import FINANCE_ROLES, User, require_role
+from imports import reader
+from imports.reader import CellError, Sheet
+from projects import services as portfolio
+from projects.models import (
+    CATEGORIES,
+    EXPLOITATION_FORMS,
+    INSTRUMENTS,
+    LINES,
+    ORGANISATION_TYPES,
+    STATUSES,
+    Organisation,
+    Programme,
+    Project,
+)
+
+#: The template contract: sheet -> headers, in the order the template writes them.
+SHEETS: dict[str, list[str]] = {
+    "Programma": ["Code", "Naam", "Ministerie", "Begrotingsartikel", "Eerste jaar", "Laatste jaar"],
+    "Budget": ["Programma", "Bron", "Soort", "Kenmerk", "Jaar", "Bedrag"],
+    "Mutaties": ["Programma", "Jaar", "Bedrag", "Soort", "Moment", "Toelichting", "Kenmerk", "Datum",
+                 "Kasschuifgroep"],
+    "Ambtelijke ondersteuning": ["Programma", "Jaar", "FTE", "Bedrag"],
+    "Personeelskosten": ["Kenmerk", "Programma", "Datum", "Bedrag", "Omschrijving"],
+    "Organisaties": ["Naam", "Type"],
+    "Projecten": ["Programma", "Projectcode", "Titel", "Samenvatting", "Categorie", "Programmalijn",
+                  "Vormen van uitbuiting", "Organisatie", "Instrument", "Status", "Startdatum", "Einddatum",
+                  "Gevraagd bedrag", "Vervolg op", "Projectleider", "Contactpersoon", "Interne notitie"],
+    "Verplichtingen": ["Projectcode", "Kenmerk", "Datum", "Jaar", "Bedrag"],
+    "Betalingen": ["Kenmerk", "Projectcode", "Kenmerk verplichting", "Datum", "Bedrag", "Soort"],
+    "Bijstellingen": ["Kenmerk verplichting", "Datum", "Jaar", "Bedrag", "Reden", "Kenmerk"],
+}
+#: Columns a sheet may lack (their cells are optional); every other header must be there.
+OPTIONAL_COLUMNS = {
+    ("Programma", "Laatste jaar"), ("Mutaties", "Kenmerk"), ("Mutaties", "Kasschuifgroep"),
+    ("Budget", "Kenmerk"), ("Personeelskosten", "Kenmerk"), ("Personeelskosten", "Omschrijving"),
+    ("Projecten", "Samenvatting"), ("Projecten", "Organisatie"), ("Projecten", "Status"),
+    ("Projecten", "Startdatum"), ("Projecten", "Einddatum"), ("Projecten", "Gevraagd bedrag"),
+    ("Projecten", "Vervolg op"), ("Projecten", "Projectleider"), ("Projecten", "Contactpersoon"),
+    ("Projecten", "Interne notitie"), ("Betalingen", "Kenmerk"), ("Bijstellingen", "Kenmerk"),
+}
+#: Coded columns and the label dictionaries they take (for the Toelichting and the drop-downs).
+CODED_COLUMNS = {
+    ("Budget", "Soort"): ("Soort financieringsbron", FUNDING_KINDS),
+    ("Mutaties", "Soort"): ("Soort mutatie", MUTATION_KINDS),
+    ("Mutaties", "Moment"): ("Moment", MUTATION_MOMENTS),
+    ("Organisaties", "Type"): ("Type organisatie", ORGANISATION_TYPES),
+    ("Projecten", "Categorie"): ("Categorie", CATEGORIES),
+    ("Projecten", "Programmalijn"): ("Programmalijn", LINES),
+    ("Projecten", "Vormen van uitbuiting"): ("Vorm van uitbuiting", EXPLOITATION_FORMS),
+    ("Projecten", "Instrument"): ("Instrument", INSTRUMENTS),
+    ("Projecten", "Status"): ("Status", STATUSES),
+    ("Betalingen", "Soort"): ("Soort betaling", PAYMENT_KINDS),
+}
+NEW, CHANGED, UNCHANGED = "nieuw", "gewijzigd", "ongewijzigd"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One refused cell or row: sheet, Excel row number (0: the file as a whole), column, Dutch message."""
+
+    sheet: str
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = [f"blad {self.sheet}"] if self.sheet else []
+        if self.row:
+            where.append(f"regel {self.row}")
+        if self.column:
+            where.append(f"kolom {self.column}")
+        return (", ".join(where) + ": " if where else "") + self.message
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or would do): counts per sheet and every error found."""
+
+    counts: dict[str, Counter] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+    dry_run: bool = False
+    rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def must_write(self) -> bool:
+        """True only when the caller should commit: no errors, not a dry run, something changed."""
+        return self.ok and not self.dry_run and self.changed
+
+    @property
+    def changed(self) -> bool:
+        return any(c[NEW] or c[CHANGED] for c in self.counts.values())
+
+    def table(self) -> list[tuple[str, int, int, int]]:
+        """(sheet, new, changed, unchanged) in template order, for sheets the file had."""
+        return [(s, c[NEW], c[CHANGED], c[UNCHANGED]) for s, c in
+                ((s, self.counts[s]) for s in SHEETS if s in self.counts)]
+
+
+class _Missing(DomainError):
+    """A row refers to something another row still has to create; retried after the rest."""
+
+
+class _Abort(Exception):
+    """The database refused a write; the transaction is unusable, stop applying."""
+
+
+@dataclass
+class _Op:
+    sheet: str
+    row: int
+    fn: Callable[[], None]
+    columns: dict = field(default_factory=dict)  # service field name -> column header
+    rows: int = 1
+
+
+def run_import(session, actor, data: bytes, *, dry_run: bool = False,
+               progress: Callable[[int, int], None] | None = None, filename: str = "") -> ImportResult:
+    """Check and apply a workbook; raises reader.UnsafeFile for a refused file.
+
+    `progress(rows, total)` is called whenever `rows` more of the `total` rows are applied.
+
+    Everything is flushed inside the caller's transaction; the caller commits only when
+    `result.must_write`, and otherwise rolls back (errors or a dry run write nothing).
+    """
+    reader.check_xlsx(data)
+    sheets = reader.read_workbook(data, SHEETS)
+    job = _Import(session, actor, sheets, progress)
+    job.result.dry_run = dry_run
+    if not sheets:
+        job.error("", 0, "", "Het bestand bevat geen van de bladen van het sjabloon ("
+                  + ", ".join(SHEETS) + "); download het sjabloon en vul dat in.")
+        return job.result
+    job.parse()
+    if job.result.errors:
+        return job.result
+    job.resolve()
+    if job.result.errors:
+        return job.result
+    job.apply()
+    if job.result.ok and job.result.changed:
+        counts = {s: {NEW: n, CHANGED: c, UNCHANGED: u} for s, n, c, u in job.result.table()}
+        record(session, actor, "import", "Import", {"after": {
+            "bestand": (filename or "")[:200], "sha256": hashlib.sha256(data).hexdigest(), "counts": counts}})
+    return job.result
+
+
+def _norm(name: str) -> str:
+    return " ".join((name or "").lower().split())
+
+
+class _Import:
+    """One import run: parsed rows, what they refer to, and the operations that apply them."""
+
+    def __init__(self, session, actor, sheets: dict[str, Sheet], progress):
+        self.session, self.actor, self.sheets = session, actor, sheets
+        self.progress = progress or (lambda n, total: None)
+        self.result = ImportResult()
+        self.rows: dict[str, list[dict]] = {name: [] for name in SHEETS}
+
+    # --- errors and counts ---------------------------------------------------------------
+
+    def error(self, sheet: str, row: int, column: str, message: str) -> None:
+        self.result.errors.append(RowError(sheet, row, column, message))
+
+    def count(self, sheet: str, what: str, n: int = 1) -> None:
+        self.result.counts.setdefault(sheet, Counter({NEW: 0, CHANGED: 0, UNCHANGED: 0}))[what] += n
+
+    # --- 1. cells to values ---------------------------------------------------------------
+
+    def parse(self) -> None:
+        for name, sheet in self.sheets.items():
+            missing = [h for h in sheet.missing if (name, h) not in OPTIONAL_COLUMNS]
+            for header in missing:
+                self.error(name, 1, header, f"De kolom '{header}' ontbreekt in de kopregel.")
+            if missing:
+                continue
+            parse_row = getattr(self, "_parse_" + name.lower().replace(" ", "_"))
+            for number, values in sheet.rows:
+                cells = _Cells(self, sheet, number, values)
+                row = parse_row(cells)
+                if not cells.bad and row is not None:
+                    row["row"] = number
+                    self.rows[name].append(row)
+                self.result.rows += 1
+
+    def _parse_programma(self, c) -> dict:
+        first, last = c("Eerste jaar", reader.year), c("Laatste jaar", reader.year, required=False)
+        if first and last and last < first:
+            c.fail("Laatste jaar", "Het laatste jaar ligt voor het eerste jaar.")
+        return {"code": (c("Code", reader.text, required=True, max_len=20) or "").upper(),
+                "name": c("Naam", reader.text, required=True, max_len=200),
+                "ministry": c("Ministerie", reader.text, required=True, max_len=200),
+                "budget_article": c("Begrotingsartikel", reader.text, required=True, max_len=50),
+                "first_year": first, "last_year": last, "has_last": "Laatste jaar" in c.sheet.columns}
+
+    def _parse_budget(self, c) -> dict:
+        amount = c("Bedrag", reader.amount)
+        if amount is not None and amount < 0:
+            c.fail("Bedrag", "Het bedrag van een financieringsbron kan niet negatief zijn; "
+                             "een verlaging boekt u op het blad Mutaties.")
+        return {"programme": (c("Programma", reader.text, required=True) or "").upper(),
+                "source": c("Bron", reader.text, required=True, max_len=200),
+                "kind": c("Soort", reader.coded, FUNDING_KINDS, "soort"),
+                "reference": c("Kenmerk", reader.text, max_len=200),
+                "year": c("Jaar", reader.year), "amount": amount}
+
+    def _parse_mutaties(self, c) -> dict:
+        amount = c("Bedrag", reader.amount)
+        if amount == 0:
+            c.fail("Bedrag", "Het bedrag van een mutatie kan niet nul zijn.")
+        kind = c("Soort", reader.coded, MUTATION_KINDS, "soort mutatie")
+        group = c("Kasschuifgroep", reader.text, max_len=100)
+        if kind == "kasschuif" and not group:
+            c.fail("Kasschuifgroep", "Vul de kasschuifgroep in: regels met dezelfde groep vormen één kasschuif.")
+        if kind and kind != "kasschuif" and group:
+            c.fail("Kasschuifgroep", "Alleen een kasschuif heeft een kasschuifgroep.")
+        return {"programme": (c("Programma", reader.text, required=True) or "").upper(), "year": c("Jaar", reader.year),
+                "amount": amount, "kind": kind, "moment": c("Moment", reader.coded, MUTATION_MOMENTS, "moment"),
+                "reason": c("Toelichting", reader.text, required=True),
+                "reference": c("Kenmerk", reader.text, max_len=200), "date": c("Datum", reader.day),
+                "group": group}
+
+    def _parse_ambtelijke_ondersteuning(self, c) -> dict:
+        fte, amount = c("FTE", reader.amount), c("Bedrag", reader.amount)
+        if fte is not None and fte < 0:
+            c.fail("FTE", "Het aantal fte kan niet negatief zijn.")
+        if amount is not None and amount < 0:
+            c.fail("Bedrag", "Het bedrag kan niet negatief zijn.")
+        return {"programme": (c("Programma", reader.text, required=True) or "").upper(), "year": c("Jaar", reader.year),
+                "fte": fte, "amount": amount}
+
+    def _parse_personeelskosten(self, c) -> dict:
+        amount = c("Bedrag", reader.amount)
+        if amount == 0:
+            c.fail("Bedrag", "Het bedrag kan niet nul zijn.")
+        return {"reference": c("Kenmerk", reader.text, max_len=100),
+                "programme": (c("Programma", reader.text, required=True) or "").upper(),
+                "date": c("Datum", reader.day), "amount": amount,
+                "description": c("Omschrijving", reader.text)}
+
+    def _parse_organisaties(self, c) -> dict:
+        return {"name": c("Naam", reader.text, required=True, max_len=200),
+                "type": c("Type", reader.coded, ORGANISATION_TYPES, "type")}
+
+    def _parse_projecten(self, c) -> dict:
+        start, end = c("Startdatum", reader.day, required=False), c("Einddatum", reader.day, required=False)
+        if start and end and end < start:
+            c.fail("Einddatum", "De einddatum ligt voor de startdatum.")
+        requested = c("Gevraagd bedrag", reader.amount, required=False)
+        if requested is not None and requested < 0:
+            c.fail("Gevraagd bedrag", "Het gevraagde bedrag kan niet negatief zijn.")
+        return {"programme": (c("Programma", reader.text, required=True) or "").upper(),
+                "code": c("Projectcode", reader.text, required=True, max_len=30),
+                "title": c("Titel", reader.text, required=True, max_len=300),
+                "summary": c("Samenvatting", reader.text),
+                "category": c("Categorie", reader.coded, CATEGORIES, "categorie"),
+                "line": c("Programmalijn", reader.coded, LINES, "programmalijn"),
+                "forms": c("Vormen van uitbuiting", reader.coded_list, EXPLOITATION_FORMS, "vorm van uitbuiting"),
+                "organisation": c("Organisatie", reader.text, max_len=200),
+                "instrument": c("Instrument", reader.coded, INSTRUMENTS, "instrument"),
+                "status": c("Status", reader.coded, STATUSES, "status", required=False) or "voorstel",
+                "start_date": start, "end_date": end, "requested_amount": requested,
+                "predecessor": c("Vervolg op", reader.text, max_len=30),
+                "owner": (c("Projectleider", reader.text, max_len=254) or "").lower(),
+                "contact_person": c("Contactpersoon", reader.text, max_len=200),
+                "internal_notes": c("Interne notitie", reader.text)}
+
+    def _parse_verplichtingen(self, c) -> dict:
+        amount = c("Bedrag", reader.amount)
+        if amount is not None and amount < 0:
+            c.fail("Bedrag", "Een kasritme kan niet negatief zijn; een verlaging boekt u op het blad Bijstellingen.")
+        return {"project": c("Projectcode", reader.text, required=True),
+                "reference": c("Kenmerk", reader.text, required=True, max_len=100),
+                "date": c("Datum", reader.day), "year": c("Jaar", reader.year), "amount": amount}
+
+    def _parse_betalingen(self, c) -> dict:
+        amount, kind = c("Bedrag", reader.amount), c("Soort", reader.coded, PAYMENT_KINDS, "soort betaling")
+        if amount == 0:
+            c.fail("Bedrag", "Het bedrag kan niet nul zijn.")
+        elif amount is not None and kind:
+            if kind == "terugbetaling":
+                amount = -abs(amount)  # written either way, it always lowers the paid total
+            elif amount < 0:
+                c.fail("Bedrag", "Een negatief bedrag boekt u als soort Terugbetaling.")
+        return {"reference": c("Kenmerk", reader.text, max_len=100),
+                "project": c("Projectcode", reader.text, required=True),
+                "commitment": c("Kenmerk verplichting", reader.text, required=True, max_len=100),
+                "date": c("Datum", reader.day), "amount": amount, "kind": kind}
+
+    def _parse_bijstellingen(self, c) -> dict:
+        amount = c("Bedrag", reader.amount)
+        if amount == 0:
+            c.fail("Bedrag", "Het bedrag van een bijstelling kan niet nul zijn.")
+        return {"commitment": c("Kenmerk verplichting", reader.text, required=True, max_len=100),
+                "date": c("Datum", reader.day), "year": c("Jaar", reader.year), "amount": amount,
+                "reason": c("Reden", reader.text, required=True), "reference": c("Kenmerk", reader.text, max_len=100)}
+
+    # --- 2. references and consistency inside the file -------------------------------------
+
+    def resolve(self) -> None:
+        s = self.session
+        self.db_programmes = {p.code: p for p in s.scalars(select(Programme))}
+        self.file_programmes = {}
+        for r in self.rows["Programma"]:
+            if r["code"] in self.file_programmes:
+                self._dup("Programma", r, "Code", self.file_programmes[r["code"]])
+            self.file_programmes.setdefault(r["code"], r)
+        known_programmes = set(self.db_programmes) | set(self.file_programmes)
+
+        self.db_orgs = {_norm(o.name): o for o in s.scalars(select(Organisation))}
+        self.file_orgs = {}
+        for r in self.rows["Organisaties"]:
+            key = _norm(r["name"])
+            if key in self.file_orgs:
+                self._dup("Organisaties", r, "Naam", self.file_orgs[key])
+            self.file_orgs.setdefault(key, r)
+
+        for sheet in ("Budget", "Mutaties", "Ambtelijke ondersteuning", "Personeelskosten", "Projecten"):
+            for r in self.rows[sheet]:
+                if r["programme"] not in known_programmes:
+                    self.error(sheet, r["row"], "Programma",
+                               f"Programma '{r['programme']}' bestaat niet en staat niet op het blad Programma.")
+
+        self._resolve_budget()
+        self._resolve_projects(known_programmes)
+        self._resolve_money()
+
+    def _dup(self, sheet: str, r: dict, column: str, first: dict) -> None:
+        self.error(sheet, r["row"], column, f"Deze sleutel staat al op regel {first['row']} van dit blad.")
+
+    def _resolve_budget(self) -> None:
+        self.sources: dict[tuple, list[dict]] = defaultdict(list)
+        for r in self.rows["Budget"]:
+            group = self.sources[(r["programme"], _norm(r["source"]))]
+            for other in group:
+                if other["year"] == r["year"]:
+                    self._dup("Budget", r, "Jaar", other)
+                    break
+            if group and (group[0]["kind"], group[0]["reference"]) != (r["kind"], r["reference"]):
+                column = "Soort" if group[0]["kind"] != r["kind"] else "Kenmerk"
+                self.error("Budget", r["row"], column, f"Bron '{r['source']}' heeft op regel {group[0]['row']} "
+                                                        "een andere soort of een ander kenmerk.")
+            group.append(r)
+        self.kasschuiven: dict[tuple, list[dict]] = defaultdict(list)
+        for r in self.rows["Mutaties"]:
+            if r["kind"] == "kasschuif":
+                self.kasschuiven[(r["programme"], r["group"])].append(r)
+        for rows in self.kasschuiven.values():
+            first = rows[0]
+            years = Counter(r["year"] for r in rows)
+            for r in rows[1:]:
+                if (r["date"], r["moment"], r["reason"], r["reference"]) != \
+                        (first["date"], first["moment"], first["reason"], first["reference"]):
+                    self.error("Mutaties", r["row"], "Kasschuifgroep",
+                               f"Regels van kasschuifgroep '{r['group']}' hebben dezelfde datum, moment, "
+                               f"toelichting en kenmerk als regel {first['row']}.")
+                if years[r["year"]] > 1 and r is not first:
+                    self.error("Mutaties", r["row"], "Jaar", f"Jaar {r['year']} staat twee keer in kasschuifgroep "
+                                                             f"'{r['group']}'.")
+                    years[r["year"]] = 1
+            total = sum((r["amount"] for r in rows), Decimal("0.00"))
+            if len(years) < 2:
+                self.error("Mutaties", first["row"], "Kasschuifgroep",
+                           "Een kasschuif verschuift geld tussen minstens twee jaren.")
+            elif total != 0:
+                self.error("Mutaties", first["row"], "Bedrag", f"Kasschuifgroep '{first['group']}' moet op nul "
+                                                              f"uitkomen; het saldo is {format_eur(total)}.")
+        seen: dict[tuple, dict] = {}
+        for r in self.rows["Ambtelijke ondersteuning"]:
+            key = (r["programme"], r["year"])
+            if key in seen:
+                self._dup("Ambtelijke ondersteuning", r, "Jaar", seen[key])
+            seen.setdefault(key, r)
+        self.staffing_keys = set(seen)
+        seen = {}
+        for r in self.rows["Personeelskosten"]:
+            if r["reference"]:
+                key = (r["programme"], r["reference"])
+                if key in seen:
+                    self._dup("Personeelskosten", r, "Kenmerk", seen[key])
+                seen.setdefault(key, r)
+
+    def _resolve_projects(self, known_programmes: set) -> None:
+        s = self.session
+        self.db_projects: dict[tuple, Project] = {}
+        codes = [p.id for c, p in self.db_programmes.items()]
+        if codes:
+            for p in s.scalars(select(Project).where(Project.programme_id.in_(codes))):
+                self.db_projects[(p.programme.code, p.code)] = p
+        self.file_projects: dict[tuple, dict] = {}
+        for r in self.rows["Projecten"]:
+            key = (r["programme"], r["code"])
+            if key in self.file_projects:
+                self._dup("Projecten", r, "Projectcode", self.file_projects[key])
+            self.file_projects.setdefault(key, r)
+        self.users: dict[str, User | None] = {}
+        for r in self.rows["Projecten"]:
+            org_key = _norm(r["organisation"])
+            if r["organisation"] and org_key not in self.db_orgs and org_key not in self.file_orgs:
+                self.error("Projecten", r["row"], "Organisatie",
+                           f"Organisatie '{r['organisation']}' bestaat niet en staat niet op het blad Organisaties.")
+            if r["owner"]:
+                if r["owner"] not in self.users:
+                    self.users[r["owner"]] = s.scalar(select(User).where(func.lower(User.email) == r["owner"]))
+                user = self.users[r["owner"]]
+                if user is None or not user.active:
+                    self.error("Projecten", r["row"], "Projectleider",
+                               f"Er is geen actieve gebruiker met e-mailadres {r['owner']}; "
+                               "maak de gebruiker eerst aan of laat de cel leeg.")
+            if r["predecessor"]:
+                key = (r["programme"], r["predecessor"])
+                if key not in self.file_projects and key not in self.db_projects:
+                    self.error("Projecten", r["row"], "Vervolg op",
+                               f"Project '{r['predecessor']}' bestaat niet in programma {r['programme']}.")
+                elif r["predecessor"] == r["code"]:
+                    self.error("Projecten", r["row"], "Vervolg op", "Een project kan geen vervolg op zichzelf zijn.")
+            elif r["category"] == "vervolg":
+                self.error("Projecten", r["row"], "Vervolg op", "Een vervolgproject noemt het project waarop het volgt.")
+        # A project code is unique per programme; sheets without a Programma column need it unambiguous.
+        self.project_by_code: dict[str, set] = defaultdict(set)
+        for programme_code, code in list(self.db_projects) + list(self.file_projects):
+            self.project_by_code[code].add(programme_code)
+
+    def _project_programme(self, sheet: str, r: dict) -> str | None:
+        found = self.project_by_code.get(r["project"], set())
+        if not found:
+            self.error(sheet, r["row"], "Projectcode",
+                       f"Project '{r['project']}' bestaat niet en staat niet op het blad Projecten.")
+            return None
+        if len(found) > 1:
+            self.error(sheet, r["row"], "Projectcode", f"Projectcode '{r['project']}' komt in meerdere programma's "
+                                                       f"voor ({', '.join(sorted(found))}).")
+            return None
+        return next(iter(found))
+
+    def _resolve_money(self) -> None:
+        s = self.session
+        self.commitment_rows: dict[str, list[dict]] = defaultdict(list)
+        for r in self.rows["Verplichtingen"]:
+            r["programme"] = self._project_programme("Verplichtingen", r)
+            group = self.commitment_rows[r["reference"]]
+            if group and (group[0]["project"], group[0]["date"]) != (r["project"], r["date"]):
+                column = "Projectcode" if group[0]["project"] != r["project"] else "Datum"
+                self.error("Verplichtingen", r["row"], column, f"Verplichting {r['reference']} heeft op regel "
+                                                               f"{group[0]['row']} een ander project of een andere datum.")
+            for other in group:
+                if other["year"] == r["year"]:
+                    self._dup("Verplichtingen", r, "Jaar", other)
+                    break
+            group.append(r)
+        refs = {r["commitment"] for r in self.rows["Betalingen"] + self.rows["Bijstellingen"]} | set(self.commitment_rows)
+        self.db_commitments: dict[str, Commitment] = {}
+        refs_list = sorted(refs)
+        for i in range(0, len(refs_list), 500):
+            for c in s.scalars(select(Commitment).where(Commitment.reference.in_(refs_list[i:i + 500]))):
+                self.db_commitments[c.reference] = c
+        for sheet in ("Betalingen", "Bijstellingen"):
+            for r in self.rows[sheet]:
+                ref = r["commitment"]
+                if ref not in self.commitment_rows and ref not in self.db_commitments:
+                    self.error(sheet, r["row"], "Kenmerk verplichting",
+                               f"Verplichting {ref} bestaat niet en staat niet op het blad Verplichtingen.")
+                elif sheet == "Betalingen":
+                    project = (self.commitment_rows[ref][0]["project"] if ref in self.commitment_rows
+                               else self.db_commitments[ref].project.code)
+                    if project != r["project"]:
+                        self.error(sheet, r["row"], "Projectcode",
+                                   f"Verplichting {ref} hoort bij project {project}, niet bij {r['project']}.")
+        seen: dict[str, dict] = {}
+        for r in self.rows["Betalingen"]:
+            if r["reference"]:
+                if r["reference"] in seen:
+                    self._dup("Betalingen", r, "Kenmerk", seen[r["reference"]])
+                seen.setdefault(r["reference"], r)
+        for r in self.rows["Personeelskosten"]:
+            if r["date"] and (r["programme"], r["date"].year) not in self.staffing_keys:
+                programme = self.db_programmes.get(r["programme"])
+                exists = programme is not None and s.scalar(select(StaffingReservation.id).where(
+                    StaffingReservation.programme_id == programme.id, StaffingReservation.year == r["date"].year))
+                if not exists:
+                    self.error("Personeelskosten", r["row"], "Datum",
+                               f"Er is geen ambtelijke ondersteuning voor {r['date'].year} in programma "
+                               f"{r['programme']}; zet die op het blad Ambtelijke ondersteuning.")
+
+    # --- 3. applying through the services ---------------------------------------------------
+
+    def apply(self) -> None:
+        self.before = {code: programme_figures(self.session, p.id, None) for code, p in self.db_programmes.items()}
+        try:
+            self._run(self._organisation_ops())
+            self._run(self._programme_ops())
+            self._run(self._project_ops())
+            raise_ops, shift_ops, lower_ops = self._budget_ops()
+            # Money in first, kasschuiven next, then what uses room: no step meets a budget stop
+            # that the state after the whole file would not (order of rows does not matter).
+            self._run(raise_ops + shift_ops + lower_ops)
+            self._run(self._staffing_cost_ops())
+            self._run(self._commitment_ops())
+        except _Abort as exc:
+            self.error("", 0, "", f"De database weigerde een wijziging ({exc}); er is niets opgeslagen.")
+            return
+        if not self.result.errors:
+            self._final_budget_check()
+
+    def _run(self, ops: list[_Op]) -> None:
+        """Run operations; budget stops and missing parents are retried once the rest has run."""
+        pending = ops
+        while pending:
+            deferred = []
+            for op in pending:
+                try:
+                    op.fn()
+                    self.progress(op.rows, self.result.rows)
+                except (BudgetStopError, _Missing) as exc:
+                    deferred.append((op, exc))
+                except DomainError as exc:
+                    self._op_error(op, exc)
+                    self.progress(op.rows, self.result.rows)
+                except SQLAlchemyError as exc:
+                    raise _Abort(type(exc).__name__) from exc
+            if len(deferred) == len(pending):
+                for op, exc in deferred:
+                    self._op_error(op, exc)
+                    self.progress(op.rows, self.result.rows)
+                return
+            pending = [op for op, _exc in deferred]
+
+    def _op_error(self, op: _Op, exc: DomainError) -> None:
+        self.error(op.sheet, op.row, op.columns.get(exc.field, ""), exc.message)
+
+    def _programme(self, code: str) -> Programme:
+        programme = self.db_programmes.get(code)
+        if programme is None:
+            programme = self.session.scalar(select(Programme).where(Programme.code == code))
+            if programme is None:
+                raise _Missing(f"Programma {code} ontbreekt.")
+            self.db_programmes[code] = programme
+        return programme
+
+    def _organisation_ops(self) -> list[_Op]:
+        ops = []
+        for key, r in self.file_orgs.items():
+            org = self.db_orgs.get(key)
+            if org is None:
+                def create(r=r, key=key):
+                    self.db_orgs[key] = portfolio.create_organisation(self.session, self.actor, r["name"], r["type"])
+                ops.append(_Op("Organisaties", r["row"], create, {"name": "Naam", "type": "Type"}))
+                self.count("Organisaties", NEW)
+            elif org.type != r["type"]:
+                def change(org=org, r=r):
+                    require_role(self.actor, *FINANCE_ROLES)
+                    before = snapshot(org)
+                    org.type = r["type"]
+                    record(self.session, self.actor, "update", org, diff(before, snapshot(org)))
+                ops.append(_Op("Organisaties", r["row"], change))
+                self.count("Organisaties", CHANGED)
+            else:
+                self.count("Organisaties", UNCHANGED)
+        return ops
+
+    def _programme_ops(self) -> list[_Op]:
+        ops = []
+        columns = {"code": "Code", "name": "Naam", "ministry": "Ministerie", "budget_article": "Begrotingsartikel",
+                   "first_year": "Eerste jaar", "last_year": "Laatste jaar"}
+        for code, r in self.file_programmes.items():
+            programme = self.db_programmes.get(code)
+            if programme is None:
+                def create(r=r):
+                    self._require_beheerder()
+                    self.db_programmes[r["code"]] = portfolio.create_programme(
+                        self.session, self.actor, r["code"], r["name"], r["ministry"], r["budget_article"],
+                        r["first_year"], r["last_year"])
+                ops.append(_Op("Programma", r["row"], create, columns))
+                self.count("Programma", NEW)
+                continue
+            wanted = {k: r[k] for k in ("name", "ministry", "budget_article", "first_year")}
+            if r["has_last"]:
+                wanted["last_year"] = r["last_year"]
+            if all(getattr(programme, k) == v for k, v in wanted.items()):
+                self.count("Programma", UNCHANGED)
+                continue
+
+            def change(programme=programme, wanted=wanted):
+                self._require_beheerder()
+                before = snapshot(programme)
+                for k, v in wanted.items():
+                    setattr(programme, k, v)
+                if programme.last_year and programme.last_year < programme.first_year:
+                    raise ValidationError("Het laatste jaar ligt voor het eerste jaar.", field="last_year")
+                record(self.session, self.actor, "update", programme, diff(before, snapshot(programme)))
+            ops.append(_Op("Programma", r["row"], change, columns))
+            self.count("Programma", CHANGED)
+        return ops
+
+    def _require_beheerder(self) -> None:
+        if getattr(self.actor, "role", None) != "beheerder":
+            raise PermissionDenied("Alleen een beheerder kan een programma aanmaken of wijzigen; "
+                                   "laat het blad Programma weg of vraag een beheerder.", field="code")
+
+    def _project_data(self, r: dict) -> tuple[Programme, dict]:
+        programme = self._programme(r["programme"])
+        org = self.db_orgs.get(_norm(r["organisation"])) if r["organisation"] else None
+        if r["organisation"] and org is None:
+            raise _Missing(f"Organisatie {r['organisation']} ontbreekt.")
+        predecessor = None
+        if r["predecessor"]:
+            predecessor = self.db_projects.get((r["programme"], r["predecessor"]))
+            if predecessor is None:
+                raise _Missing(f"Project {r['predecessor']} (vervolg op) kon niet worden aangemaakt.",
+                               field="predecessor_id")
+        owner = self.users.get(r["owner"]) if r["owner"] else None
+        return programme, {
+            "code": r["code"], "title": r["title"], "summary": r["summary"], "category": r["category"],
+            "line": r["line"], "instrument": r["instrument"], "forms": r["forms"],
+            "organisation_id": org.id if org else None, "owner_id": owner.id if owner else None,
+            "predecessor_id": predecessor.id if predecessor else None, "start_date": r["start_date"],
+            "end_date": r["end_date"], "requested_amount": r["requested_amount"],
+            "internal_notes": r["internal_notes"], "contact_person": r["contact_person"]}
+
+    PROJECT_COLUMNS = {"code": "Projectcode", "title": "Titel", "summary": "Samenvatting", "category": "Categorie",
+                       "line": "Programmalijn", "instrument": "Instrument", "forms": "Vormen van uitbuiting",
+                       "organisation_id": "Organisatie", "owner_id": "Projectleider",
+                       "predecessor_id": "Vervolg op", "start_date": "Startdatum", "end_date": "Einddatum",
+                       "requested_amount": "Gevraagd bedrag", "internal_notes": "Interne notitie",
+                       "contact_person": "Contactpersoon", "status": "Status"}
+
+    def _project_ops(self) -> list[_Op]:
+        ops = []
+        for key, r in self.file_projects.items():
+            project = self.db_projects.get(key)
+            if project is None:
+                def create(r=r, key=key):
+                    programme, data = self._project_data(r)
+                    self.db_projects[key] = portfolio.create_project(self.session, self.actor, programme,
+                                                                     {**data, "status": r["status"]})
+                ops.append(_Op("Projecten", r["row"], create, self.PROJECT_COLUMNS))
+                self.count("Projecten", NEW)
+                continue
+            try:
+                _programme, data = self._project_data(r)
+                current = {f: getattr(project, f) for f in data if f != "forms"}
+                current["forms"] = sorted(project.form_codes)
+                changed = tuple(k for k, v in data.items() if (sorted(v) if k == "forms" else v) != current[k])
+            except _Missing:
+                changed = None  # refers to something this file creates: update every field once it exists
+            if changed == () and r["status"] == project.status:
+                self.count("Projecten", UNCHANGED)
+                continue
+
+            def change(r=r, project=project, fields=changed):
+                _programme, data = self._project_data(r)
+                if fields is None or fields:
+                    portfolio.update_project(self.session, self.actor, project,
+                                             data if fields is None else {k: data[k] for k in fields})
+                if r["status"] != project.status:
+                    self._walk_status(project, r["status"])
+            ops.append(_Op("Projecten", r["row"], change, self.PROJECT_COLUMNS))
+            self.count("Projecten", CHANGED)
+        return ops
+
+    def _walk_status(self, project: Project, target: str) -> None:
+        """Take the lifecycle's steps to the new status, each a status update, as the pages would."""
+        try:
+            steps = status_path(project.status, target)
+        except ValueError:
+            raise InvalidTransition(f"Van '{STATUSES[project.status]}' kan de status niet naar "
+                                    f"'{STATUSES[target]}'.", field="status") from None
+        for status in steps:
+            portfolio.add_status_update(self.session, self.actor, project, status=status, rag="op_koers",
+                                        update_date=date.today(), progress="Status bijgewerkt via de import.")
+
+    def _budget_ops(self) -> tuple[list[_Op], list[_Op], list[_Op]]:
+        raise_ops, shift_ops, lower_ops = [], [], []
+        columns = {"name": "Bron", "kind": "Soort", "reference": "Kenmerk", "year": "Jaar", "amount": "Bedrag"}
+        for (code, key), rows in self.sources.items():
+            programme = self.db_programmes.get(code)
+            source = None
+            if programme is not None:
+                source = self.session.scalar(select(FundingSource).where(
+                    FundingSource.programme_id == programme.id, func.lower(FundingSource.name) == key))
+                if source is None:  # names differing only in spacing still mean the same source
+                    source = next((s for s in self.session.scalars(select(FundingSource).where(
+                        FundingSource.programme_id == programme.id)) if _norm(s.name) == key), None)
+            first = rows[0]
+            if source is None:
+                def create(rows=rows, code=code):
+                    budget.add_funding_source(self.session, self.actor, self._programme(code), rows[0]["source"],
+                                              rows[0]["kind"], rows[0]["reference"],
+                                              {r["year"]: r["amount"] for r in rows})
+                raise_ops.append(_Op("Budget", first["row"], create, columns, rows=len(rows)))
+                self.count("Budget", NEW, len(rows))
+                continue
+            source_changed = (source.kind, source.reference) != (first["kind"], first["reference"])
+            if source_changed:
+                def change(source=source, first=first):
+                    require_role(self.actor, *FINANCE_ROLES)
+                    before = snapshot(source)
+                    source.kind, source.reference = first["kind"], first["reference"]
+                    record(self.session, self.actor, "update", source, diff(before, snapshot(source)))
+                raise_ops.append(_Op("Budget", first["row"], change, columns, rows=0))
+            existing = {a.year: a.amount for a in source.allocations}
+            for r in rows:
+                old = existing.get(r["year"])
+                if old == r["amount"]:
+                    self.count("Budget", CHANGED if (source_changed and r is first) else UNCHANGED)
+                    continue
+
+                def set_amount(source=source, r=r):
+                    budget.set_allocation(self.session, self.actor, source, r["year"], r["amount"])
+                op = _Op("Budget", r["row"], set_amount, columns)
+                (lower_ops if old is not None and r["amount"] < old else raise_ops).append(op)
+                self.count("Budget", NEW if old is None else CHANGED)
+
+        mutation_columns = {"year": "Jaar", "amount": "Bedrag", "kind": "Soort", "moment": "Moment",
+                            "reason": "Toelichting", "reference": "Kenmerk", "date": "Datum", "amounts": "Bedrag"}
+        existing_mutations: dict[str, Counter] = {}
+        existing_groups: dict[str, Counter] = {}
+        for code, programme in self.db_programmes.items():
+            singles, groups = Counter(), defaultdict(list)
+            for m in self.session.scalars(select(BudgetMutation).where(BudgetMutation.programme_id == programme.id)):
+                if m.kasschuif_group:
+                    groups[m.kasschuif_group].append(m)
+                else:
+                    singles[(m.year, m.amount, m.kind, m.moment, m.reason, m.reference, m.date)] += 1
+            existing_mutations[code] = singles
+            existing_groups[code] = Counter(
+                (ms[0].date, ms[0].moment, ms[0].reason, ms[0].reference,
+                 frozenset((m.year, m.amount) for m in ms)) for ms in groups.values())
+        for r in self.rows["Mutaties"]:
+            if r["kind"] == "kasschuif":
+                continue
+            key = (r["year"], r["amount"], r["kind"], r["moment"], r["reason"], r["reference"], r["date"])
+            known = existing_mutations.get(r["programme"], Counter())
+            if known[key] > 0:
+                known[key] -= 1
+                self.count("Mutaties", UNCHANGED)
+                continue
+
+            def add(r=r):
+                budget.add_mutation(self.session, self.actor, self._programme(r["programme"]), year=r["year"],
+                                    amount=r["amount"], kind=r["kind"], moment=r["moment"], reason=r["reason"],
+                                    mutation_date=r["date"], reference=r["reference"])
+            (raise_ops if r["amount"] > 0 else lower_ops).append(_Op("Mutaties", r["row"], add, mutation_columns))
+            self.count("Mutaties", NEW)
+        for (code, _group), rows in self.kasschuiven.items():
+            first = rows[0]
+            key = (first["date"], first["moment"], first["reason"], first["reference"],
+                   frozenset((r["year"], r["amount"]) for r in rows))
+            known = existing_groups.get(code, Counter())
+            if known[key] > 0:
+                known[key] -= 1
+                self.count("Mutaties", UNCHANGED, len(rows))
+                continue
+
+            def shift(rows=rows, code=code):
+                f = rows[0]
+                budget.add_kasschuif(self.session, self.actor, self._programme(code),
+                                     amounts={r["year"]: r["amount"] for r in rows}, moment=f["moment"],
+                                     reason=f["reason"], mutation_date=f["date"], reference=f["reference"])
+            shift_ops.append(_Op("Mutaties", first["row"], shift, mutation_columns, rows=len(rows)))
+            self.count("Mutaties", NEW, len(rows))
+
+        staffing_columns = {"year": "Jaar", "fte": "FTE", "amount": "Bedrag"}
+        for r in self.rows["Ambtelijke ondersteuning"]:
+            programme = self.db_programmes.get(r["programme"])
+            res = programme and self.session.scalar(select(StaffingReservation).where(
+                StaffingReservation.programme_id == programme.id, StaffingReservation.year == r["year"]))
+            if res and (res.fte, res.amount) == (r["fte"], r["amount"]):
+                self.count("Ambtelijke ondersteuning", UNCHANGED)
+                continue
+
+            def stage(r=r):
+                budget.set_staffing_reservation(self.session, self.actor, self._programme(r["programme"]),
+                                                year=r["year"], fte=r["fte"], amount=r["amount"])
+            old = res.amount if res else Decimal("0.00")
+            (raise_ops if r["amount"] <= old else lower_ops).append(
+                _Op("Ambtelijke ondersteuning", r["row"], stage, staffing_columns))
+            self.count("Ambtelijke ondersteuning", CHANGED if res else NEW)
+        return raise_ops, shift_ops, lower_ops
+
+    def _reservation(self, code: str, year: int) -> StaffingReservation:
+        res = self.session.scalar(select(StaffingReservation).where(
+            StaffingReservation.programme_id == self._programme(code).id, StaffingReservation.year == year))
+        if res is None:
+            raise _Missing(f"Er is geen ambtelijke ondersteuning voor {year}.", field="cost_date")
+        return res
+
+    def _staffing_cost_ops(self) -> list[_Op]:
+        columns = {"cost_date": "Datum", "amount": "Bedrag", "description": "Omschrijving", "reference": "Kenmerk"}
+        by_ref: dict[tuple, StaffingCost] = {}
+        loose: dict[str, Counter] = {}
+        for code, programme in self.db_programmes.items():
+            costs = self.session.scalars(select(StaffingCost).join(StaffingReservation).where(
+                StaffingReservation.programme_id == programme.id))
+            loose[code] = Counter()
+            for cost in costs:
+                if cost.reference:
+                    by_ref[(code, cost.reference)] = cost
+                else:
+                    loose[code][(cost.date, cost.amount, cost.description)] += 1
+        ops = []
+        for r in sorted(self.rows["Personeelskosten"], key=lambda r: (r["date"], -r["amount"])):
+            if r["reference"]:
+                cost = by_ref.get((r["programme"], r["reference"]))
+                if cost is not None:
+                    if (cost.date, cost.amount, cost.description) == (r["date"], r["amount"], r["description"]):
+                        self.count("Personeelskosten", UNCHANGED)
+                    else:
+                        self.error("Personeelskosten", r["row"], "Kenmerk",
+                                   f"Personeelskosten met kenmerk {r['reference']} zijn al geboekt met andere "
+                                   "gegevens; geboekte kosten wijzigen niet: boek een correctie met een eigen kenmerk.")
+                    continue
+            else:
+                known = loose.get(r["programme"], Counter())
+                key = (r["date"], r["amount"], r["description"])
+                if known[key] > 0:
+                    known[key] -= 1
+                    self.count("Personeelskosten", UNCHANGED)
+                    continue
+
+            def add(r=r):
+                budget.add_staffing_cost(self.session, self.actor, self._reservation(r["programme"], r["date"].year),
+                                         cost_date=r["date"], amount=r["amount"], description=r["description"],
+                                         reference=r["reference"])
+            ops.append(_Op("Personeelskosten", r["row"], add, columns))
+            self.count("Personeelskosten", NEW)
+        return ops
+
+    def _commitment(self, reference: str) -> Commitment:
+        commitment = self.db_commitments.get(reference)
+        if commitment is None:
+            raise _Missing(f"Verplichting {reference} kon niet worden aangemaakt.")
+        return commitment
+
+    def _commitment_ops(self) -> list[_Op]:
+        """Commitments, adjustments and payments replayed by date, so each step met its rules then too."""
+        events: list[tuple] = []  # (date, rank, sequence, op)
+        columns = {"reference": "Kenmerk", "signed_date": "Datum", "total": "Bedrag", "schedule": "Jaar"}
+        for ref, rows in self.commitment_rows.items():
+            first = rows[0]
+            schedule = {r["year"]: r["amount"] for r in rows if r["amount"] != 0}
+            existing = self.db_commitments.get(ref)
+            if existing is not None:
+                same = (existing.project.code == first["project"] and existing.signed_date == first["date"]
+                        and {s.year: s.amount for s in existing.schedule} == schedule)
+                if same:
+                    self.count("Verplichtingen", UNCHANGED, len(rows))
+                else:
+                    self.error("Verplichtingen", first["row"], "Kenmerk",
+                               f"Verplichting {ref} bestaat al met een ander project, datum of kasritme. Een "
+                               "verplichting wordt nooit stil gewijzigd: boek de wijziging als bijstelling "
+                               "(blad Bijstellingen, met een reden).")
+                continue
+
+            def create(rows=rows, ref=ref):
+                f = rows[0]
+                project = self.db_projects.get((f["programme"], f["project"]))
+                if project is None:
+                    raise _Missing(f"Project {f['project']} kon niet worden aangemaakt.")
+                self.db_commitments[ref] = budget.add_commitment(
+                    self.session, self.actor, project, reference=ref, signed_date=f["date"],
+                    total=sum((r["amount"] for r in rows), Decimal("0.00")),
+                    schedule={r["year"]: r["amount"] for r in rows})
+            events.append((first["date"], 0, first["row"], _Op("Verplichtingen", first["row"], create, columns,
+                                                                 rows=len(rows))))
+            self.count("Verplichtingen", NEW, len(rows))
+
+        adj_columns = {"adjustment_date": "Datum", "changes": "Bedrag", "reason": "Reden", "reference": "Kenmerk"}
+        known_adj: dict[str, Counter] = defaultdict(Counter)
+        for ref in {r["commitment"] for r in self.rows["Bijstellingen"]}:
+            if ref in self.db_commitments:
+                for a in self.db_commitments[ref].adjustments:
+                    known_adj[ref][(a.date, a.year, a.amount, a.reason, a.reference)] += 1
+        groups: dict[tuple, list[dict]] = defaultdict(list)
+        for r in self.rows["Bijstellingen"]:
+            key = (r["date"], r["year"], r["amount"], r["reason"], r["reference"])
+            if known_adj[r["commitment"]][key] > 0:
+                known_adj[r["commitment"]][key] -= 1
+                self.count("Bijstellingen", UNCHANGED)
+                continue
+            group = groups[(r["commitment"], r["date"], r["reason"], r["reference"])]
+            if any(g["year"] == r["year"] for g in group):
+                self.error("Bijstellingen", r["row"], "Jaar", f"Jaar {r['year']} staat twee keer in dezelfde "
+                                                              "bijstelling (zelfde verplichting, datum en reden).")
+                continue
+            group.append(r)
+            self.count("Bijstellingen", NEW)
+        for (ref, day, reason, reference), rows in groups.items():
+            def adjust(ref=ref, day=day, reason=reason, reference=reference, rows=rows):
+                budget.adjust_commitment(self.session, self.actor, self._commitment(ref), adjustment_date=day,
+                                         changes={r["year"]: r["amount"] for r in rows}, reason=reason,
+                                         reference=reference)
+            up = sum((r["amount"] for r in rows), Decimal("0.00")) > 0
+            events.append((day, 1 if up else 4, rows[0]["row"],
+                           _Op("Bijstellingen", rows[0]["row"], adjust, adj_columns, rows=len(rows))))
+
+        pay_columns = {"payment_date": "Datum", "amount": "Bedrag", "kind": "Soort", "reference": "Kenmerk"}
+        refs = [r["reference"] for r in self.rows["Betalingen"] if r["reference"]]
+        by_ref: dict[str, Payment] = {}
+        for i in range(0, len(refs), 500):
+            for p in self.session.scalars(select(Payment).where(Payment.reference.in_(refs[i:i + 500]))):
+                by_ref[p.reference] = p
+        loose: dict[str, Counter] = defaultdict(Counter)
+        for ref in {r["commitment"] for r in self.rows["Betalingen"] if not r["reference"]}:
+            if ref in self.db_commitments:
+                for p in self.db_commitments[ref].payments:
+                    if not p.reference:
+                        loose[ref][(p.date, p.amount, p.kind)] += 1
+        for r in self.rows["Betalingen"]:
+            if r["reference"] and r["reference"] in by_ref:
+                p = by_ref[r["reference"]]
+                if (p.commitment.reference, p.date, p.amount, p.kind) == (r["commitment"], r["date"], r["amount"],
+                                                                         r["kind"]):
+                    self.count("Betalingen", UNCHANGED)
+                else:
+                    self.error("Betalingen", r["row"], "Kenmerk",
+                               f"Betaling {r['reference']} is al geboekt met andere gegevens; een betaling wijzigt "
+                               "niet: boek een terugbetaling of een nieuwe betaling met een eigen kenmerk.")
+                continue
+            if not r["reference"]:
+                key = (r["date"], r["amount"], r["kind"])
+                if loose[r["commitment"]][key] > 0:
+                    loose[r["commitment"]][key] -= 1
+                    self.count("Betalingen", UNCHANGED)
+                    continue
+
+            def pay(r=r):
+                budget.add_payment(self.session, self.actor, self._commitment(r["commitment"]),
+                                   payment_date=r["date"], amount=r["amount"], kind=r["kind"],
+                                   reference=r["reference"] or None)
+            events.append((r["date"], 2 if r["amount"] > 0 else 3, r["row"],
+                           _Op("Betalingen", r["row"], pay, pay_columns)))
+            self.count("Betalingen", NEW)
+        events.sort(key=lambda e: e[:3])
+        return [e[3] for e in events]
+
+    def _final_budget_check(self) -> None:
+        """Every year of every programme in the file keeps free room (or at least does not lose any)."""
+        self.session.flush()
+        codes = set(self.file_programmes) | {r["programme"] for s in ("Budget", "Mutaties", "Ambtelijke ondersteuning",
+                                                                      "Projecten") for r in self.rows[s]}
+        codes |= {r["programme"] for r in self.rows["Verplichtingen"] if r.get("programme")}
+        for code in sorted(codes):
+            programme = self.db_programmes.get(code)
+            if programme is None:
+                continue
+            before = self.before.get(code, {})
+            for year, figures in programme_figures(self.session, programme.id, None).items():
+                old = before[year].free if year in before else Decimal("0.00")
+                if figures.free < 0 and figures.free < old:
+                    self.error("Budget", 0, "", f"Budgetstop: na deze import is de vrije ruimte van {code} in {year} "
+                                                f"{format_eur(figures.free)}.")
+
+
+class _Cells:
+    """Reads one row's cells by header, collecting a Dutch error per bad cell."""
+
+    def __init__(self, job: _Import, sheet: Sheet, number: int, values: tuple):
+        self.job, self.sheet, self.number, self.values = job, sheet, number, values
+        self.bad = False
+
+    def __call__(self, header: str, convert, *args, **kwargs):
+        index = self.sheet.columns.get(header)
+        raw = self.values[index] if index is not None and index < len(self.values) else None
+        try:
+            return convert(raw, *args, **kwargs)
+        except CellError as exc:
+            self.fail(header, str(exc))
+            return None
+
+    def fail(self, header: str, message: str) -> None:
+        self.bad = True
+        self.job.error(self.sheet.name, self.number, header, message)
