@@ -290,3 +290,73 @@ def enforce_budget_stop(session, actor, programme_id: int, deltas: dict[int, Dec
         raise ValidationError("Geef een reden van minstens 10 tekens voor het doorbreken van de budgetstop.",
                               field="override_reason")
     return {"reason": override_reason.strip(), "shortfalls": {str(y): str(a) for y, a in shortfalls.items()}}
+
+
+# --- Read-only additions for the stand-van-zaken reports (reports/queries.py) ---------------
+
+def staffing_paid(session, programme_id: int, year: int, peildatum: date | None) -> Decimal:
+    """Staffing costs booked in `year` on or before the peildatum (the realised staffing share)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(StaffingCost.amount), 0).cast(Money))
+        .join(StaffingReservation, StaffingCost.reservation_id == StaffingReservation.id)
+        .where(StaffingReservation.programme_id == programme_id, *_dated(StaffingCost.date, peildatum, [year]))
+    )
+    return total if total is not None else ZERO
+
+
+def project_figures(session, programme_id: int, year: int,
+                    peildatum: date | None) -> dict[int, dict[str, Decimal]]:
+    """Per project, in one query: committed and paid in `year`, committed and paid over all years.
+
+    Keys of each dict: committed_year, paid_year, committed_total, paid_total (all at the peildatum).
+    """
+    upto = peildatum or FAR_FUTURE
+    in_programme = Project.programme_id == programme_id
+    parts = [
+        select(Project.id.label("pid"), literal("committed").label("measure"),
+               CommitmentSchedule.year.label("year"), CommitmentSchedule.amount.label("amount"))
+        .select_from(CommitmentSchedule)
+        .join(Commitment, CommitmentSchedule.commitment_id == Commitment.id)
+        .join(Project, Commitment.project_id == Project.id)
+        .where(in_programme, Commitment.signed_date <= upto),
+        select(Project.id, literal("committed"), CommitmentAdjustment.year, CommitmentAdjustment.amount)
+        .select_from(CommitmentAdjustment)
+        .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id)
+        .join(Project, Commitment.project_id == Project.id)
+        .where(in_programme, CommitmentAdjustment.date <= upto),
+        select(Project.id, literal("paid"), _year_of(Payment.date), Payment.amount)
+        .select_from(Payment)
+        .join(Commitment, Payment.commitment_id == Commitment.id)
+        .join(Project, Commitment.project_id == Project.id)
+        .where(in_programme, Payment.date <= upto),
+    ]
+    m = union_all(*parts).subquery("m")
+    # Grouped by year, split in Python: a bound year inside GROUP BY trips PostgreSQL.
+    rows = session.execute(
+        select(m.c.pid, m.c.measure, m.c.year, func.coalesce(func.sum(m.c.amount), 0).cast(Money))
+        .group_by(m.c.pid, m.c.measure, m.c.year)
+    )
+    out: dict[int, dict[str, Decimal]] = {}
+    for pid, measure, row_year, amount in rows:
+        f = out.setdefault(pid, {"committed_year": ZERO, "paid_year": ZERO,
+                                 "committed_total": ZERO, "paid_total": ZERO})
+        f[f"{measure}_total"] += amount
+        if int(row_year) == year:
+            f[f"{measure}_year"] += amount
+    return out
+
+
+def paid_by_date(session, programme_id: int, year: int, peildatum: date | None) -> list[tuple[date, Decimal]]:
+    """Payments and staffing costs of `year` up to the peildatum, summed per date, in date order."""
+    parts = [
+        select(Payment.date.label("day"), Payment.amount.label("amount"))
+        .join(Commitment, Payment.commitment_id == Commitment.id)
+        .join(Project, Commitment.project_id == Project.id)
+        .where(Project.programme_id == programme_id, *_dated(Payment.date, peildatum, [year])),
+        select(StaffingCost.date, StaffingCost.amount)
+        .join(StaffingReservation, StaffingCost.reservation_id == StaffingReservation.id)
+        .where(StaffingReservation.programme_id == programme_id, *_dated(StaffingCost.date, peildatum, [year])),
+    ]
+    m = union_all(*parts).subquery("m")
+    rows = session.execute(select(m.c.day, func.sum(m.c.amount).cast(Money)).group_by(m.c.day).order_by(m.c.day))
+    return [(day, amount) for day, amount in rows]

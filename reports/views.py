@@ -1,16 +1,65 @@
-"""Report pages: the programme overview per year (the dashboard grows from here)."""
+"""Report pages: the dashboard, the stand-van-zaken page with downloads, snapshots and their diff."""
 from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, render_template, request
-from flask_login import login_required
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
 
-from budget.ledger import programme_figures, programme_years
+from budget.ledger import programme_years
 from core.db import db
+from core.errors import DomainError
+from core.forms import apply_domain_error
+from core.users import FINANCE_ROLES
 from core.web import current_programme
+from reports.forms import SnapshotForm
 
 bp = Blueprint("reports", __name__, template_folder="templates")
+
+# pandas, plotly and xlsxwriter are imported inside the views that need them: the app (and
+# every unrelated CLI command, e.g. an import run) starts without their ~50 MB.
+
+
+@bp.route("/assets/plotly.min.js")
+def plotly_js():
+    """plotly.js from the installed plotly package: no CDN, nothing from outside."""
+    from reports import charts
+
+    return send_file(charts.PLOTLY_JS, mimetype="text/javascript", max_age=86400)
+
+
+def _may_internal() -> bool:
+    return current_user.is_authenticated and current_user.role in FINANCE_ROLES
+
+
+def _peildatum() -> date:
+    raw = request.args.get("peildatum", "").strip()
+    if not raw:
+        return date.today()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400)
+
+
+def _year(years: list[int], peildatum: date) -> int:
+    raw = request.args.get("jaar", "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) not in years:
+            abort(400)
+        return int(raw)
+    if peildatum.year in years:
+        return peildatum.year
+    return years[0] if peildatum.year < years[0] else years[-1]
+
+
+def _options() -> dict:
+    """Public unless asked otherwise; asking for internal without a finance role is refused."""
+    internal = request.args.get("versie") == "intern"
+    if internal and not _may_internal():
+        abort(403)
+    return {"internal": internal, "thousands": request.args.get("duizenden") == "1"}
 
 
 @bp.route("/")
@@ -18,11 +67,159 @@ bp = Blueprint("reports", __name__, template_folder="templates")
 def dashboard():
     programme = current_programme()
     if programme is None:
-        return render_template("reports/dashboard.html", programme=None, figures={})
-    try:
-        peildatum = date.fromisoformat(request.args["peildatum"]) if request.args.get("peildatum") else date.today()
-    except ValueError:
-        abort(400)
+        return render_template("reports/dashboard.html", programme=None)
+    from reports import charts
+    from reports.queries import live_frames
+
+    peildatum = _peildatum()
     years = programme_years(db.session, programme)
-    figures = programme_figures(db.session, programme.id, peildatum, years)
-    return render_template("reports/dashboard.html", programme=programme, figures=figures, peildatum=peildatum)
+    year = _year(years, peildatum)
+    # No project rows: the dashboard needs aggregates only, so its queries do not grow with projects.
+    rf = live_frames(db.session, programme, year, peildatum, with_projects=False)
+    return render_template("reports/dashboard.html", programme=programme, rf=rf, years=years, year=year,
+                           peildatum=peildatum, figures=rf.summary[year], budget_rows=charts.budget_table(rf),
+                           charts=charts.chart_divs(rf, ("budget", "groepen")))
+
+
+def _report_frames(programme):
+    """The ReportFrames this request asks for: live (jaar, peildatum) or from a snapshot (stand)."""
+    from reports import services
+    from reports.queries import live_frames
+
+    opts = _options()
+    snap_id = request.args.get("stand", "").strip()
+    try:
+        if snap_id:
+            if not snap_id.isdigit():
+                abort(400)
+            snap = services.get_snapshot(db.session, int(snap_id), programme)
+            year = request.args.get("jaar", "").strip()
+            if year and not year.isdigit():
+                abort(400)
+            return services.snapshot_frames(snap, int(year) if year else None, **opts), snap
+        peildatum = _peildatum()
+        years = programme_years(db.session, programme)
+        return live_frames(db.session, programme, _year(years, peildatum), peildatum, **opts), None
+    except DomainError:
+        abort(404)
+
+
+def _filename(rf, ext: str) -> str:
+    m = rf.meta
+    version = "intern" if m["internal"] else "openbaar"
+    return f"stand-van-zaken-{m['programme_code']}-{m['year']}-{m['peildatum']:%Y%m%d}-{version}.{ext}"
+
+
+@bp.route("/rapportage")
+@login_required
+def index():
+    programme = current_programme()
+    if programme is None:
+        return render_template("reports/index.html", programme=None)
+    from reports import charts, services
+
+    rf, snap = _report_frames(programme)
+    years = programme_years(db.session, programme) if snap is None else [int(y) for y in rf.meta["years"]]
+    return render_template(
+        "reports/index.html", programme=programme, rf=rf, snap=snap, years=years, may_internal=_may_internal(),
+        snapshots=services.list_snapshots(db.session, programme), charts=charts.chart_divs(rf),
+        budget_rows=charts.budget_table(rf), download_args=_download_args(rf, snap))
+
+
+def _download_args(rf, snap) -> dict:
+    args = {"jaar": rf.meta["year"]}
+    if snap is not None:
+        args["stand"] = snap.id
+    else:
+        args["peildatum"] = rf.meta["peildatum"].isoformat()
+    if rf.meta["internal"]:
+        args["versie"] = "intern"
+    if rf.meta["thousands"]:
+        args["duizenden"] = "1"
+    return args
+
+
+@bp.route("/rapportage/werkboek.xlsx")
+@login_required
+def workbook():
+    from reports import excel
+
+    programme = current_programme() or abort(404)
+    rf, _snap = _report_frames(programme)
+    return Response(excel.build_workbook(rf),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(rf, "xlsx")}"'})
+
+
+@bp.route("/rapportage/stand.html")
+@login_required
+def standalone():
+    from reports import charts
+
+    programme = current_programme() or abort(404)
+    rf, _snap = _report_frames(programme)
+    return Response(charts.standalone_html(rf), mimetype="text/html",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(rf, "html")}"'})
+
+
+@bp.route("/rapportage/standen", methods=["GET", "POST"])
+@login_required
+def snapshots():
+    from reports import services
+
+    programme = current_programme() or abort(404)
+    form = SnapshotForm() if _may_internal() else None
+    status = 200
+    if request.method == "POST":
+        if form is None:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                snap = services.create_snapshot(db.session, current_user, programme, form.peildatum.data,
+                                                form.title.data, form.kamerstuk.data or "")
+                db.session.commit()
+                flash(_("De stand is vastgelegd als nummer %(id)s.", id=snap.id), "info")
+                return redirect(url_for("reports.snapshot", snapshot_id=snap.id))
+            except DomainError as exc:
+                db.session.rollback()
+                apply_domain_error(form, exc)
+        status = 400
+    return render_template("reports/snapshots.html", programme=programme, form=form,
+                           snapshots=services.list_snapshots(db.session, programme),
+                           show_author=_may_internal()), status
+
+
+@bp.route("/rapportage/standen/<int:snapshot_id>")
+@login_required
+def snapshot(snapshot_id: int):
+    from reports import services
+
+    programme = current_programme() or abort(404)
+    try:
+        snap = services.get_snapshot(db.session, snapshot_id, programme)
+        rf = services.snapshot_frames(snap)
+    except DomainError:
+        abort(404)
+    return render_template("reports/snapshot.html", programme=programme, snap=snap, rf=rf,
+                           years=services.snapshot_years(snap), may_internal=_may_internal(),
+                           others=[s for s in services.list_snapshots(db.session, programme) if s.id != snap.id],
+                           show_author=_may_internal())
+
+
+@bp.route("/rapportage/standen/verschil")
+@login_required
+def snapshot_diff():
+    from reports import services
+
+    programme = current_programme() or abort(404)
+    a_id, b_id, year = (request.args.get(k, "").strip() for k in ("a", "b", "jaar"))
+    if not a_id.isdigit() or not b_id.isdigit() or (year and not year.isdigit()):
+        abort(400)
+    try:
+        a = services.get_snapshot(db.session, int(a_id), programme)
+        b = services.get_snapshot(db.session, int(b_id), programme)
+        diff = services.diff_snapshots(a, b, int(year) if year else None)
+    except DomainError:
+        abort(404)
+    return render_template("reports/diff.html", programme=programme, a=a, b=b, diff=diff,
+                           snapshots=services.list_snapshots(db.session, programme))

@@ -1,0 +1,126 @@
+"""Plotly charts and the standalone HTML report: pure functions of ReportFrames, built from aggregates only."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import jinja2
+import plotly
+import plotly.graph_objects as go
+
+from core.money import format_eur, format_thousands
+from reports import APP_VERSION
+from reports.queries import ReportFrames
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+COLORS = ["#154273", "#8fcae7", "#e17000", "#39870c", "#a90061"]
+_CONFIG = {"displaylogo": False, "responsive": True, "locale": "nl"}
+
+
+def _f(amount: Decimal) -> float:
+    # Plotly draws floats; the exact Decimal stays in the data table beside the chart.
+    return float(amount)
+
+
+def _layout(fig: go.Figure, title: str, ytitle: str = "euro") -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0},
+        separators=",.",  # Dutch: decimal comma, thousands dot
+        template="plotly_white",
+        font={"family": "Verdana, Arial, sans-serif", "size": 12},
+        legend={"orientation": "h", "y": -0.15},
+        margin={"l": 60, "r": 20, "t": 50, "b": 40},
+        yaxis={"title": {"text": ytitle}, "tickformat": ",.0f"},
+        height=400,
+    )
+    return fig
+
+
+def budget_table(rf: ReportFrames) -> list[tuple[int, Decimal, Decimal, Decimal]]:
+    """Per year: available, committed, paid (the data behind budget_chart)."""
+    s = rf.summary
+    return [(int(y), s.loc["Beschikbaar budget", y], s.loc["Verplicht totaal", y],
+             s.loc["Gerealiseerd t/m peildatum", y]) for y in s.columns]
+
+
+def budget_chart(rf: ReportFrames) -> go.Figure:
+    rows = budget_table(rf)
+    years = [str(r[0]) for r in rows]
+    fig = go.Figure()
+    for i, name in enumerate(("Beschikbaar budget", "Verplicht", "Gerealiseerd")):
+        fig.add_bar(x=years, y=[_f(r[i + 1]) for r in rows], name=name, marker_color=COLORS[i],
+                    hovertemplate="%{x}: € %{y:,.2f}<extra>" + name + "</extra>")
+    fig.update_layout(barmode="group")
+    return _layout(fig, f"Budget, verplicht en gerealiseerd per jaar (stand t/m {rf.meta['peildatum']:%d-%m-%Y})")
+
+
+def group_chart(rf: ReportFrames) -> go.Figure:
+    """Committed in the report year by category (bars), split by programme line (stacked)."""
+    m = rf.matrix.drop(index="Totaal", columns="Totaal")
+    fig = go.Figure()
+    for i, line in enumerate(m.columns):
+        fig.add_bar(x=list(m.index), y=[_f(v) for v in m[line]], name=line, marker_color=COLORS[i % len(COLORS)],
+                    hovertemplate="%{x}: € %{y:,.2f}<extra>" + line + "</extra>")
+    fig.update_layout(barmode="stack", legend={"traceorder": "normal", "orientation": "h", "y": -0.15})
+    return _layout(fig, f"Verplicht {rf.meta['year']} per categorie en programmalijn (projecten)")
+
+
+def cumulative_chart(rf: ReportFrames) -> go.Figure:
+    """Payments (incl. staffing costs) accumulated through the year against the available budget."""
+    year = rf.meta["year"]
+    c = rf.cumulative
+    days = [date(year, 1, 1)] + list(c["Datum"])
+    values = [0.0] + [_f(v) for v in c["Gerealiseerd cumulatief"]]
+    fig = go.Figure()
+    fig.add_scatter(x=days, y=values, mode="lines+markers", line_shape="hv", name="Gerealiseerd cumulatief",
+                    line={"color": COLORS[0]}, hovertemplate="%{x|%d-%m-%Y}: € %{y:,.2f}<extra></extra>")
+    available = _f(rf.meta["available"])
+    fig.add_scatter(x=[date(year, 1, 1), date(year, 12, 31)], y=[available, available], mode="lines",
+                    name="Beschikbaar budget", line={"color": COLORS[2], "dash": "dash"},
+                    hovertemplate="€ %{y:,.2f}<extra>Beschikbaar budget</extra>")
+    fig.update_xaxes(range=[date(year, 1, 1), date(year, 12, 31)], tickformat="%b")
+    return _layout(fig, f"Gerealiseerd in {year}, cumulatief, tegen het beschikbare budget")
+
+
+_CHARTS = {"budget": budget_chart, "groepen": group_chart, "cumulatief": cumulative_chart}
+
+
+def chart_divs(rf: ReportFrames, names=tuple(_CHARTS)) -> dict[str, str]:
+    """Charts as HTML fragments (plotly.js must already be loaded on the page)."""
+    return {name: _CHARTS[name](rf).to_html(include_plotlyjs=False, full_html=False, div_id=f"grafiek-{name}",
+                                            config=_CONFIG)
+            for name in names}
+
+
+def chart_data(rf: ReportFrames) -> list[dict]:
+    """Every chart's data as plain dicts (what ends up in the page): for checks and tests."""
+    return [fn(rf).to_plotly_json() for fn in (budget_chart, group_chart, cumulative_chart)]
+
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+    autoescape=True,
+    extensions=["jinja2.ext.i18n"],
+)
+# Dutch is the only language; the i18n extension keeps the _() markers working without Flask.
+_env.install_null_translations(newstyle=True)
+_env.filters["eur"] = format_eur
+_env.filters["keur"] = format_thousands
+
+
+def _pct(value) -> str:
+    if value is None:
+        return "–"
+    return f"{(Decimal(value) * 100).quantize(Decimal('0.1'))}".replace(".", ",") + "%"
+
+
+_env.filters["pct"] = _pct
+
+
+def standalone_html(rf: ReportFrames) -> str:
+    """One self-contained HTML file: tables, charts and plotly.js itself (works offline)."""
+    return _env.get_template("reports/standalone.html").render(
+        rf=rf, charts=chart_divs(rf), plotly_js=PLOTLY_JS.read_text(encoding="utf-8"),
+        budget_rows=budget_table(rf), app_version=APP_VERSION,
+    )

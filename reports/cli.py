@@ -1,0 +1,148 @@
+"""Command line: `report xlsx|html` and `snapshot create|list|diff` (flask --app app ...)."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from core.db import db
+from core.errors import DomainError
+from core.money import format_eur
+from projects.services import get_programme
+
+# pandas, plotly and xlsxwriter load inside the commands: other CLI commands start without them.
+report_cli = AppGroup("report", help="Stand van zaken als werkboek (xlsx) of losse HTML.")
+snapshot_cli = AppGroup("snapshot", help="Vastgelegde standen maken, tonen en vergelijken.")
+
+
+def _programme(code: str):
+    try:
+        return get_programme(db.session, code)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+def _frames(programme_code, year, peildatum, internal, thousands, snapshot_id):
+    from reports import services
+    from reports.queries import live_frames
+
+    try:
+        if snapshot_id is not None:
+            snap = services.get_snapshot(db.session, snapshot_id)
+            if programme_code and snap.programme.code != programme_code.upper():
+                raise click.ClickException(
+                    f"Vastgelegde stand {snapshot_id} hoort bij programma {snap.programme.code}.")
+            if peildatum is not None:
+                raise click.ClickException("--peildatum en --snapshot gaan niet samen: de stand ligt vast.")
+            return services.snapshot_frames(snap, year, internal, thousands)
+        programme = _programme(programme_code or "STM")
+        day = peildatum.date() if peildatum else date.today()
+        return live_frames(db.session, programme, year or day.year, day, internal, thousands)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+def _report_options(fn):
+    for option in reversed([
+        click.option("--programme", default=None, help="Programmacode (standaard STM, of die van --snapshot)."),
+        click.option("--year", type=int, help="Rapportagejaar (standaard het jaar van de peildatum)."),
+        click.option("--peildatum", type=click.DateTime(["%Y-%m-%d"]), help="Stand t/m deze datum (JJJJ-MM-DD)."),
+        click.option("--internal", is_flag=True, help="Interne versie met projectleider, contactpersoon en notities."),
+        click.option("--thousands", is_flag=True, help="Kamertabellen in x € 1.000 (afronding alleen bij weergave)."),
+        click.option("--snapshot", "snapshot_id", type=int, help="Maak het rapport uit deze vastgelegde stand."),
+        click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Uitvoerbestand."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+@report_cli.command("xlsx")
+@_report_options
+def report_xlsx(programme, year, peildatum, internal, thousands, snapshot_id, out: Path):
+    """Schrijf het werkboek Stand van zaken."""
+    from reports import excel
+
+    rf = _frames(programme, year, peildatum, internal, thousands, snapshot_id)
+    out.write_bytes(excel.build_workbook(rf))
+    failed = (rf.controls["Uitkomst"] != "OK").sum()
+    click.echo(f"Werkboek {out} geschreven ({'intern' if internal else 'openbaar'}, {rf.meta['year']}, "
+               f"stand t/m {rf.meta['peildatum']:%d-%m-%Y}); controles: "
+               + ("alle OK." if not failed else f"{failed} AFWIJKING(EN)."))
+
+
+@report_cli.command("html")
+@_report_options
+def report_html(programme, year, peildatum, internal, thousands, snapshot_id, out: Path):
+    """Schrijf de losse HTML met grafieken (plotly.js ingebed, werkt offline)."""
+    from reports import charts
+
+    rf = _frames(programme, year, peildatum, internal, thousands, snapshot_id)
+    out.write_text(charts.standalone_html(rf), encoding="utf-8")
+    click.echo(f"HTML {out} geschreven ({'intern' if internal else 'openbaar'}, {rf.meta['year']}).")
+
+
+@snapshot_cli.command("create")
+@click.option("--programme", default="STM", show_default=True, help="Programmacode.")
+@click.option("--peildatum", required=True, type=click.DateTime(["%Y-%m-%d"]), help="JJJJ-MM-DD.")
+@click.option("--title", required=True, help="Titel, bijv. 'Voortgangsbrief voorjaar 2025'.")
+@click.option("--kamerstuk", default="", help="Kamerstukverwijzing, bijv. 'Kamerstuk 28638, nr. 200'.")
+def snapshot_create(programme, peildatum, title, kamerstuk):
+    """Leg de stand vast; drukt het nummer af."""
+    from reports import services
+
+    prog = _programme(programme)
+    try:
+        snap = services.create_snapshot(db.session, "cli", prog, peildatum.date(), title, kamerstuk)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    click.echo(snap.id)
+
+
+@snapshot_cli.command("list")
+@click.option("--programme", default=None, help="Alleen dit programma.")
+def snapshot_list(programme):
+    """Toon de vastgelegde standen."""
+    from reports import services
+
+    prog = _programme(programme) if programme else None
+    snaps = services.list_snapshots(db.session, prog)
+    if not snaps:
+        click.echo("Nog geen vastgelegde standen.")
+    for s in snaps:
+        click.echo(f"{s.id:>4}  {s.programme.code:<6} t/m {s.peildatum:%d-%m-%Y}  {s.title}"
+                   + (f" ({s.kamerstuk})" if s.kamerstuk else "") + f"  sha256 {s.sha256[:12]}…")
+
+
+@snapshot_cli.command("diff")
+@click.argument("id1", type=int)
+@click.argument("id2", type=int)
+@click.option("--year", type=int, help="Jaar voor categorie, programmalijn en projecten.")
+def snapshot_diff(id1, id2, year):
+    """Vergelijk twee vastgelegde standen (van ID1 naar ID2)."""
+    from reports import services
+
+    try:
+        a, b = services.get_snapshot(db.session, id1), services.get_snapshot(db.session, id2)
+        d = services.diff_snapshots(a, b, year)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Van stand {a.id} (t/m {a.peildatum:%d-%m-%Y}) naar stand {b.id} (t/m {b.peildatum:%d-%m-%Y}):")
+    if d.unchanged:
+        click.echo("Geen verschillen.")
+        return
+    for title, df in (("Totalen per jaar", d.totals), (f"Per categorie {d.year}", d.categories),
+                      (f"Per programmalijn {d.year}", d.lines)):
+        if not df.empty:
+            click.echo(f"\n{title}:")
+            for row in df.itertuples(index=False):
+                *label, x, y, delta = row
+                click.echo(f"  {' / '.join(str(v) for v in label)}: {format_eur(x)} → {format_eur(y)} "
+                           f"({'+' if delta > 0 else ''}{format_eur(delta)})")
+    if not d.projects.empty:
+        click.echo(f"\nProjecten ({d.year}):")
+        for row in d.projects.itertuples(index=False):
+            click.echo(f"  {row[0]} {row[1]}: {row[2]}; {row[3]}")

@@ -1,0 +1,244 @@
+"""The stand-van-zaken workbook (xlsxwriter), a pure function of ReportFrames; sheet and header names are a contract."""
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from decimal import Decimal
+
+import pandas as pd
+import xlsxwriter
+
+from reports import APP_VERSION
+from reports.queries import ReportFrames
+
+EUR = '[$€-413] #,##0.00;[$€-413] -#,##0.00'
+# A trailing comma scales by 1.000 on display only: the cell keeps its exact value.
+KEUR = '#,##0,;-#,##0,'
+PCT = "0.0%"
+DATE = "dd-mm-yyyy"
+HEADER_ROW = 2  # row 0: title, row 1: note, row 2: the header row
+
+
+class _Sheet:
+    """Small helper that writes one table sheet with the shared formats."""
+
+    def __init__(self, book: _Book, name: str, title: str, note: str = ""):
+        self.book, self.ws = book, book.wb.add_worksheet(name)
+        self.ws.write_string(0, 0, title, book.f_title)
+        if note:
+            self.ws.write_string(1, 0, note, book.f_note)
+        self.ws.set_landscape()
+        self.ws.set_paper(9)  # A4
+        self.ws.fit_to_pages(1, 0)
+        self.ws.repeat_rows(HEADER_ROW)
+
+    def header(self, names: list, widths: list[int]):
+        for col, name in enumerate(names):
+            if isinstance(name, int):
+                self.ws.write_number(HEADER_ROW, col, name, self.book.f_head_num)
+            else:
+                self.ws.write_string(HEADER_ROW, col, str(name), self.book.f_head)
+        for col, width in enumerate(widths):
+            self.ws.set_column(col, col, width)
+        self.ws.freeze_panes(HEADER_ROW + 1, 1)
+
+    def cell(self, row: int, col: int, value, kind: str = "text", bold: bool = False):
+        """Write one value; text is always a string cell, so '=...' never becomes a formula."""
+        fmt = self.book.fmt(kind, bold)
+        r = HEADER_ROW + 1 + row
+        if value is None or (kind != "text" and isinstance(value, float) and pd.isna(value)):
+            self.ws.write_blank(r, col, None, fmt)
+        elif kind in ("eur", "keur", "pct", "int"):
+            # Excel stores doubles; the cent-exact Decimal is converted only at this boundary.
+            self.ws.write_number(r, col, float(value), fmt)
+        elif kind == "date":
+            self.ws.write_datetime(r, col, datetime.combine(value, datetime.min.time()), fmt)
+        else:
+            self.ws.write_string(r, col, str(value), fmt)
+
+
+class _Book:
+    def __init__(self, buffer, thousands: bool):
+        # Belt and braces: even write() would not turn text into formulas or links.
+        self.wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+                                               "strings_to_urls": False, "strings_to_numbers": False})
+        self.thousands = thousands
+        self.f_title = self.wb.add_format({"bold": True, "font_size": 13, "font_color": "#154273"})
+        self.f_note = self.wb.add_format({"italic": True, "font_color": "#555555"})
+        self.f_head = self.wb.add_format({"bold": True, "bg_color": "#E6ECF2", "bottom": 1, "text_wrap": True,
+                                          "valign": "top"})
+        self.f_head_num = self.wb.add_format({"bold": True, "bg_color": "#E6ECF2", "bottom": 1, "num_format": "0",
+                                              "align": "right"})
+        self._formats: dict = {}
+
+    def fmt(self, kind: str, bold: bool):
+        key = (kind, bold)
+        if key not in self._formats:
+            props = {"bold": bold, "valign": "top"}
+            if bold:
+                props["top"] = 1
+            if kind == "eur":
+                props["num_format"] = EUR
+            elif kind == "keur":
+                props["num_format"] = KEUR
+            elif kind == "pct":
+                props["num_format"] = PCT
+            elif kind == "int":
+                props["num_format"] = "0"
+            elif kind == "date":
+                props["num_format"] = DATE
+            else:
+                props["text_wrap"] = True
+            self._formats[key] = self.wb.add_format(props)
+        return self._formats[key]
+
+
+def _money_kind(book: _Book, kamer_table: bool) -> str:
+    return "keur" if (book.thousands and kamer_table) else "eur"
+
+
+def _title(rf: ReportFrames, what: str) -> str:
+    m = rf.meta
+    return f"{what} – {m['programme_name']} ({m['programme_code']}), stand t/m {m['peildatum']:%d-%m-%Y}"
+
+
+def _note(book: _Book, kamer_table: bool) -> str:
+    if book.thousands and kamer_table:
+        return "Bedragen x € 1.000 (afgerond bij weergave; de cellen bevatten exacte bedragen)."
+    return "Bedragen in euro."
+
+
+def build_workbook(rf: ReportFrames) -> bytes:
+    """The workbook as bytes: Samenvatting, Per categorie, Per programmalijn, Matrix, Projecten,
+    Mutaties, Controles, Verantwoording."""
+    buffer = io.BytesIO()
+    book = _Book(buffer, rf.meta.get("thousands", False))
+    year = rf.meta["year"]
+    _summary(book, rf)
+    _groups(book, rf, "Per categorie", "Categorie", rf.categories, f"Stand per categorie {year}", {"Totaal"})
+    _groups(book, rf, "Per programmalijn", "Programmalijn", rf.lines, f"Stand per programmalijn {year}",
+            {"Totaal projecten"})
+    _matrix(book, rf)
+    if rf.projects is not None:
+        _projects(book, rf)
+    _mutations(book, rf)
+    _controls(book, rf)
+    _accountability(book, rf)
+    book.wb.close()
+    return buffer.getvalue()
+
+
+def _summary(book: _Book, rf: ReportFrames) -> None:
+    sh = _Sheet(book, "Samenvatting", _title(rf, "Stand van zaken besteding middelen"), _note(book, True))
+    years = list(rf.summary.columns)
+    sh.header(["Omschrijving"] + years, [34] + [16] * len(years))
+    bold_rows = {"Beschikbaar budget", "Verplicht totaal", "Vrije ruimte"}
+    for r, label in enumerate(rf.summary.index):
+        bold = label in bold_rows
+        sh.cell(r, 0, label, "text", bold)
+        kind = "pct" if label.startswith("%") else _money_kind(book, True)
+        for c, y in enumerate(years, start=1):
+            sh.cell(r, c, rf.summary.loc[label, y], kind, bold)
+
+
+def _groups(book, rf, name, first, df: pd.DataFrame, title, totals: set) -> None:
+    sh = _Sheet(book, name, _title(rf, title), _note(book, True))
+    sh.header([first] + list(df.columns), [34, 12, 16, 16, 16])
+    money = _money_kind(book, True)
+    for r, label in enumerate(df.index):
+        bold = label in totals
+        sh.cell(r, 0, label, "text", bold)
+        for c, col in enumerate(df.columns, start=1):
+            sh.cell(r, c, df.loc[label, col], "int" if col == "Aantal projecten" else money, bold)
+
+
+def _matrix(book, rf) -> None:
+    sh = _Sheet(book, "Matrix", _title(rf, f"Verplicht {rf.meta['year']} per categorie en programmalijn"),
+                _note(book, True))
+    df = rf.matrix
+    sh.header(["Categorie"] + list(df.columns), [24] + [18] * len(df.columns))
+    money = _money_kind(book, True)
+    for r, label in enumerate(df.index):
+        bold_row = label == "Totaal"
+        sh.cell(r, 0, label, "text", bold_row)
+        for c, col in enumerate(df.columns, start=1):
+            sh.cell(r, c, df.loc[label, col], money, bold_row or col == "Totaal")
+
+
+_PROJECT_WIDTHS = {"Projectcode": 12, "Project": 40, "Categorie": 12, "Programmalijn": 18,
+                   "Vormen van uitbuiting": 26, "Uitvoerende organisatie": 28, "Instrument": 14,
+                   "Looptijd": 24, "Status": 13, "Verplicht": 15, "Gerealiseerd": 15, "Verplicht totaal": 15,
+                   "Toelichting": 50, "Projectleider": 20, "Contactpersoon": 24, "Interne notitie": 40}
+
+
+def _projects(book, rf) -> None:
+    df = rf.projects
+    version = "interne versie" if rf.meta["internal"] else "openbare versie"
+    sh = _Sheet(book, "Projecten", _title(rf, f"Bijlage projectenoverzicht {rf.meta['year']} ({version})"),
+                f"Verplicht en Gerealiseerd: {rf.meta['year']}; Verplicht totaal: alle jaren. "
+                + _note(book, True))
+    sh.header(list(df.columns), [_PROJECT_WIDTHS.get(c, 16) for c in df.columns])
+    money = _money_kind(book, True)
+    for r, row in enumerate(df.itertuples(index=False)):
+        for c, col in enumerate(df.columns):
+            sh.cell(r, c, row[c], money if col in ("Verplicht", "Gerealiseerd", "Verplicht totaal") else "text")
+    n = len(df)
+    sh.cell(n, 0, "Totaal", "text", True)
+    for col in ("Verplicht", "Gerealiseerd", "Verplicht totaal"):
+        sh.cell(n, list(df.columns).index(col), sum(df[col], Decimal("0.00")), money, True)
+    sh.ws.autofilter(HEADER_ROW, 0, HEADER_ROW + n, len(df.columns) - 1)
+
+
+def _mutations(book, rf) -> None:
+    df = rf.mutations
+    sh = _Sheet(book, "Mutaties", _title(rf, f"Begrotingsmutaties {rf.meta['year']}"), "Bedragen in euro.")
+    sh.header(list(df.columns), [12, 16, 18, 16, 50, 24])
+    for r, row in enumerate(df.itertuples(index=False)):
+        for c, col in enumerate(df.columns):
+            sh.cell(r, c, row[c], {"Datum": "date", "Bedrag": "eur"}.get(col, "text"))
+    n = len(df)
+    sh.cell(n, 0, "Totaal", "text", True)
+    sh.cell(n, 3, sum(df["Bedrag"], Decimal("0.00")), "eur", True)
+
+
+def _controls(book, rf) -> None:
+    df = rf.controls
+    sh = _Sheet(book, "Controles", _title(rf, "Aansluitcontroles"),
+                "Elke controle vergelijkt twee bedragen uit afzonderlijke berekeningen.")
+    sh.header(list(df.columns), [70, 12, 18, 18])
+    for r, row in enumerate(df.itertuples(index=False)):
+        sh.cell(r, 0, row[0])
+        sh.cell(r, 1, row[1], "text", row[1] != "OK")
+        kind = "int" if isinstance(row[2], int) else "eur"
+        sh.cell(r, 2, row[2], kind)
+        sh.cell(r, 3, row[3], kind)
+
+
+def _accountability(book, rf) -> None:
+    m = rf.meta
+    snap = m.get("snapshot")
+    sh = _Sheet(book, "Verantwoording", "Verantwoording van deze rapportage")
+    sh.header(["Gegeven", "Waarde"], [28, 70])
+    rows = [
+        ("Programma", f"{m['programme_name']} ({m['programme_code']})"),
+        ("Ministerie", m["ministry"]),
+        ("Begrotingsartikel", m["budget_article"]),
+        ("Jaar", m["year"]),
+        ("Peildatum", m["peildatum"]),
+        ("Gemaakt op" if not snap else "Stand vastgelegd op", m["made_at"].strftime("%d-%m-%Y %H:%M:%S %z")),
+        ("Versie", "intern (bevat persoonsgegevens; niet openbaar maken)" if m["internal"] else "openbaar"),
+        ("Bedragen", "x € 1.000 in de Kamertabellen (exacte bedragen in de cellen)" if m["thousands"]
+         else "in euro"),
+        ("Snapshot", f"{snap['id']}: {snap['title']}" if snap else "geen (actuele stand)"),
+        ("Kamerstuk", (snap or {}).get("kamerstuk") or ""),
+        ("Snapshot-hash (sha256)", snap["sha256"] if snap else ""),
+        ("Applicatieversie", f"Programmamonitor {APP_VERSION}"),
+    ]
+    for r, (label, value) in enumerate(rows):
+        sh.cell(r, 0, label, "text", True)
+        if isinstance(value, date):
+            sh.cell(r, 1, value, "date")
+        elif isinstance(value, int):
+            sh.cell(r, 1, value, "int")
+        else:
+            sh.cell(r, 1, value)

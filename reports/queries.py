@@ -1,0 +1,354 @@
+"""All figures of a stand van zaken as a plain state (JSON-able) and as pandas DataFrames, without a request."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+from sqlalchemy import select
+
+from budget import ledger
+from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, BudgetMutation
+from core.users import User
+from projects.models import (
+    CATEGORIES,
+    EXPLOITATION_FORMS,
+    INSTRUMENTS,
+    LINES,
+    STATUSES,
+    Organisation,
+    Programme,
+    Project,
+    ProjectExploitation,
+    StatusUpdate,
+)
+
+STATE_FORMAT = 1
+ZERO = Decimal("0.00")
+STAFFING_LABEL = "Ambtelijke ondersteuning JenV"
+
+#: Samenvatting rows: (label, key in YearFigures or a computed key, kind).
+SUMMARY_ROWS = [
+    ("Structureel budget", "structural", "eur"),
+    ("Incidenteel budget", "incidental", "eur"),
+    ("Mutaties", "mutations", "eur"),
+    ("Beschikbaar budget", "available", "eur"),
+    (STAFFING_LABEL, "staffing", "eur"),
+    ("Verplicht projecten", "committed_projects", "eur"),
+    ("Verplicht totaal", "committed", "eur"),
+    ("Gerealiseerd t/m peildatum", "paid", "eur"),
+    ("Vrije ruimte", "free", "eur"),
+    ("% verplicht", "pct_committed", "pct"),
+    ("% gerealiseerd", "pct_paid", "pct"),
+]
+GROUP_COLUMNS = ["Aantal projecten", "Verplicht", "Gerealiseerd", "In voorbereiding"]
+
+#: The Projecten sheet: only these columns may leave the building (allow-list, in order).
+PUBLIC_PROJECT_COLUMNS = [
+    "Projectcode", "Project", "Categorie", "Programmalijn", "Vormen van uitbuiting",
+    "Uitvoerende organisatie", "Instrument", "Looptijd", "Status", "Verplicht", "Gerealiseerd",
+    "Verplicht totaal", "Toelichting",
+]
+INTERNAL_PROJECT_COLUMNS = PUBLIC_PROJECT_COLUMNS + ["Projectleider", "Contactpersoon", "Interne notitie"]
+MUTATION_COLUMNS = ["Datum", "Soort", "Moment", "Bedrag", "Reden", "Kenmerk"]
+CONTROL_COLUMNS = ["Controle", "Uitkomst", "Waarde 1", "Waarde 2"]
+AMOUNT_PROJECT_COLUMNS = ("Verplicht", "Gerealiseerd", "Verplicht totaal")
+
+
+# --- Collecting: SQL aggregates -> a plain state ------------------------------------------------
+
+def _s(amount: Decimal | None) -> str:
+    return str(amount if amount is not None else ZERO)
+
+
+def collect_state(session, programme: Programme, peildatum: date, years: list[int] | None = None,
+                  with_projects: bool = True) -> dict:
+    """The figures at `peildatum` as a JSON-able dict: summary for every programme year, detail for `years`.
+
+    A snapshot stores exactly this (detail for every year); a live report builds the same for one
+    year, so both paths run through frames() and come out alike. Amounts are strings (exact).
+    """
+    all_years = ledger.programme_years(session, programme)
+    detail_years = all_years if years is None else list(years)
+    figures = ledger.programme_figures(session, programme.id, peildatum, sorted(set(all_years) | set(detail_years)))
+    state = {
+        "format": STATE_FORMAT,
+        "programme": {"code": programme.code, "name": programme.name, "ministry": programme.ministry,
+                      "budget_article": programme.budget_article},
+        "peildatum": peildatum.isoformat(),
+        "years": all_years,
+        "summary": {str(y): {k: _s(getattr(f, k)) for k in (
+            "structural", "incidental", "mutations", "staffing", "committed_projects", "paid")}
+            for y, f in figures.items()},
+        "detail": {},
+    }
+    projects = _project_rows(session, programme, peildatum) if with_projects else None
+    for year in detail_years:
+        state["detail"][str(year)] = _year_detail(session, programme, year, peildatum, figures[year], projects)
+    return state
+
+
+def _year_detail(session, programme, year, peildatum, figures, projects) -> dict:
+    groups = {}
+    for by in ("category", "line"):
+        groups[by] = {k: {"projects": g.projects, "committed": _s(g.committed), "paid": _s(g.paid),
+                          "pipeline": _s(g.pipeline)}
+                      for k, g in ledger.breakdown(session, programme.id, year, peildatum, by).items()}
+    detail = {
+        "staffing": {"committed": _s(figures.staffing),
+                     "paid": _s(ledger.staffing_paid(session, programme.id, year, peildatum))},
+        "categories": groups["category"],
+        "lines": groups["line"],
+        "matrix": [[c, line, _s(a)] for (c, line), a in
+                   sorted(ledger.matrix(session, programme.id, year, peildatum).items())],
+        "paid_by_date": [[d.isoformat(), _s(a)]
+                         for d, a in ledger.paid_by_date(session, programme.id, year, peildatum)],
+        "mutations": _mutations(session, programme, year, peildatum),
+    }
+    if projects is not None:
+        money = ledger.project_figures(session, programme.id, year, peildatum)
+        rows = []
+        for p in projects:
+            f = money.get(p["id"], {})
+            rows.append({**p, **{k: _s(f.get(k)) for k in
+                                 ("committed_year", "paid_year", "committed_total", "paid_total")}})
+        detail["projects"] = rows
+    return detail
+
+
+def _mutations(session, programme, year, peildatum) -> list[dict]:
+    rows = session.scalars(
+        select(BudgetMutation)
+        .where(BudgetMutation.programme_id == programme.id, BudgetMutation.year == year,
+               BudgetMutation.date <= peildatum)
+        .order_by(BudgetMutation.date, BudgetMutation.id)
+    )
+    return [{"date": m.date.isoformat(), "kind": m.kind, "moment": m.moment, "amount": _s(m.amount),
+             "reason": m.reason, "reference": m.reference or ""} for m in rows]
+
+
+def _project_rows(session, programme, peildatum) -> list[dict]:
+    """Every reportable project with its classification and texts: three queries, however many projects."""
+    rows = session.execute(
+        select(Project, Organisation.name, User.name)
+        .outerjoin(Organisation, Project.organisation_id == Organisation.id)
+        .outerjoin(User, Project.owner_id == User.id)
+        .where(Project.programme_id == programme.id, ledger.reportable_projects())
+        .order_by(Project.code)
+    ).all()
+    forms: dict[int, list[str]] = {}
+    for pid, form in session.execute(
+        select(ProjectExploitation.project_id, ProjectExploitation.form)
+        .join(Project, ProjectExploitation.project_id == Project.id)
+        .where(Project.programme_id == programme.id)
+    ):
+        forms.setdefault(pid, []).append(form)
+    public_text: dict[int, str] = {}
+    # Ordered oldest first, so the last one written per project is the latest public text.
+    for pid, text in session.execute(
+        select(StatusUpdate.project_id, StatusUpdate.public_text)
+        .join(Project, StatusUpdate.project_id == Project.id)
+        .where(Project.programme_id == programme.id, StatusUpdate.public_text != "",
+               StatusUpdate.date <= peildatum)
+        .order_by(StatusUpdate.date, StatusUpdate.id)
+    ):
+        public_text[pid] = text
+    order = list(EXPLOITATION_FORMS)
+    return [{
+        "id": p.id, "code": p.code, "title": p.title, "category": p.category, "line": p.line,
+        "forms": sorted(forms.get(p.id, []), key=order.index), "organisation": org or "",
+        "instrument": p.instrument, "status": p.status,
+        "start": p.start_date.isoformat() if p.start_date else None,
+        "end": p.end_date.isoformat() if p.end_date else None,
+        "public_text": public_text.get(p.id, ""),
+        # Personal data and working notes: kept for the internal version only.
+        "owner": owner or "", "contact_person": p.contact_person or "", "internal_notes": p.internal_notes or "",
+    } for p, org, owner in rows]
+
+
+# --- From state to DataFrames --------------------------------------------------------------------
+
+@dataclass
+class ReportFrames:
+    """Everything a report shows for one year; excel.py and charts.py read only this."""
+
+    meta: dict
+    summary: pd.DataFrame           # index: Samenvatting labels, columns: years
+    categories: pd.DataFrame        # index: category labels + Totaal, columns: GROUP_COLUMNS
+    lines: pd.DataFrame             # index: line labels + Totaal projecten
+    matrix: pd.DataFrame            # index: category labels + Totaal, columns: line labels + Totaal
+    projects: pd.DataFrame | None   # PUBLIC_ or INTERNAL_PROJECT_COLUMNS
+    mutations: pd.DataFrame
+    cumulative: pd.DataFrame        # Datum, Gerealiseerd cumulatief
+    controls: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _d(text) -> Decimal:
+    return Decimal(text) if text is not None else ZERO
+
+
+def _ratio(part: Decimal, whole: Decimal) -> Decimal | None:
+    return None if not whole else (part / whole).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+
+
+def year_values(raw: dict) -> dict[str, Decimal | None]:
+    """One year's Samenvatting values (with the derived ones) from the state's summary entry."""
+    v = {k: _d(raw.get(k)) for k in ("structural", "incidental", "mutations", "staffing",
+                                     "committed_projects", "paid")}
+    v["available"] = v["structural"] + v["incidental"] + v["mutations"]
+    v["committed"] = v["staffing"] + v["committed_projects"]
+    v["free"] = v["available"] - v["committed"]
+    v["pct_committed"] = _ratio(v["committed"], v["available"])
+    v["pct_paid"] = _ratio(v["paid"], v["available"])
+    return v
+
+
+def _looptijd(start: str | None, end: str | None) -> str:
+    fmt = lambda s: date.fromisoformat(s).strftime("%d-%m-%Y")  # noqa: E731
+    if start and end:
+        return f"{fmt(start)} t/m {fmt(end)}"
+    if start:
+        return f"vanaf {fmt(start)}"
+    if end:
+        return f"t/m {fmt(end)}"
+    return ""
+
+
+def _group_frame(groups: dict, labels: dict, total_label: str, staffing: dict | None) -> pd.DataFrame:
+    rows, index = [], []
+    if staffing is not None:
+        index.append(STAFFING_LABEL)
+        rows.append([None, _d(staffing["committed"]), _d(staffing["paid"]), ZERO])
+    for code, label in labels.items():
+        g = groups.get(code, {})
+        index.append(label)
+        rows.append([int(g.get("projects", 0)), _d(g.get("committed")), _d(g.get("paid")), _d(g.get("pipeline"))])
+    total = [sum(r[0] or 0 for r in rows)] + [sum((r[i] for r in rows), ZERO) for i in (1, 2, 3)]
+    index.append(total_label)
+    rows.append(total)
+    # object dtype keeps the staffing row's empty count as None and amounts as exact Decimals.
+    return pd.DataFrame(rows, index=pd.Index(index, name="Omschrijving"), columns=GROUP_COLUMNS, dtype=object)
+
+
+def frames(state: dict, year: int, internal: bool = False, *, made_at: datetime | None = None,
+           snapshot: dict | None = None, thousands: bool = False) -> ReportFrames:
+    """Turn a state into the report's DataFrames for `year`; public unless `internal`.
+
+    `snapshot` ({'id', 'title', 'kamerstuk', 'sha256', 'frozen_at'}) marks a report made from a
+    snapshot: its moment is the snapshot's, so the same snapshot always gives the same cells.
+    """
+    key = str(year)
+    if key not in state["detail"]:
+        raise KeyError(year)
+    detail = state["detail"][key]
+    years = [int(y) for y in state["years"]]
+    values = {y: year_values(state["summary"].get(str(y), {})) for y in years}
+    summary = pd.DataFrame(
+        {y: [values[y][k] for _l, k, _kind in SUMMARY_ROWS] for y in years},
+        index=pd.Index([label for label, _k, _kind in SUMMARY_ROWS], name="Omschrijving"),
+    )
+    categories = _group_frame(detail["categories"], CATEGORIES, "Totaal", detail["staffing"])
+    lines = _group_frame(detail["lines"], LINES, "Totaal projecten", None)
+
+    cells = {(c, line): _d(a) for c, line, a in detail["matrix"]}
+    mrows = []
+    for c in CATEGORIES:
+        row = [cells.get((c, line), ZERO) for line in LINES]
+        mrows.append(row + [sum(row, ZERO)])
+    mrows.append([sum((r[i] for r in mrows), ZERO) for i in range(len(LINES) + 1)])
+    matrix = pd.DataFrame(mrows, index=pd.Index(list(CATEGORIES.values()) + ["Totaal"], name="Categorie"),
+                          columns=list(LINES.values()) + ["Totaal"])
+
+    projects = None
+    if "projects" in detail:
+        columns = INTERNAL_PROJECT_COLUMNS if internal else PUBLIC_PROJECT_COLUMNS
+        records = []
+        for p in detail["projects"]:
+            full = {
+                "Projectcode": p["code"], "Project": p["title"], "Categorie": CATEGORIES[p["category"]],
+                "Programmalijn": LINES[p["line"]],
+                "Vormen van uitbuiting": ", ".join(EXPLOITATION_FORMS[f] for f in p["forms"]),
+                "Uitvoerende organisatie": p["organisation"], "Instrument": INSTRUMENTS[p["instrument"]],
+                "Looptijd": _looptijd(p["start"], p["end"]), "Status": STATUSES[p["status"]],
+                "Verplicht": _d(p["committed_year"]), "Gerealiseerd": _d(p["paid_year"]),
+                "Verplicht totaal": _d(p["committed_total"]), "Toelichting": p["public_text"],
+                "Projectleider": p["owner"], "Contactpersoon": p["contact_person"],
+                "Interne notitie": p["internal_notes"],
+            }
+            # The allow-list decides what is in the frame; nothing else is ever copied along.
+            records.append({c: full[c] for c in columns})
+        projects = pd.DataFrame(records, columns=columns)
+        projects.attrs["paid_total"] = {p["code"]: (_d(p["paid_total"]), _d(p["committed_total"]))
+                                        for p in detail["projects"]}
+
+    mutations = pd.DataFrame(
+        [[date.fromisoformat(m["date"]), MUTATION_KINDS.get(m["kind"], m["kind"]),
+          MUTATION_MOMENTS.get(m["moment"], m["moment"]), _d(m["amount"]), m["reason"], m["reference"]]
+         for m in detail["mutations"]], columns=MUTATION_COLUMNS)
+
+    running, cum = ZERO, []
+    for day, amount in detail["paid_by_date"]:
+        running += _d(amount)
+        cum.append([date.fromisoformat(day), _d(amount), running])
+    cumulative = pd.DataFrame(cum, columns=["Datum", "Gerealiseerd", "Gerealiseerd cumulatief"])
+
+    meta = {
+        "programme_code": state["programme"]["code"], "programme_name": state["programme"]["name"],
+        "ministry": state["programme"]["ministry"], "budget_article": state["programme"]["budget_article"],
+        "year": year, "years": years, "peildatum": date.fromisoformat(state["peildatum"]),
+        "internal": internal, "thousands": thousands, "snapshot": snapshot,
+        "made_at": (datetime.fromisoformat(snapshot["frozen_at"]) if snapshot
+                    else (made_at or datetime.now().astimezone()).replace(microsecond=0)),
+        "available": values[year]["available"] if year in values else ZERO,
+    }
+    rf = ReportFrames(meta=meta, summary=summary, categories=categories, lines=lines, matrix=matrix,
+                      projects=projects, mutations=mutations, cumulative=cumulative)
+    rf.controls = controls(rf, values.get(year))
+    return rf
+
+
+def controls(rf: ReportFrames, year_vals: dict | None) -> pd.DataFrame:
+    """Reconciliation checks between figures that come from separate SQL queries."""
+    year = rf.meta["year"]
+    s = rf.summary[year] if year in rf.summary.columns else None
+    checks = []
+
+    def check(label, a, b):
+        checks.append([label, "OK" if a == b else "AFWIJKING", a, b])
+
+    if s is not None:
+        check("Categorieën tellen op tot Verplicht totaal (Samenvatting)",
+              rf.categories.loc["Totaal", "Verplicht"], s["Verplicht totaal"])
+        check("Gerealiseerd per categorie telt op tot Gerealiseerd t/m peildatum (Samenvatting)",
+              rf.categories.loc["Totaal", "Gerealiseerd"], s["Gerealiseerd t/m peildatum"])
+    check("Programmalijnen tellen op tot het totaal van de projecten (Per categorie zonder ambtelijke ondersteuning)",
+          rf.lines.loc["Totaal projecten", "Verplicht"],
+          rf.categories.loc["Totaal", "Verplicht"] - rf.categories.loc[STAFFING_LABEL, "Verplicht"])
+    check("Matrix telt op tot het totaal van de programmalijnen",
+          rf.matrix.loc["Totaal", "Totaal"], rf.lines.loc["Totaal projecten", "Verplicht"])
+    if s is not None:
+        check("Verplicht projecten (Samenvatting) gelijk aan de matrix",
+              s["Verplicht projecten"], rf.matrix.loc["Totaal", "Totaal"])
+        check("Beschikbaar budget min Verplicht totaal is Vrije ruimte (Samenvatting)",
+              s["Beschikbaar budget"] - s["Verplicht totaal"], s["Vrije ruimte"])
+        check("Structureel, incidenteel en mutaties tellen op tot Beschikbaar budget (Samenvatting)",
+              s["Structureel budget"] + s["Incidenteel budget"] + s["Mutaties"], s["Beschikbaar budget"])
+        check("Mutaties (blad Mutaties) gelijk aan Mutaties (Samenvatting)",
+              sum(rf.mutations["Bedrag"], ZERO), s["Mutaties"])
+    if rf.projects is not None:
+        check("Projecten: Verplicht telt op tot de matrix",
+              sum(rf.projects["Verplicht"], ZERO), rf.matrix.loc["Totaal", "Totaal"])
+        check("Projecten: Gerealiseerd telt op tot het totaal van de programmalijnen",
+              sum(rf.projects["Gerealiseerd"], ZERO), rf.lines.loc["Totaal projecten", "Gerealiseerd"])
+        over = [code for code, (paid, committed) in rf.projects.attrs.get("paid_total", {}).items()
+                if paid > committed]
+        check("Aantal projecten met meer betaald dan verplicht", len(over), 0)
+    return pd.DataFrame(checks, columns=CONTROL_COLUMNS)
+
+
+def live_frames(session, programme: Programme, year: int, peildatum: date, internal: bool = False,
+                thousands: bool = False, with_projects: bool = True) -> ReportFrames:
+    """The report for one year straight from the database."""
+    state = collect_state(session, programme, peildatum, [year], with_projects=with_projects)
+    return frames(state, year, internal, thousands=thousands)
