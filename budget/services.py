@@ -24,7 +24,7 @@ from budget.models import (
     StaffingReservation,
 )
 from core.audit import diff, record, snapshot
-from core.errors import BudgetStopError, Conflict, ValidationError
+from core.errors import BudgetStopError, Conflict, NotFound, ValidationError
 from core.money import Money, format_eur, parse_eur
 from core.users import FINANCE_ROLES, require_role
 from projects.models import Programme, Project
@@ -309,3 +309,233 @@ def add_payment(session, actor, commitment: Commitment, *, payment_date: date, a
 def _overpay_message(commitment: Commitment, total: Decimal, excess: Decimal) -> str:
     return (f"Betaling geweigerd: verplichting {commitment.reference} is {format_eur(total)}; "
             f"deze betaling gaat daar {format_eur(excess)} overheen.")
+
+
+# --- Edits and deletes (web forms); every change that lowers free room meets the budget stop ---
+
+
+def update_funding_source(session, actor, source: FundingSource, *, name: str, kind: str,
+                          reference: str = "") -> FundingSource:
+    """Change a source's name, kind or reference; its yearly amounts go through set_allocations."""
+    require_role(actor, *FINANCE_ROLES)
+    name = _text(name, "een naam", "name", max_len=200)
+    clash = session.scalar(select(FundingSource.id).where(FundingSource.programme_id == source.programme_id,
+                                                          func.lower(FundingSource.name) == name.lower(),
+                                                          FundingSource.id != source.id))
+    if clash:
+        raise Conflict(f"Financieringsbron '{name}' bestaat al.", field="name")
+    before = snapshot(source)
+    source.name = name
+    source.kind = _code(kind, FUNDING_KINDS, "soort", "kind")
+    source.reference = _text(reference, "", "reference", required=False, max_len=200)
+    changes = diff(before, snapshot(source))
+    if changes["after"]:
+        record(session, actor, "update", source, changes)
+    return source
+
+
+def set_allocations(session, actor, source: FundingSource, amounts: dict,
+                    override_reason: str | None = None) -> list[BudgetAllocation]:
+    """Set several years of a source at once; the budget stop sees all lowered years together."""
+    require_role(actor, *FINANCE_ROLES)
+    clean = {check_year(y): _amount(a) for y, a in amounts.items()}
+    existing = {a.year: a for a in session.scalars(
+        select(BudgetAllocation).where(BudgetAllocation.source_id == source.id))}
+    deltas = {y: a - (existing[y].amount if y in existing else Decimal("0.00")) for y, a in clean.items()}
+    override = enforce_budget_stop(session, actor, source.programme_id, deltas, override_reason)
+    changed = []
+    for year, amount in sorted(clean.items()):
+        alloc = existing.get(year)
+        if alloc is None:
+            if amount == 0:
+                continue  # an empty year stays without a row
+            alloc = BudgetAllocation(source_id=source.id, year=year, amount=amount)
+            session.add(alloc)
+            record(session, actor, "create", alloc, _with_override({"after": snapshot(alloc)}, override))
+        elif alloc.amount != amount:
+            before = snapshot(alloc)
+            alloc.amount = amount
+            record(session, actor, "update", alloc, _with_override(diff(before, snapshot(alloc)), override))
+        else:
+            continue
+        changed.append(alloc)
+    return changed
+
+
+def delete_funding_source(session, actor, source: FundingSource) -> None:
+    """Remove a source only when no year still carries money (setting those to zero meets the budget stop)."""
+    require_role(actor, *FINANCE_ROLES)
+    years = sorted(a.year for a in session.scalars(
+        select(BudgetAllocation).where(BudgetAllocation.source_id == source.id, BudgetAllocation.amount != 0)))
+    if years:
+        raise Conflict(f"Financieringsbron '{source.name}' heeft nog bedragen in {', '.join(map(str, years))}; "
+                       "zet die eerst op nul.")
+    before = snapshot(source)
+    for alloc in session.scalars(select(BudgetAllocation).where(BudgetAllocation.source_id == source.id)):
+        session.delete(alloc)
+    record(session, actor, "delete", source, {"before": before})
+    session.delete(source)
+    session.flush()
+
+
+def update_mutation(session, actor, mutation: BudgetMutation, *, year, amount, kind: str, moment: str,
+                    reason: str, mutation_date: date, reference: str = "",
+                    override_reason: str | None = None) -> BudgetMutation:
+    """Change a single-year mutation; the stop sees the old amount leave and the new one arrive."""
+    require_role(actor, *FINANCE_ROLES)
+    if mutation.kasschuif_group:
+        raise ValidationError("Een kasschuif wijzigt u als geheel via het kasschuifformulier.")
+    year = check_year(year)
+    amount = _amount(amount, allow_negative=True, allow_zero=False)
+    fields = _mutation_fields(kind, moment, reason, reference, mutation_date)
+    if fields["kind"] == "kasschuif":
+        raise ValidationError("Een kasschuif boekt u over meerdere jaren tegelijk, als kasschuif.", field="kind")
+    deltas = {mutation.year: -mutation.amount}
+    deltas[year] = deltas.get(year, Decimal("0.00")) + amount
+    override = enforce_budget_stop(session, actor, mutation.programme_id, deltas, override_reason)
+    before = snapshot(mutation)
+    mutation.year, mutation.amount = year, amount
+    for key, value in fields.items():
+        setattr(mutation, key, value)
+    changes = diff(before, snapshot(mutation))
+    if changes["after"]:
+        record(session, actor, "update", mutation, _with_override(changes, override))
+    return mutation
+
+
+def kasschuif_rows(session, group: str) -> list[BudgetMutation]:
+    return list(session.scalars(select(BudgetMutation).where(BudgetMutation.kasschuif_group == group)
+                                .order_by(BudgetMutation.year)))
+
+
+def update_kasschuif(session, actor, group: str, *, amounts: dict, moment: str, reason: str,
+                     mutation_date: date, reference: str = "",
+                     override_reason: str | None = None) -> list[BudgetMutation]:
+    """Replace a kasschuif's years and amounts; the new set must again net to zero."""
+    require_role(actor, *FINANCE_ROLES)
+    rows = kasschuif_rows(session, group)
+    if not rows:
+        raise NotFound("Deze kasschuif bestaat niet.")
+    clean = {check_year(y): _amount(a, allow_negative=True) for y, a in amounts.items()}
+    clean = {y: a for y, a in clean.items() if a != 0}
+    if len(clean) < 2:
+        raise ValidationError("Een kasschuif verschuift geld tussen minstens twee jaren.", field="amounts")
+    total = sum(clean.values(), Decimal("0.00"))
+    if total != 0:
+        raise ValidationError(f"Een kasschuif moet op nul uitkomen; het saldo is nu {format_eur(total)}.",
+                              field="amounts")
+    fields = _mutation_fields("kasschuif", moment, reason, reference, mutation_date)
+    deltas = dict(clean)
+    for row in rows:
+        deltas[row.year] = deltas.get(row.year, Decimal("0.00")) - row.amount
+    override = enforce_budget_stop(session, actor, rows[0].programme_id, deltas, override_reason)
+    before = {"amounts": {str(r.year): r.amount for r in rows},
+              **{k: getattr(rows[0], k) for k in fields}}
+    by_year = {r.year: r for r in rows}
+    result = []
+    for year, row in by_year.items():
+        if year not in clean:
+            session.delete(row)
+    for year, amount in sorted(clean.items()):
+        row = by_year.get(year)
+        if row is None:
+            row = BudgetMutation(programme_id=rows[0].programme_id, year=year, amount=amount,
+                                 kasschuif_group=group, **fields)
+            session.add(row)
+        else:
+            row.amount = amount
+            for key, value in fields.items():
+                setattr(row, key, value)
+        result.append(row)
+    session.flush()
+    after = {"amounts": {str(y): a for y, a in sorted(clean.items())}, **fields}
+    record(session, actor, "update", result[0],
+           _with_override({"kasschuif_group": group, **diff(before, after)}, override))
+    return result
+
+
+def delete_mutation(session, actor, mutation: BudgetMutation, override_reason: str | None = None) -> None:
+    """Delete a mutation (a kasschuif as a whole); removing money meets the budget stop."""
+    require_role(actor, *FINANCE_ROLES)
+    rows = kasschuif_rows(session, mutation.kasschuif_group) if mutation.kasschuif_group else [mutation]
+    deltas: dict[int, Decimal] = {}
+    for row in rows:
+        deltas[row.year] = deltas.get(row.year, Decimal("0.00")) - row.amount
+    override = enforce_budget_stop(session, actor, mutation.programme_id, deltas, override_reason)
+    for row in rows:
+        record(session, actor, "delete", row, _with_override({"before": snapshot(row)}, override))
+        session.delete(row)
+    session.flush()
+
+
+def delete_staffing_reservation(session, actor, reservation: StaffingReservation) -> None:
+    """Remove a year's reservation; refused while staffing costs are booked against it."""
+    require_role(actor, *FINANCE_ROLES)
+    count = session.scalar(select(func.count(StaffingCost.id)).where(StaffingCost.reservation_id == reservation.id))
+    if count:
+        raise Conflict(f"De reservering voor {reservation.year} heeft {count} geboekte personeelskosten; "
+                       "verwijder die eerst.")
+    record(session, actor, "delete", reservation, {"before": snapshot(reservation)})
+    session.delete(reservation)
+    session.flush()
+
+
+def update_staffing_cost(session, actor, cost: StaffingCost, *, cost_date: date, amount,
+                         description: str = "", reference: str = "") -> StaffingCost:
+    """Correct a booked staffing cost; it must stay inside its reservation and year."""
+    require_role(actor, *FINANCE_ROLES)
+    reservation = cost.reservation
+    amount = _amount(amount, allow_negative=True, allow_zero=False)
+    cost_date = _date(cost_date, "cost_date")
+    if cost_date.year != reservation.year:
+        raise ValidationError(f"Deze reservering is voor {reservation.year}; de datum valt in {cost_date.year}.",
+                              field="cost_date")
+    others = session.scalar(select(func.coalesce(func.sum(StaffingCost.amount), 0).cast(Money)).where(
+        StaffingCost.reservation_id == reservation.id, StaffingCost.id != cost.id))
+    if others + amount > reservation.amount:
+        excess = others + amount - reservation.amount
+        raise BudgetStopError({reservation.year: excess},
+                              f"De personeelskosten komen boven de reservering van {format_eur(reservation.amount)} "
+                              f"voor {reservation.year} (tekort {format_eur(excess)}).")
+    if others + amount < 0:
+        raise ValidationError("Een correctie kan de geboekte personeelskosten niet negatief maken.", field="amount")
+    before = snapshot(cost)
+    cost.date, cost.amount = cost_date, amount
+    cost.description = _text(description, "", "description", required=False)
+    cost.reference = _text(reference, "", "reference", required=False, max_len=100)
+    changes = diff(before, snapshot(cost))
+    if changes["after"]:
+        record(session, actor, "update", cost, changes)
+    return cost
+
+
+def delete_staffing_cost(session, actor, cost: StaffingCost) -> None:
+    """Remove a booked staffing cost, unless that leaves the remaining bookings negative."""
+    require_role(actor, *FINANCE_ROLES)
+    others = session.scalar(select(func.coalesce(func.sum(StaffingCost.amount), 0).cast(Money)).where(
+        StaffingCost.reservation_id == cost.reservation_id, StaffingCost.id != cost.id))
+    if others < 0:
+        raise Conflict("Zonder deze boeking zouden de correcties de personeelskosten negatief maken.")
+    record(session, actor, "delete", cost, {"before": snapshot(cost)})
+    session.delete(cost)
+    session.flush()
+
+
+def delete_commitment(session, actor, commitment: Commitment) -> None:
+    """Remove a wrongly entered commitment; refused once payments or adjustments rest on it."""
+    require_role(actor, *FINANCE_ROLES)
+    payments = session.scalar(select(func.count(Payment.id)).where(Payment.commitment_id == commitment.id))
+    adjustments = session.scalar(select(func.count(CommitmentAdjustment.id)).where(
+        CommitmentAdjustment.commitment_id == commitment.id))
+    if payments or adjustments:
+        parts = []
+        if payments:
+            parts.append(f"{payments} betaling(en)")
+        if adjustments:
+            parts.append(f"{adjustments} bijstelling(en)")
+        raise Conflict(f"Verplichting {commitment.reference} heeft {' en '.join(parts)}; "
+                       "stel haar zo nodig bij in plaats van haar te verwijderen.")
+    before = {**snapshot(commitment), "schedule": {str(s.year): s.amount for s in commitment.schedule}}
+    record(session, actor, "delete", commitment, {"before": before})
+    session.delete(commitment)
+    session.flush()

@@ -8,7 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, CheckConstraint, DateTime, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.audit import record, snapshot
+from core.audit import diff, record, snapshot
 from core.db import Base, utcnow
 from core.errors import Conflict, PermissionDenied, ValidationError
 
@@ -103,3 +103,51 @@ def require_role(actor, *roles: str) -> None:
     """Refuse the change unless `actor` is an active user with one of `roles`."""
     if actor is None or not getattr(actor, "active", False) or actor.role not in roles:
         raise PermissionDenied("U heeft geen toestemming voor deze wijziging.")
+
+
+def _require_admin(actor) -> None:
+    require_role(actor, "beheerder")
+
+
+def _active_admins(session) -> int:
+    return session.scalar(select(func.count(User.id)).where(User.role == "beheerder", User.active.is_(True)))
+
+
+def change_role(session, actor, user: User, role: str) -> User:
+    """Give a user another role; a beheerder cannot demote themself (nobody would be left to undo it)."""
+    _require_admin(actor)
+    if role not in ROLES:
+        raise ValidationError(f"Onbekende rol '{role}'; kies uit {', '.join(ROLES)}.", field="role")
+    if user.id == actor.id and role != user.role:
+        raise PermissionDenied("U kunt uw eigen rol niet wijzigen; vraag een andere beheerder.", field="role")
+    if user.role == "beheerder" and role != "beheerder" and user.active and _active_admins(session) <= 1:
+        raise Conflict("Dit is de laatste actieve beheerder; wijs eerst een andere beheerder aan.", field="role")
+    if role == user.role:
+        return user
+    before = snapshot(user)
+    user.role = role
+    record(session, actor, "update", user, diff(before, snapshot(user)))
+    return user
+
+
+def set_active(session, actor, user: User, active: bool) -> User:
+    """Deactivate (cannot log in any more, history kept) or reactivate a user."""
+    _require_admin(actor)
+    if user.id == actor.id and not active:
+        raise PermissionDenied("U kunt uzelf niet deactiveren; vraag een andere beheerder.")
+    if bool(user.active) == bool(active):
+        return user
+    if not active and user.role == "beheerder" and _active_admins(session) <= 1:
+        raise Conflict("Dit is de laatste actieve beheerder; wijs eerst een andere beheerder aan.")
+    before = snapshot(user)
+    user.active = bool(active)
+    record(session, actor, "activate" if active else "deactivate", user, diff(before, snapshot(user)))
+    return user
+
+
+def reset_password(session, actor, user: User, password: str) -> User:
+    """Set a new password for a user; the audit entry says that it changed, never what it is."""
+    _require_admin(actor)
+    user.set_password(password)
+    record(session, actor, "set_password", user, {"after": {"password": "gewijzigd"}})
+    return user

@@ -1,0 +1,150 @@
+"""User administration for the beheerder: add, change role, deactivate/reactivate, set a password."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from core import users
+from core.auth import role_required
+from core.db import db
+from core.errors import DomainError
+from core.forms import apply_domain_error
+from core.users import MIN_PASSWORD_LENGTH, ROLES, User
+
+bp = Blueprint("users", __name__, url_prefix="/gebruikers")
+admin_only = role_required("beheerder")
+
+_PASSWORD_HINT = _l("Minstens %(n)s tekens.", n=MIN_PASSWORD_LENGTH)
+
+
+def _password_fields():
+    password = PasswordField(_l("Wachtwoord"), validators=[
+        DataRequired(_l("Vul een wachtwoord in.")),
+        Length(min=MIN_PASSWORD_LENGTH, message=_l("Een wachtwoord heeft minstens %(n)s tekens.",
+                                                   n=MIN_PASSWORD_LENGTH))])
+    repeat = PasswordField(_l("Herhaal wachtwoord"), validators=[
+        DataRequired(_l("Herhaal het wachtwoord.")),
+        EqualTo("password", _l("De twee wachtwoorden zijn niet gelijk."))])
+    return password, repeat
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("E-mailadres"), validators=[DataRequired(_l("Vul een e-mailadres in.")), Length(max=254)])
+    name = StringField(_l("Naam"), validators=[DataRequired(_l("Vul een naam in.")), Length(max=200)])
+    role = SelectField(_l("Rol"), choices=[SelectChoice(code, label) for code, label in ROLES.items()])
+    password, password_repeat = _password_fields()
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Rol"), choices=[SelectChoice(code, label) for code, label in ROLES.items()])
+
+
+class PasswordForm(FlaskForm):
+    password, password_repeat = _password_fields()
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token, for the (de)activate button."""
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _commit(form, action, success: str) -> bool:
+    try:
+        action()
+    except DomainError as exc:
+        db.session.rollback()
+        apply_domain_error(form, exc)
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True
+
+
+@bp.route("/")
+@admin_only
+def index():
+    rows = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
+    return render_template("users/index.html", users=rows, roles=ROLES)
+
+
+@bp.route("/nieuw", methods=["GET", "POST"])
+@admin_only
+def new():
+    form = UserForm()
+    if form.validate_on_submit() and _commit(
+            form, lambda: users.create_user(db.session, current_user, form.email.data, form.name.data,
+                                            form.role.data, form.password.data),
+            _("Gebruiker %(email)s toegevoegd.", email=form.email.data.strip().lower())):
+        return redirect(url_for("users.index"))
+    return render_template("users/new.html", form=form, hint=_PASSWORD_HINT), 400 if form.errors else 200
+
+
+def _detail(user, role_form=None, password_form=None, status: int = 200):
+    role_form = role_form or RoleForm(formdata=None, role=user.role)
+    password_form = password_form or PasswordForm(formdata=None)
+    return render_template("users/detail.html", user=user, role_form=role_form, password_form=password_form,
+                           confirm=ConfirmForm(formdata=None), hint=_PASSWORD_HINT,
+                           is_self=user.id == current_user.id), status
+
+
+@bp.route("/<int:user_id>")
+@admin_only
+def detail(user_id: int):
+    return _detail(_user(user_id))
+
+
+@bp.route("/<int:user_id>/rol", methods=["POST"])
+@admin_only
+def change_role(user_id: int):
+    user = _user(user_id)
+    form = RoleForm()
+    if form.validate_on_submit() and _commit(
+            form, lambda: users.change_role(db.session, current_user, user, form.role.data),
+            _("Rol van %(email)s is nu %(role)s.", email=user.email, role=ROLES.get(form.role.data))):
+        return redirect(url_for("users.detail", user_id=user.id))
+    return _detail(user, role_form=form, status=400)
+
+
+@bp.route("/<int:user_id>/wachtwoord", methods=["POST"])
+@admin_only
+def set_password(user_id: int):
+    user = _user(user_id)
+    form = PasswordForm()
+    if form.validate_on_submit() and _commit(
+            form, lambda: users.reset_password(db.session, current_user, user, form.password.data),
+            _("Nieuw wachtwoord ingesteld voor %(email)s. Geef het via een veilig kanaal door.", email=user.email)):
+        return redirect(url_for("users.detail", user_id=user.id))
+    return _detail(user, password_form=form, status=400)
+
+
+@bp.route("/<int:user_id>/<any(activeren, deactiveren):action>", methods=["POST"])
+@admin_only
+def set_active(user_id: int, action: str):
+    user = _user(user_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    active = action == "activeren"
+    try:
+        users.set_active(db.session, current_user, user, active)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("%(email)s is weer actief.", email=user.email) if active
+              else _("%(email)s is gedeactiveerd en kan niet meer inloggen.", email=user.email), "success")
+    return redirect(url_for("users.detail", user_id=user.id))
