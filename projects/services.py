@@ -87,6 +87,39 @@ def create_organisation(session, actor, name: str, type: str) -> Organisation:
     return org
 
 
+def update_organisation(session, actor, org: Organisation, name: str, type: str) -> Organisation:
+    """Rename or retype an organisation (finance roles); names stay unique, case-insensitively."""
+    require_role(actor, *FINANCE_ROLES)
+    name = _text(name, "een naam", "name", max_len=200)
+    dup = select(Organisation.id).where(func.lower(Organisation.name) == name.lower(), Organisation.id != org.id)
+    if session.scalar(dup):
+        raise Conflict(f"Organisatie '{name}' bestaat al.", field="name")
+    type = _code(type, ORGANISATION_TYPES, "organisatietype", "type")
+    before = snapshot(org)
+    org.name, org.type = name, type
+    changes = diff(before, snapshot(org))
+    if changes["after"]:
+        record(session, actor, "update", org, changes)
+    return org
+
+
+def organisation_project_count(session, org: Organisation) -> int:
+    return session.scalar(select(func.count(Project.id)).where(Project.organisation_id == org.id))
+
+
+def delete_organisation(session, actor, org: Organisation) -> None:
+    """Remove an organisation that no project names (penvoerder); otherwise say which hold it."""
+    require_role(actor, *FINANCE_ROLES)
+    count = organisation_project_count(session, org)
+    if count:
+        noun = "project noemt" if count == 1 else "projecten noemen"
+        raise Conflict(f"Organisatie '{org.name}' kan niet worden verwijderd: {count} {noun} haar als "
+                       "penvoerder. Wijs die projecten eerst een andere organisatie toe.")
+    record(session, actor, "delete", org, {"before": snapshot(org)})
+    session.delete(org)
+    session.flush()
+
+
 PROJECT_FIELDS = ("code", "title", "summary", "category", "line", "organisation_id", "instrument",
                   "owner_id", "predecessor_id", "start_date", "end_date", "requested_amount",
                   "internal_notes", "contact_person", "forms")

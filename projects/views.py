@@ -1,0 +1,315 @@
+"""Portfolio pages: project list and page, project and organisation forms, owners' status updates."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from core.auth import role_required
+from core.db import db
+from core.errors import DomainError
+from core.forms import apply_domain_error
+from core.users import FINANCE_ROLES, User
+from core.web import current_programme
+from projects import services
+from projects.forms import NONE, OrganisationForm, ProjectForm, StatusUpdateForm, choices
+from projects.models import (
+    CATEGORIES,
+    EXPLOITATION_FORMS,
+    INSTRUMENTS,
+    LINES,
+    ORGANISATION_TYPES,
+    RAG,
+    STATUSES,
+    TRANSITIONS,
+    Organisation,
+    Project,
+    ProjectExploitation,
+    StatusUpdate,
+)
+
+bp = Blueprint("projects", __name__, template_folder="templates")
+
+PER_PAGE = 25
+
+
+def _in_listed_order(column, codes: dict):
+    # Classifications sort as pages and reports list them (lifecycle order for status), not by code.
+    return case({code: i for i, code in enumerate(codes)}, value=column, else_=len(codes))
+
+
+#: ?sorteer= value -> sort expression; organisation sorts on the joined Organisation name.
+SORTS = {
+    "code": Project.code,
+    "titel": Project.title,
+    "categorie": _in_listed_order(Project.category, CATEGORIES),
+    "lijn": _in_listed_order(Project.line, LINES),
+    "status": _in_listed_order(Project.status, STATUSES),
+    "organisatie": Organisation.name,
+}
+FILTERS = ("categorie", "lijn", "status", "organisatie", "vorm", "zoek")
+
+
+@bp.context_processor
+def _labels():
+    # The code -> Dutch label maps, so every template shows the same words.
+    return {"CATEGORIES": CATEGORIES, "LINES": LINES, "STATUSES": STATUSES, "INSTRUMENTS": INSTRUMENTS,
+            "EXPLOITATION_FORMS": EXPLOITATION_FORMS, "RAG": RAG, "ORGANISATION_TYPES": ORGANISATION_TYPES}
+
+
+def _no_programme():
+    # A fresh install has no programme yet: say so on the overview instead of a bare 404.
+    flash(_("Er is nog geen programma; projecten horen altijd bij een programma."), "info")
+    return redirect(url_for("reports.dashboard"))
+
+
+def _project_or_404(project_id: int, *options) -> Project:
+    project = db.session.scalar(select(Project).where(Project.id == project_id).options(*options))
+    if project is None:
+        abort(404)
+    return project
+
+
+def _filters() -> dict:
+    """The list filters from the query string, only the filled-in and known ones."""
+    args = {k: request.args.get(k, "").strip() for k in FILTERS}
+    if args["categorie"] not in CATEGORIES:
+        args["categorie"] = ""
+    if args["lijn"] not in LINES:
+        args["lijn"] = ""
+    if args["status"] not in STATUSES:
+        args["status"] = ""
+    if args["vorm"] not in EXPLOITATION_FORMS:
+        args["vorm"] = ""
+    if not args["organisatie"].isdigit():
+        args["organisatie"] = ""
+    return {k: v for k, v in args.items() if v}
+
+
+@bp.route("/projecten")
+@login_required
+def index():
+    programme = current_programme()
+    if programme is None:
+        return _no_programme()
+    filters = _filters()
+    sort = request.args.get("sorteer", "code")
+    if sort not in SORTS:
+        sort = "code"
+    descending = request.args.get("richting") == "af"
+
+    query = (select(Project).where(Project.programme_id == programme.id)
+             .outerjoin(Organisation, Project.organisation_id == Organisation.id)
+             # Eager loading keeps the page at a fixed number of queries, however many projects.
+             .options(joinedload(Project.organisation), selectinload(Project.forms)))
+    if "categorie" in filters:
+        query = query.where(Project.category == filters["categorie"])
+    if "lijn" in filters:
+        query = query.where(Project.line == filters["lijn"])
+    if "status" in filters:
+        query = query.where(Project.status == filters["status"])
+    if "organisatie" in filters:
+        query = query.where(Project.organisation_id == int(filters["organisatie"]))
+    if "vorm" in filters:
+        query = query.where(Project.forms.any(ProjectExploitation.form == filters["vorm"]))
+    if "zoek" in filters:
+        pattern = f"%{filters['zoek'].lower()}%"
+        query = query.where(or_(func.lower(Project.code).like(pattern), func.lower(Project.title).like(pattern)))
+    column = SORTS[sort]
+    order = column.desc() if descending else column.asc()
+    # Code breaks ties so the order (and so the pages) are stable.
+    query = query.order_by(order.nulls_last() if sort == "organisatie" else order, Project.code, Project.id)
+
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False, max_per_page=PER_PAGE)
+    organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    return render_template("projects/index.html", programme=programme, page=page, filters=filters,
+                           sort=sort, descending=descending, organisations=organisations)
+
+
+@bp.route("/projecten/mijn")
+@role_required("projectleider")
+def mine():
+    programme = current_programme()
+    if programme is None:
+        return _no_programme()
+    projects = db.session.scalars(
+        select(Project).where(Project.programme_id == programme.id, Project.owner_id == current_user.id)
+        .options(joinedload(Project.organisation), selectinload(Project.updates))
+        .order_by(Project.code)).all()
+    return render_template("projects/mine.html", programme=programme, projects=projects)
+
+
+@bp.route("/projecten/<int:project_id>")
+@login_required
+def detail(project_id: int):
+    project = _project_or_404(
+        project_id,
+        joinedload(Project.organisation), joinedload(Project.owner), joinedload(Project.predecessor),
+        selectinload(Project.successors), selectinload(Project.forms),
+        selectinload(Project.updates).joinedload(StatusUpdate.author))
+    return render_template("projects/detail.html", project=project,
+                           can_see_internal=_may_see_internal(project),
+                           can_edit=current_user.role in FINANCE_ROLES,
+                           can_update_status=services.may_update_status(current_user, project))
+
+
+def _may_see_internal(project: Project) -> bool:
+    # Internal notes and the contact person are personal data / working notes: never for readers.
+    return current_user.role in FINANCE_ROLES or (
+        current_user.role == "projectleider" and project.owner_id == current_user.id)
+
+
+def _fill_project_choices(form: ProjectForm, programme, project: Project | None) -> None:
+    form.organisation_id.choices = choices(
+        ((o.id, o.name) for o in db.session.scalars(select(Organisation).order_by(Organisation.name))), NONE)
+    owners = db.session.scalars(select(User).where(User.role == "projectleider", User.active.is_(True))
+                                .order_by(User.name)).all()
+    if project is not None and project.owner is not None and project.owner not in owners:
+        # Keep the current owner visible, so saving other fields never silently drops them.
+        owners.append(project.owner)
+    form.owner_id.choices = choices(((u.id, u.name) for u in owners), NONE)
+    others = select(Project.id, Project.code, Project.title).where(
+        Project.programme_id == programme.id).order_by(Project.code)
+    if project is not None:
+        others = others.where(Project.id != project.id)
+    form.predecessor_id.choices = choices(
+        ((pid, f"{code} – {title}") for pid, code, title in db.session.execute(others)), NONE)
+
+
+def _project_data(form: ProjectForm) -> dict:
+    return {name: form[name].data for name in services.PROJECT_FIELDS}
+
+
+@bp.route("/projecten/nieuw", methods=["GET", "POST"])
+@role_required(*FINANCE_ROLES)
+def create():
+    programme = current_programme()
+    if programme is None:
+        return _no_programme()
+    form = ProjectForm()
+    _fill_project_choices(form, programme, None)
+    if form.validate_on_submit():
+        try:
+            project = services.create_project(db.session, current_user, programme,
+                                              {**_project_data(form), "status": form.status.data})
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+        else:
+            flash(_("Project %(code)s is toegevoegd.", code=project.code), "success")
+            return redirect(url_for("projects.detail", project_id=project.id))
+    return _render_form(form, None, programme)
+
+
+@bp.route("/projecten/<int:project_id>/bewerken", methods=["GET", "POST"])
+@role_required(*FINANCE_ROLES)
+def edit(project_id: int):
+    project = _project_or_404(project_id, selectinload(Project.forms))
+    form = ProjectForm(obj=project if request.method == "GET" else None)
+    if request.method == "GET":
+        form.forms.data = project.form_codes
+    del form.status  # status changes go through status updates (the lifecycle)
+    _fill_project_choices(form, project.programme, project)
+    if form.validate_on_submit():
+        try:
+            services.update_project(db.session, current_user, project, _project_data(form))
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+        else:
+            flash(_("Project %(code)s is opgeslagen.", code=project.code), "success")
+            return redirect(url_for("projects.detail", project_id=project.id))
+    return _render_form(form, project, project.programme)
+
+
+def _render_form(form, project, programme):
+    status = 400 if form.errors else 200
+    return render_template("projects/form.html", form=form, project=project, programme=programme), status
+
+
+@bp.route("/projecten/<int:project_id>/status", methods=["GET", "POST"])
+@login_required
+def status_update(project_id: int):
+    project = _project_or_404(project_id)
+    if not services.may_update_status(current_user, project):
+        abort(403)
+    form = StatusUpdateForm()
+    form.status.choices = choices(
+        [(project.status, _("Ongewijzigd (%(status)s)", status=STATUSES[project.status]))]
+        + [(code, label) for code, label in STATUSES.items() if code in TRANSITIONS[project.status]])
+    if form.validate_on_submit():
+        try:
+            services.add_status_update(
+                db.session, current_user, project, status=form.status.data, rag=form.rag.data,
+                update_date=form.update_date.data, progress=form.progress.data,
+                public_text=form.public_text.data, next_steps=form.next_steps.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+        else:
+            flash(_("De statusupdate voor %(code)s is opgeslagen.", code=project.code), "success")
+            return redirect(url_for("projects.detail", project_id=project.id))
+    return render_template("projects/status_update.html", form=form, project=project), (400 if form.errors else 200)
+
+
+@bp.route("/organisaties")
+@role_required(*FINANCE_ROLES)
+def organisations():
+    counts = dict(db.session.execute(
+        select(Project.organisation_id, func.count(Project.id)).group_by(Project.organisation_id)).all())
+    rows = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    return render_template("projects/organisations.html", organisations=rows, counts=counts)
+
+
+@bp.route("/organisaties/nieuw", methods=["GET", "POST"])
+@role_required(*FINANCE_ROLES)
+def organisation_create():
+    return _organisation_form(None)
+
+
+@bp.route("/organisaties/<int:organisation_id>/bewerken", methods=["GET", "POST"])
+@role_required(*FINANCE_ROLES)
+def organisation_edit(organisation_id: int):
+    return _organisation_form(db.get_or_404(Organisation, organisation_id))
+
+
+def _organisation_form(org: Organisation | None):
+    form = OrganisationForm(obj=org if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            if org is None:
+                org = services.create_organisation(db.session, current_user, form.name.data, form.type.data)
+                message = _("Organisatie %(name)s is toegevoegd.", name=org.name)
+            else:
+                services.update_organisation(db.session, current_user, org, form.name.data, form.type.data)
+                message = _("Organisatie %(name)s is opgeslagen.", name=org.name)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+        else:
+            flash(message, "success")
+            return redirect(url_for("projects.organisations"))
+    return (render_template("projects/organisation_form.html", form=form, organisation=org),
+            400 if form.errors else 200)
+
+
+@bp.route("/organisaties/<int:organisation_id>/verwijderen", methods=["POST"])
+@role_required(*FINANCE_ROLES)
+def organisation_delete(organisation_id: int):
+    org = db.get_or_404(Organisation, organisation_id)
+    name = org.name
+    try:
+        services.delete_organisation(db.session, current_user, org)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Organisatie %(name)s is verwijderd.", name=name), "success")
+    return redirect(url_for("projects.organisations"))
