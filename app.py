@@ -48,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,  # uploads (the Excel import); larger gets the Dutch 413 page
     )
     if test_config is None:
         url = os.environ.get("DATABASE_URL", DEMO_DATABASE_URL)
@@ -80,11 +81,22 @@ def _register_blueprints(app: Flask) -> None:
     import budget.models  # noqa: F401
     import core.audit  # noqa: F401
     import projects.models  # noqa: F401
+    import reports.models  # noqa: F401
     from core.auth import bp as auth_bp
+    from projects.views import bp as projects_bp
     from reports.views import bp as reports_bp
 
+    from budget.views import bp as budget_bp
+    from core.admin import bp as users_bp
+
     app.register_blueprint(auth_bp)
+    app.register_blueprint(users_bp)
+    app.register_blueprint(budget_bp)
+    app.register_blueprint(projects_bp)
     app.register_blueprint(reports_bp)
+    from imports.views import bp as imports_bp
+
+    app.register_blueprint(imports_bp)
 
 
 def _register_cli(app: Flask) -> None:
@@ -93,6 +105,13 @@ def _register_cli(app: Flask) -> None:
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    from reports.cli import report_cli, snapshot_cli
+
+    app.cli.add_command(report_cli)
+    app.cli.add_command(snapshot_cli)
+    from imports.cli import import_cli
+
+    app.cli.add_command(import_cli)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -24,7 +24,9 @@ login_manager.session_protection = "strong"
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    return db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id))
+    # A deactivated user's running session ends at the next request, not at the next login.
+    return user if user is not None and user.active else None
 
 
 def role_required(*roles: str):
