@@ -1,12 +1,13 @@
-"""Append-only audit trail: one AuditEntry per changed object, written in the same transaction."""
+"""Append-only, hash-chained audit trail: one AuditEntry per changed object, in the same transaction."""
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, inspect
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, inspect, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, utcnow
@@ -27,6 +28,10 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(60))
     entity_id: Mapped[int | None]
     changes: Mapped[str] = mapped_column(Text, default="{}")
+    #: Hash chain: each entry's hash covers its fields and the previous entry's hash, so an
+    #: altered or removed entry breaks the chain from that point (see verify_chain).
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
     @property
     def changes_dict(self) -> dict:
@@ -61,17 +66,72 @@ def diff(before: dict, after: dict) -> dict:
     return {"before": {k: before.get(k) for k in keys}, "after": {k: after[k] for k in keys}}
 
 
+GENESIS = "0" * 64
+#: Any constant: PostgreSQL advisory lock that serialises appends to the chain.
+_CHAIN_LOCK = 7_424_711
+
+
+def _canonical_time(at: datetime) -> str:
+    # SQLite hands back naive UTC, PostgreSQL aware datetimes: hash one canonical form.
+    if at.tzinfo is not None:
+        at = at.astimezone(timezone.utc).replace(tzinfo=None)
+    return at.isoformat(timespec="microseconds")
+
+
+def entry_digest(prev_hash: str, at: datetime, actor_id, actor_label: str, action: str, entity: str,
+                 entity_id, changes: str) -> str:
+    payload = json.dumps([prev_hash, _canonical_time(at), actor_id, actor_label, action, entity, entity_id,
+                          changes], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _last_hash(session) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        # Two transactions appending at once would both link to the same predecessor.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+    last = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
+    return last or GENESIS
+
+
 def record(session, actor, action: str, obj, changes: dict | None = None) -> AuditEntry:
     """Add one audit entry for `obj`; flushes so the object has its id. Never commits."""
     session.flush()
-    entry = AuditEntry(
-        actor_id=getattr(actor, "id", None),
-        actor_label=getattr(actor, "email", None) or str(actor or "systeem"),
-        action=action,
-        entity=type(obj).__name__ if not isinstance(obj, str) else obj,
-        entity_id=getattr(obj, "id", None),
-        changes=json.dumps(_jsonable(changes or {}), sort_keys=True, ensure_ascii=False),
-    )
+    fields = {
+        "at": utcnow(),
+        "actor_id": getattr(actor, "id", None),
+        "actor_label": getattr(actor, "email", None) or str(actor or "systeem"),
+        "action": action,
+        "entity": type(obj).__name__ if not isinstance(obj, str) else obj,
+        "entity_id": getattr(obj, "id", None),
+        "changes": json.dumps(_jsonable(changes or {}), sort_keys=True, ensure_ascii=False),
+    }
+    prev = _last_hash(session)
+    entry = AuditEntry(prev_hash=prev, entry_hash=entry_digest(prev, **fields), **fields)
     session.add(entry)
     session.flush()
     return entry
+
+
+_CHAIN_COLUMNS = (AuditEntry.id, AuditEntry.prev_hash, AuditEntry.entry_hash, AuditEntry.at, AuditEntry.actor_id,
+                  AuditEntry.actor_label, AuditEntry.action, AuditEntry.entity, AuditEntry.entity_id,
+                  AuditEntry.changes)
+
+
+def verify_chain(session, batch: int = 5000) -> tuple[bool, int | None, str]:
+    """Walk the whole chain in id order; (ok, first bad entry id, Dutch explanation)."""
+    prev, count, last_id = GENESIS, 0, 0
+    while True:
+        # Plain columns, not entities: the identity map stays small on a long trail.
+        rows = session.execute(select(*_CHAIN_COLUMNS).where(AuditEntry.id > last_id)
+                               .order_by(AuditEntry.id).limit(batch)).all()
+        if not rows:
+            return True, None, f"Audittrail in orde: {count} regels, keten ongebroken."
+        for e in rows:
+            if e.prev_hash != prev:
+                return False, e.id, (f"Keten gebroken bij regel {e.id}: de regel ervoor is verwijderd "
+                                     "of gewijzigd.")
+            digest = entry_digest(e.prev_hash, e.at, e.actor_id, e.actor_label, e.action, e.entity,
+                                  e.entity_id, e.changes)
+            if digest != e.entry_hash:
+                return False, e.id, f"Regel {e.id} is gewijzigd: de inhoud past niet meer bij de hash."
+            prev, count, last_id = e.entry_hash, count + 1, e.id

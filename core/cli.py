@@ -6,6 +6,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from core.audit import verify_chain
 from core.db import db
 from core.errors import DomainError
 from core.users import ROLES, create_user
@@ -31,3 +32,15 @@ def add_user(email: str, name: str, role: str, password_stdin: bool) -> None:
         db.session.rollback()
         raise click.ClickException(exc.message) from None
     click.echo(f"Gebruiker {user.email} aangemaakt met rol {user.role_label}.")
+
+
+audit_cli = AppGroup("audit", help="De audittrail controleren.")
+
+
+@audit_cli.command("verify")
+def verify_audit() -> None:
+    """Controleer de hashketen van de audittrail; noemt de eerste gewijzigde of verwijderde regel."""
+    ok, entry_id, message = verify_chain(db.session)
+    if not ok:
+        raise click.ClickException(message)
+    click.echo(message)
