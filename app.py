@@ -49,6 +49,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,  # uploads (the Excel import); larger gets the Dutch 413 page
+        PERMANENT_SESSION_LIFETIME=12 * 60 * 60,
+        RATELIMIT_STORAGE_URI="memory://",
     )
     if test_config is None:
         url = os.environ.get("DATABASE_URL", DEMO_DATABASE_URL)
@@ -56,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             SQLALCHEMY_DATABASE_URI=url,
             SECRET_KEY=_secret_key(url),
             SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+            RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         )
     else:
         app.config.update(test_config)
@@ -66,9 +69,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=lambda: "nl")
 
     from core import web
-    from core.auth import login_manager
+    from core.auth import limiter, login_manager
 
     login_manager.init_app(app)
+    limiter.init_app(app)
     web.init_app(app)
     _register_blueprints(app)
     _register_cli(app)

@@ -31,7 +31,7 @@ class AuditEntry(Base):
     #: Hash chain: each entry's hash covers its fields and the previous entry's hash, so an
     #: altered or removed entry breaks the chain from that point (see verify_chain).
     prev_hash: Mapped[str] = mapped_column(String(64))
-    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
 
     @property
     def changes_dict(self) -> dict:
@@ -50,13 +50,17 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+#: Never in an audit entry: secrets stay in their own column only.
+SECRET_FIELDS = ("password_hash", "session_token", "totp_secret")
+
+
 def snapshot(obj, exclude: tuple[str, ...] = ()) -> dict:
     """Column values of a mapped object, for the before/after of an audit entry."""
     state = inspect(obj)
     return {
         attr.key: _jsonable(getattr(obj, attr.key))
         for attr in state.mapper.column_attrs
-        if attr.key not in exclude and attr.key not in ("password_hash",)
+        if attr.key not in exclude and attr.key not in SECRET_FIELDS
     }
 
 

@@ -1,6 +1,7 @@
 """Users and roles: the User table, password hashing, creating users, role checks."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -38,6 +39,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Part of the login cookie; replaced at logout so replayed cookies stop working.
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: new_session_token())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     # The four members Flask-Login expects, written out so this module needs no Flask.
@@ -49,7 +52,7 @@ class User(Base):
         return bool(self.active)
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_token}"
 
     @property
     def role_label(self) -> str:
@@ -70,6 +73,10 @@ class User(Base):
 
     def __str__(self) -> str:
         return self.email
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def check_password(password: str) -> None:

@@ -73,6 +73,7 @@ def init_app(app: Flask) -> None:
         (404, _l("Niet gevonden"), _l("Deze pagina bestaat niet (meer).")),
         (405, _l("Niet toegestaan"), _l("Deze actie is op deze pagina niet mogelijk.")),
         (413, _l("Bestand te groot"), _l("Het bestand is groter dan toegestaan.")),
+        (429, _l("Te veel pogingen"), _l("U heeft het te vaak geprobeerd. Wacht een minuut en probeer het opnieuw.")),
         (500, _l("Er ging iets mis"), _l("Er is een fout opgetreden. Probeer het later opnieuw.")),
     ):
         app.register_error_handler(code, _error_page(code, title, text))

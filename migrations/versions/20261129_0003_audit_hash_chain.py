@@ -60,9 +60,9 @@ def upgrade():
     bind = op.get_bind()
     pg = bind.dialect.name == "postgresql"
     _drop_triggers(pg)
-    with op.batch_alter_table("audit_entry") as batch:
-        batch.add_column(sa.Column("prev_hash", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("entry_hash", sa.String(64), nullable=True))
+    # Plain ADD COLUMN (no table rebuild on SQLite); the empty default is replaced just below.
+    op.add_column("audit_entry", sa.Column("prev_hash", sa.String(64), nullable=False, server_default=""))
+    op.add_column("audit_entry", sa.Column("entry_hash", sa.String(64), nullable=False, server_default=""))
     rows = bind.execute(sa.text(
         "SELECT id, at, actor_id, actor_label, action, entity, entity_id, changes FROM audit_entry ORDER BY id"))
     prev = GENESIS
@@ -72,18 +72,15 @@ def upgrade():
         bind.execute(sa.text("UPDATE audit_entry SET prev_hash = :p, entry_hash = :h WHERE id = :id"),
                      {"p": prev, "h": digest, "id": row.id})
         prev = digest
-    with op.batch_alter_table("audit_entry") as batch:
-        batch.alter_column("prev_hash", existing_type=sa.String(64), nullable=False)
-        batch.alter_column("entry_hash", existing_type=sa.String(64), nullable=False)
-        batch.create_unique_constraint(batch.f("uq_audit_entry_entry_hash"), ["entry_hash"])
+    op.create_index(op.f("ix_audit_entry_entry_hash"), "audit_entry", ["entry_hash"], unique=True)
     _create_triggers(pg)
 
 
 def downgrade():
     pg = op.get_bind().dialect.name == "postgresql"
     _drop_triggers(pg)
+    op.drop_index(op.f("ix_audit_entry_entry_hash"), table_name="audit_entry")
     with op.batch_alter_table("audit_entry") as batch:
-        batch.drop_constraint(batch.f("uq_audit_entry_entry_hash"), type_="unique")
         batch.drop_column("entry_hash")
         batch.drop_column("prev_hash")
     _create_triggers(pg)
