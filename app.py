@@ -54,6 +54,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config is None:
         url = os.environ.get("DATABASE_URL", DEMO_DATABASE_URL)
+        if url.startswith("postgresql"):
+            # An unreachable server must answer 503 within seconds, not hang the worker.
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 3}}
         app.config.update(
             SQLALCHEMY_DATABASE_URI=url,
             SECRET_KEY=_secret_key(url),

@@ -1,10 +1,13 @@
 """Web plumbing shared by every blueprint: navigation, current programme, Dutch error pages."""
 from __future__ import annotations
 
-from flask import Flask, abort, g, render_template, request, session
+import secrets
+
+from flask import Flask, abort, current_app, g, render_template, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from core.db import db
 
@@ -77,12 +80,64 @@ def init_app(app: Flask) -> None:
         (500, _l("Er ging iets mis"), _l("Er is een fout opgetreden. Probeer het later opnieuw.")),
     ):
         app.register_error_handler(code, _error_page(code, title, text))
+    app.register_error_handler(DBAPIError, _database_unavailable)
+    app.after_request(_security_headers)
 
 
 def _error_page(code: int, title, text):
     def handler(error):
+        incident = None
         if code == 500:
             db.session.rollback()
-        return render_template("errors/error.html", code=code, title=title, text=text), code
+            # The id links what the user reports to the traceback in the log; the page shows no detail.
+            incident = secrets.token_hex(6)
+            original = getattr(error, "original_exception", None) or error
+            current_app.logger.error("Incident %s bij %s %s", incident, request.method, request.path,
+                                     exc_info=original)
+        return render_template("errors/error.html", code=code, title=title, text=text, incident=incident), code
 
     return handler
+
+
+def _database_unavailable(error):
+    """A lost or unreachable database answers 503 in Dutch; the next request simply tries again."""
+    if not getattr(error, "connection_invalidated", False) and not _is_connection_error(error):
+        raise error
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        pass
+    current_app.logger.error("Database niet bereikbaar: %s", type(error.orig).__name__)
+    # The page must not ask the database who is logged in: render it as for a visitor.
+    from core.auth import login_manager
+
+    g._login_user = login_manager.anonymous_user()
+    return render_template("errors/error.html", code=503, title=_l("Tijdelijk niet beschikbaar"),
+                           text=_l("De database is op dit moment niet bereikbaar. Probeer het over een "
+                                   "paar minuten opnieuw."), incident=None), 503
+
+
+def _is_connection_error(error) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    text = str(error.orig).lower()
+    # OperationalError also covers locked SQLite files and bad SQL on some drivers: only
+    # connection failures are "unavailable"; anything else stays a 500 with an incident id.
+    return any(marker in text for marker in (
+        "connection", "could not connect", "unable to open database", "does not exist", "server closed",
+        "timeout", "terminating"))
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if current_user.is_authenticated and "Cache-Control" not in headers:
+        # Signed-in pages hold budget data: never in a shared or browser cache.
+        headers["Cache-Control"] = "no-store"
+    return response
