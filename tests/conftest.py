@@ -208,3 +208,36 @@ def _fast_password_hashing():
     core.users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
     core.users._hasher = production
+
+
+@pytest.fixture
+def other_app(app, _database, _migrated):
+    """A second app on its own empty, migrated database (restore, import round trips).
+
+    Use it inside `with other_app.app_context():`; the first app's context stays underneath.
+    """
+    if DB_KIND == "sqlite":
+        path = _database / f"other_{next(_test_numbers)}.db"
+        shutil.copyfile(_migrated, path)
+        uri = f"sqlite:///{path}"
+    else:
+        name = f"{PG_DATABASE}_b"
+        uri, server_url = _pg_urls(name)
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    second = create_app(_base_config(uri))
+    with second.app_context():
+        if DB_KIND == "postgresql":
+            flask_migrate.upgrade()
+        db.session.remove()
+    try:
+        yield second
+    finally:
+        with second.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if DB_KIND == "postgresql":
+            with psycopg.connect(server_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            path.unlink(missing_ok=True)
