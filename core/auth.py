@@ -12,13 +12,15 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
+import pyotp
+import segno
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from core.db import db
-from core.users import User, new_session_token
+from core.users import User, enable_totp, new_session_token
 
 #: ASVS 3.3.2: re-authenticate after 30 minutes idle or 12 hours in all.
 IDLE_SECONDS = 30 * 60
@@ -74,6 +76,13 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Wachtwoord"), validators=[DataRequired(_l("Vul uw wachtwoord in."))])
 
 
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code uit uw authenticator-app"), validators=[DataRequired(_l("Vul de code in."))])
+
+
+#: How long a correct password waits for its second factor.
+PENDING_SECONDS = 5 * 60
+
 bp = Blueprint("auth", __name__, template_folder="templates")
 
 
@@ -107,17 +116,91 @@ def login():
         email = form.email.data.strip().lower()
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if user is not None and user.active and user.check_password(form.password.data):
+            next_url = _safe_next(request.args.get("next"))
             # A fresh session at login: nothing from before the login carries over.
             session.clear()
-            login_user(user)
-            session.permanent = True
-            session["login_at"] = session["seen_at"] = _now()
-            current_app.logger.info("Ingelogd: gebruiker %s vanaf %s", user.id, request.remote_addr)
-            return redirect(_safe_next(request.args.get("next")))
+            if user.needs_second_factor:
+                session["pending"] = {"user": user.id, "at": _now(), "next": next_url}
+                return redirect(url_for("auth.second_factor" if user.totp_secret else "auth.enrol"))
+            _complete_login(user)
+            return redirect(next_url)
         current_app.logger.warning("Mislukte inlog voor %r vanaf %s", _printable(email), request.remote_addr)
         # One message for unknown user and wrong password: no account probing.
         form.password.errors.append(_("E-mailadres of wachtwoord is onjuist."))
     return render_template("auth/login.html", form=form), (200 if not form.errors else 400)
+
+
+def _complete_login(user: User) -> None:
+    session.pop("pending", None)
+    login_user(user)
+    session.permanent = True
+    session["login_at"] = session["seen_at"] = _now()
+    current_app.logger.info("Ingelogd: gebruiker %s vanaf %s", user.id, request.remote_addr)
+
+
+def _pending_user() -> User | None:
+    """The user who gave a correct password in the last few minutes and still owes a code."""
+    pending = session.get("pending")
+    if not pending or _now() - pending.get("at", 0) > PENDING_SECONDS:
+        session.pop("pending", None)
+        return None
+    user = db.session.get(User, pending["user"])
+    return user if user is not None and user.active else None
+
+
+def _pending_account() -> str:
+    return "code:" + str((session.get("pending") or {}).get("user"))
+
+
+def _code_ok(secret: str, code: str) -> bool:
+    code = (code or "").replace(" ", "")
+    return code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit("5 per minute", key_func=_pending_account, methods=["POST"], deduct_when=_failed)
+def second_factor():
+    user = _pending_user()
+    if user is None or not user.totp_secret:
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        if _code_ok(user.totp_secret, form.code.data):
+            next_url = session["pending"]["next"]
+            _complete_login(user)
+            return redirect(next_url)
+        current_app.logger.warning("Onjuiste tweede-factorcode voor gebruiker %s vanaf %s", user.id,
+                                   request.remote_addr)
+        form.code.errors.append(_("Deze code klopt niet. Probeer de nieuwste code uit uw app."))
+    return render_template("auth/code.html", form=form), (200 if not form.errors else 400)
+
+
+@bp.route("/login/koppelen", methods=["GET", "POST"])
+@limiter.limit("5 per minute", key_func=_pending_account, methods=["POST"], deduct_when=_failed)
+def enrol():
+    """First login of an account that must use two factors: link an authenticator app."""
+    user = _pending_user()
+    if user is None:
+        return redirect(url_for("auth.login"))
+    if user.totp_secret:
+        return redirect(url_for("auth.second_factor"))
+    secret = session["pending"].get("secret")
+    if not secret:
+        secret = pyotp.random_base32()
+        session["pending"] = {**session["pending"], "secret": secret}
+    form = CodeForm()
+    if form.validate_on_submit():
+        if _code_ok(secret, form.code.data):
+            next_url = session["pending"]["next"]
+            enable_totp(db.session, user, secret)
+            db.session.commit()
+            _complete_login(user)
+            flash(_("Tweestapsverificatie is ingesteld."), "info")
+            return redirect(next_url)
+        form.code.errors.append(_("Deze code klopt niet. Probeer de nieuwste code uit uw app."))
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Programmamonitor")
+    qr = segno.make(uri, error="m").svg_data_uri(scale=5)
+    return render_template("auth/enrol.html", form=form, qr=qr, secret=secret), (200 if not form.errors else 400)
 
 
 def end_session(message: str) -> None:

@@ -41,6 +41,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Part of the login cookie; replaced at logout so replayed cookies stop working.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: new_session_token())
+    #: Base32 TOTP secret once two-factor login is set up; required for beheerders.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     # The four members Flask-Login expects, written out so this module needs no Flask.
@@ -67,6 +69,10 @@ class User(Base):
             return _hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    @property
+    def needs_second_factor(self) -> bool:
+        return self.role == "beheerder" or self.totp_secret is not None
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
@@ -158,3 +164,9 @@ def reset_password(session, actor, user: User, password: str) -> User:
     user.set_password(password)
     record(session, actor, "set_password", user, {"after": {"password": "gewijzigd"}})
     return user
+
+
+def enable_totp(session, user: User, secret: str) -> None:
+    """Switch two-factor login on; the audit entry says so but never holds the secret."""
+    user.totp_secret = secret
+    record(session, user, "enable_2fa", user, {"after": {"two_factor": True}})

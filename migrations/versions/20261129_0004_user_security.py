@@ -1,4 +1,4 @@
-"""Session token per user: part of the login cookie, rotated at logout (server-side logout).
+"""User security: a session token (rotated at logout) and an optional TOTP secret (two-factor login).
 
 Revision ID: 0004
 Revises: 0003
@@ -22,8 +22,10 @@ def upgrade():
     user = sa.table("user", sa.column("id", sa.Integer), sa.column("session_token", sa.String))
     for (user_id,) in bind.execute(sa.select(user.c.id)).all():
         bind.execute(user.update().where(user.c.id == user_id).values(session_token=secrets.token_urlsafe(32)))
+    op.add_column("user", sa.Column("totp_secret", sa.String(64), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table("user") as batch:
+        batch.drop_column("totp_secret")
         batch.drop_column("session_token")
