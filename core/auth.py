@@ -203,6 +203,30 @@ def enrol():
     return render_template("auth/enrol.html", form=form, qr=qr, secret=secret), (200 if not form.errors else 400)
 
 
+@bp.route("/account/tweestapsverificatie", methods=["GET", "POST"])
+@limiter.limit("5 per minute", methods=["POST"], deduct_when=_failed)
+def account_two_factor():
+    """Any signed-in user may add the second factor to the account (beheerders have it already)."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if current_user.totp_secret:
+        return render_template("auth/enrol.html", form=None, qr=None, secret=None, done=True)
+    secret = session.get("enrol_secret") or pyotp.random_base32()
+    session["enrol_secret"] = secret
+    form = CodeForm()
+    if form.validate_on_submit():
+        if _code_ok(secret, form.code.data):
+            enable_totp(db.session, db.session.get(User, current_user.id), secret)
+            db.session.commit()
+            session.pop("enrol_secret", None)
+            flash(_("Tweestapsverificatie is ingesteld."), "info")
+            return redirect(url_for("reports.dashboard"))
+        form.code.errors.append(_("Deze code klopt niet. Probeer de nieuwste code uit uw app."))
+    uri = pyotp.TOTP(secret).provisioning_uri(name=current_user.email, issuer_name="Programmamonitor")
+    qr = segno.make(uri, error="m").svg_data_uri(scale=5)
+    return render_template("auth/enrol.html", form=form, qr=qr, secret=secret), (200 if not form.errors else 400)
+
+
 def end_session(message: str) -> None:
     """Log out here and everywhere: rotating the token invalidates every copy of the cookie."""
     if current_user.is_authenticated:

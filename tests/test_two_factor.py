@@ -68,3 +68,18 @@ def test_other_roles_log_in_with_a_password_unless_they_chose_two_factor(client,
     client.post("/logout")
     assert login(client, careful).status_code == 302
     assert client.get("/").status_code == 200
+
+
+def test_any_user_may_switch_two_factor_on(client, session):
+    fin = make_user(session, "financieel")
+    session.commit()
+    login(client, fin)
+    assert client.get("/account/tweestapsverificatie").status_code == 200
+    with client.session_transaction() as s:
+        secret = s["enrol_secret"]
+    assert client.post("/account/tweestapsverificatie", data={"code": "000000"}).status_code == 400
+    assert client.post("/account/tweestapsverificatie",
+                       data={"code": pyotp.TOTP(secret).now()}).status_code == 302
+    client.post("/logout")
+    session.refresh(fin)
+    assert _password_step(client, fin).headers["Location"].endswith("/login/code")
