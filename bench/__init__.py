@@ -1,0 +1,1 @@
+"""Benchmarks: synthetic data and measurements against floors taken in the same run."""
