@@ -162,6 +162,8 @@ def reset_password(session, actor, user: User, password: str) -> User:
     """Set a new password for a user; the audit entry says that it changed, never what it is."""
     _require_admin(actor)
     user.set_password(password)
+    # Whoever knew the old password may hold a session: a new password ends every session.
+    user.session_token = new_session_token()
     record(session, actor, "set_password", user, {"after": {"password": "gewijzigd"}})
     return user
 

@@ -15,6 +15,8 @@ from hypothesis import settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from flask import g, request_started
+
 from app import create_app
 from core.db import db
 
@@ -33,6 +35,10 @@ if _RAW_URL and not _RAW_URL.startswith("postgresql"):
 DB_KIND = "postgresql" if _RAW_URL else "sqlite"
 # Chosen at import so the report header can name it; pid + random keeps parallel runs apart.
 PG_DATABASE = f"pm_test_{os.getpid()}_{secrets.token_hex(4)}"
+
+
+def _fresh_g(sender, **extra) -> None:
+    g.__dict__.clear()
 
 
 def _base_config(database_uri: str) -> dict:
@@ -165,6 +171,9 @@ def app(_database: Path | str, _migrated: Path | str) -> Iterator:
     else:
         uri = _migrated
     flask_app = create_app(_base_config(uri))
+    # The test keeps one app context open, and test-client requests reuse it; a real request
+    # starts with an empty `g` (no cached login user or programme), so give each one that.
+    request_started.connect(_fresh_g, flask_app)
     with flask_app.app_context():
         try:
             yield flask_app

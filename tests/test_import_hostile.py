@@ -11,13 +11,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from flask import g
 from sqlalchemy import text
 
 from core.db import db
 from imports.cli import SystemActor
 from imports.reader import UnsafeFile
 from imports.services import run_import
+from tests.factories import login as login_as
 from tests.factories import PASSWORD, make_user
 from tests.test_import import big_file, counts, small_programme, xlsx
 
@@ -110,7 +110,7 @@ def test_cli_refuses_an_oversize_file(runner, tmp_path):
 def _login(client, session, role="financieel"):
     user = make_user(session, role)
     session.commit()
-    client.post("/login", data={"email": user.email, "password": PASSWORD})
+    login_as(client, user)
     return user
 
 
@@ -147,8 +147,6 @@ def test_web_preview_writes_nothing_then_confirm_with_the_same_file_imports(clie
     session.rollback()
     after = counts(session)
     assert after["Commitment"] == 1 and after["Payment"] == 2
-    # The test app context outlives requests, so flask.g still holds the (then empty) programme.
-    g.pop("programme", None)
     export = client.get("/import/export.xlsx?programma=TST")
     assert export.status_code == 200 and export.data[:2] == b"PK"
     assert "attachment" in export.headers["Content-Disposition"]

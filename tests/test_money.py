@@ -75,8 +75,10 @@ def test_amounts_round_trip_and_sum_exactly(session, amounts):
         assert total == Decimal("0.30")
 
 
-# The database is shared by all examples; each example deletes its own rows again.
-@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# The database is shared by all examples; each example deletes its own rows again. Thousands
+# of amounts per example are the point, so the size health checks do not apply.
+@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.data_too_large,
+                                                  HealthCheck.too_slow])
 @given(st.lists(st.integers(min_value=-10**11, max_value=10**11).filter(bool), min_size=1000, max_size=3000))
 def test_thousands_of_random_amounts_sum_to_the_exact_decimal(app, session, cents):
     programme_id = _programme_id(session)

@@ -22,6 +22,7 @@ from projects.models import CATEGORIES, LINES
 from reports import charts, excel, services
 from reports.models import ReportSnapshot
 from reports.queries import live_frames
+from tests.factories import login as login_as
 from tests.factories import PASSWORD, commit_money, fund, make_programme, make_project, make_user
 
 PEIL = date(2025, 6, 30)
@@ -445,7 +446,7 @@ ROLES = ("beheerder", "financieel", "projectleider", "lezer")
 def _login(client, session, role):
     user = make_user(session, role)
     session.commit()
-    client.post("/login", data={"email": user.email, "password": PASSWORD})
+    login_as(client, user)
     return user
 
 

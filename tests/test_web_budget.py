@@ -23,6 +23,7 @@ from budget.models import (
 )
 from core.audit import AuditEntry
 from core.db import db
+from tests.factories import login as login_as
 from tests.factories import PASSWORD, commit_money, fund, make_programme, make_project, make_user
 
 ROLES = ("beheerder", "financieel", "projectleider", "lezer")
@@ -61,7 +62,7 @@ def text(response) -> str:
 
 def login(app, user):
     client = app.test_client()
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    response = login_as(client, user)
     assert response.status_code == 302
     return client
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from core.audit import AuditEntry
 from projects import services as portfolio
 from projects.models import Organisation, Project, StatusUpdate
+from tests.factories import login as login_as
 from tests.factories import PASSWORD, make_programme, make_project, make_user
 
 
@@ -37,7 +38,7 @@ def world(app, session):
 
 def login(app, user):
     client = app.test_client()
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    response = login_as(client, user)
     assert response.status_code == 302
     return client
 

@@ -9,6 +9,7 @@ from sqlalchemy import event, insert, select
 from core.db import db
 from projects import services as portfolio
 from projects.models import EXPLOITATION_FORMS, Project, ProjectExploitation
+from tests.factories import login as login_as
 from tests.factories import PASSWORD, make_programme, make_project, make_user
 
 CATEGORIES = ["lopend", "nieuw", "op_de_plank"]
@@ -72,7 +73,7 @@ def test_project_pages_do_not_query_per_project(app, session):
     add_projects(session, programme, orgs, owner, 0, 18)
 
     client = app.test_client()
-    assert client.post("/login", data={"email": admin.email, "password": PASSWORD}).status_code == 302
+    assert login_as(client, admin).status_code == 302
     urls = ["/projecten", "/projecten?sorteer=organisatie&richting=af&vorm=overig",
             f"/projecten/{main.id}", f"/projecten/{follow.id}"]
     assert session.query(Project).count() == 20

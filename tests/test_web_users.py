@@ -4,11 +4,11 @@ from __future__ import annotations
 import html as html_module
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 
 from core.audit import AuditEntry
 from core.users import User
+from tests.factories import login as login_as
 from tests.factories import PASSWORD, make_user
 
 ROLES = ("beheerder", "financieel", "projectleider", "lezer")
@@ -28,7 +28,7 @@ def text(response) -> str:
 
 def login(app, user, password=PASSWORD):
     client = app.test_client()
-    response = client.post("/login", data={"email": user.email, "password": password})
+    response = login_as(client, user, password)
     return client, response
 
 
@@ -152,9 +152,6 @@ def test_deactivated_user_loses_a_running_session(app, session, users):
     target_client, _ = login(app, users["financieel"])
     assert target_client.get("/budget").status_code == 200
     admin(app, users).post(f"/gebruikers/{users['financieel'].id}/deactiveren")
-    # The test app context outlives requests, and Flask-Login caches the user on it; a real
-    # request starts with a fresh context, so drop the cache the way a new request would.
-    g.pop("_login_user", None)
     response = target_client.get("/budget")
     assert response.status_code == 302 and "/login" in response.location
 

@@ -4,7 +4,7 @@ Existing entries are chained in id order; the append-only triggers are lifted on
 backfill, inside this migration's transaction, and put back before it ends.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 import hashlib
 import json
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
