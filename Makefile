@@ -7,7 +7,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed-dev
 FLASK := $(VENV)/bin/flask --app app
 
-.PHONY: venv run test serve clean
+.PHONY: venv run test serve clean screenshots
 
 venv: $(STAMP)
 
@@ -29,6 +29,10 @@ run: venv
 # The whole suite on SQLite, then on PostgreSQL (see scripts/test.sh).
 test: venv
 	bash scripts/test.sh
+
+# README screenshots from the demo programme (headless Debian chromium).
+screenshots: venv
+	$(VENV)/bin/python scripts/screenshots.py
 
 # Production-style serving: no demo fallbacks, so the configuration must be explicit.
 # --no-control-socket: gunicorn 27 otherwise leaves ~/.gunicorn/gunicorn.ctl behind.

@@ -1,59 +1,15 @@
 """In headless chromium: a project owner's status update journey, and axe on the portfolio pages."""
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
-
-import pyotp
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from projects import services as portfolio
 from projects.models import Project, StatusUpdate
-from tests.factories import PASSWORD, make_programme, make_project, make_user
+from tests.browser import WCAG, browser_on, log_in
+from tests.factories import make_programme, make_project, make_user
 
 pytestmark = pytest.mark.browser
-
-# STACK.md: Debian chromium, flags that keep it from calling outside hosts.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-@contextmanager
-def browser_on(app):
-    """Serve `app` on a free local port and yield (base URL, a fresh chromium page)."""
-    from playwright.sync_api import sync_playwright
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            try:
-                yield f"http://127.0.0.1:{server.server_port}", browser.new_page(viewport={"width": 1280,
-                                                                                           "height": 900})
-            finally:
-                browser.close()
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-def log_in(page, base: str, user) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", user.email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Inloggen").click()
-    page.wait_for_load_state()
-    if page.url.endswith("/login/koppelen"):
-        # A beheerder links an authenticator app first: read the key as a person would type it.
-        secret = page.locator("code.secret").inner_text()
-        page.fill("#code", pyotp.TOTP(secret).now())
-        page.get_by_role("button", name="Koppelen en inloggen").click()
-    page.wait_for_url(f"{base}/")
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
-"""The project list and project page run as many SQL statements at 500 projects as at 20."""
+"""Every page runs as many SQL statements at 500 projects (with money) as at 20."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import event, insert, select
 
+from budget.models import Commitment, CommitmentSchedule, Payment
 from core.db import db
 from projects import services as portfolio
 from projects.models import EXPLOITATION_FORMS, Project, ProjectExploitation
@@ -42,6 +44,14 @@ def add_projects(session, programme, orgs, owner, start: int, stop: int) -> None
     ids = session.scalars(select(Project.id).where(Project.code.in_([r["code"] for r in rows]))).all()
     session.execute(insert(ProjectExploitation),
                     [{"project_id": pid, "form": FORMS[(pid + k) % len(FORMS)]} for pid in ids for k in (0, 1)])
+    # Money on every project, so pages that aggregate commitments and payments are measured too.
+    session.execute(insert(Commitment), [{"id": pid, "project_id": pid, "reference": f"BS-Q-{pid}",
+                                          "signed_date": date(2024, 6, 1), "total": Decimal("1000.00"),
+                                          "description": ""} for pid in ids])
+    session.execute(insert(CommitmentSchedule), [{"commitment_id": pid, "year": 2025, "amount": Decimal("1000.00")}
+                                                 for pid in ids])
+    session.execute(insert(Payment), [{"commitment_id": pid, "date": date(2025, 2, 1), "amount": Decimal("250.00"),
+                                       "kind": "voorschot", "description": ""} for pid in ids])
     session.commit()
 
 
@@ -59,7 +69,7 @@ def statements_per_page(client, urls: list[str]) -> dict[str, int]:
     return result
 
 
-def test_project_pages_do_not_query_per_project(app, session):
+def test_pages_do_not_query_per_project(app, session):
     admin = make_user(session, "beheerder")
     owner = make_user(session, "projectleider")
     programme = make_programme(session, admin)
@@ -75,14 +85,22 @@ def test_project_pages_do_not_query_per_project(app, session):
     client = app.test_client()
     assert login_as(client, admin).status_code == 302
     urls = ["/projecten", "/projecten?sorteer=organisatie&richting=af&vorm=overig",
-            f"/projecten/{main.id}", f"/projecten/{follow.id}"]
+            f"/projecten/{main.id}", f"/projecten/{follow.id}", "/", "/?jaar=2025&peildatum=2025-12-31",
+            "/rapportage?jaar=2025&peildatum=2025-12-31", "/rapportage/standen", "/budget", "/organisaties",
+            "/gebruikers/", "/import/", "/projecten/nieuw", f"/projecten/{main.id}/bewerken",
+            f"/projecten/{main.id}/status"]
+    owner_client = app.test_client()
+    assert login_as(owner_client, owner).status_code == 302
+    owner_urls = ["/projecten/mijn", f"/projecten/{main.id}"]
     assert session.query(Project).count() == 20
     small = statements_per_page(client, urls)
+    small_owner = statements_per_page(owner_client, owner_urls)
 
     add_projects(session, programme, orgs, owner, 18, 498)
     assert session.query(Project).count() == 500
     large = statements_per_page(client, urls)
 
     assert large == small
+    assert statements_per_page(owner_client, owner_urls) == small_owner
     # The list page really shows a full page of projects at 500, so the equality is not vacuous.
     assert client.get("/projecten").get_data(as_text=True).count('<td class="nowrap">') == 25
