@@ -81,7 +81,27 @@ def init_app(app: Flask) -> None:
     ):
         app.register_error_handler(code, _error_page(code, title, text))
     app.register_error_handler(DBAPIError, _database_unavailable)
+    app.before_request(_enforce_policy)
     app.after_request(_security_headers)
+
+
+def _enforce_policy():
+    """Apply core.policy before any view: one table decides who may use which endpoint."""
+    from core.auth import login_manager
+    from core.policy import POLICY, decide
+    from projects.models import Project
+
+    if request.endpoint is None:
+        return None  # no route matched: the 404/405 handlers answer
+    verdict = decide(request.endpoint, request.method, current_user, request.view_args or {},
+                     lambda project_id: db.session.scalar(select(Project.owner_id).where(Project.id == project_id)))
+    if verdict == "login":
+        return login_manager.unauthorized()
+    if verdict == "deny":
+        if request.endpoint not in POLICY:
+            current_app.logger.error("Endpoint %s staat niet in het toegangsbeleid; geweigerd.", request.endpoint)
+        abort(403)
+    return None
 
 
 def _error_page(code: int, title, text):

@@ -1,0 +1,116 @@
+"""The access policy: for every endpoint, which roles may use it and which ownership rule applies.
+
+One table, enforced for every request before any view runs (core.web); an endpoint that is
+missing from it is refused (fail closed). The view decorators stay as a second line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALL = ("beheerder", "financieel", "projectleider", "lezer")
+FINANCE = ("beheerder", "financieel")
+ADMIN = ("beheerder",)
+STATUS = ("beheerder", "financieel", "projectleider")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """`roles` None means anyone, signed in or not; `post_roles` narrows writes on a mixed page.
+
+    `owner="project"`: a projectleider passes only for a project (view argument project_id)
+    they own; the other roles in `roles` pass for every project.
+    """
+
+    roles: tuple[str, ...] | None
+    post_roles: tuple[str, ...] | None = None
+    owner: str | None = None
+
+    def roles_for(self, method: str) -> tuple[str, ...] | None:
+        if method not in ("GET", "HEAD", "OPTIONS") and self.post_roles is not None:
+            return self.post_roles
+        return self.roles
+
+
+PUBLIC = Rule(None)
+
+POLICY: dict[str, Rule] = {
+    # Assets and the login steps (the second-factor steps check their own pending state).
+    "static": PUBLIC,
+    "reports.plotly_js": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.second_factor": PUBLIC,
+    "auth.enrol": PUBLIC,
+    "auth.logout": PUBLIC,
+    "auth.account_two_factor": Rule(ALL),
+    # Reading: every role. The internal report version is checked in the view (finance only).
+    "reports.dashboard": Rule(ALL),
+    "reports.index": Rule(ALL),
+    "reports.workbook": Rule(ALL),
+    "reports.standalone": Rule(ALL),
+    "reports.snapshots": Rule(ALL, post_roles=FINANCE),
+    "reports.snapshot": Rule(ALL),
+    "reports.snapshot_diff": Rule(ALL),
+    "projects.index": Rule(ALL),
+    "projects.detail": Rule(ALL),
+    "projects.mine": Rule(("projectleider",)),
+    "projects.status_update": Rule(STATUS, owner="project"),
+    # Portfolio and money: finance roles.
+    "projects.create": Rule(FINANCE),
+    "projects.edit": Rule(FINANCE),
+    "projects.organisations": Rule(FINANCE),
+    "projects.organisation_create": Rule(FINANCE),
+    "projects.organisation_edit": Rule(FINANCE),
+    "projects.organisation_delete": Rule(FINANCE),
+    "budget.index": Rule(FINANCE),
+    "budget.source_new": Rule(FINANCE),
+    "budget.source_edit": Rule(FINANCE),
+    "budget.source_delete": Rule(FINANCE),
+    "budget.mutation_new": Rule(FINANCE),
+    "budget.mutation_edit": Rule(FINANCE),
+    "budget.mutation_delete": Rule(FINANCE),
+    "budget.kasschuif_new": Rule(FINANCE),
+    "budget.kasschuif_edit": Rule(FINANCE),
+    "budget.staffing_edit": Rule(FINANCE),
+    "budget.staffing_delete": Rule(FINANCE),
+    "budget.cost_edit": Rule(FINANCE),
+    "budget.cost_delete": Rule(FINANCE),
+    "budget.commitment_new": Rule(FINANCE),
+    "budget.commitment_adjust": Rule(FINANCE),
+    "budget.commitment_delete": Rule(FINANCE),
+    "budget.payment_new": Rule(FINANCE),
+    "imports.index": Rule(FINANCE),
+    "imports.template": Rule(FINANCE),
+    "imports.export": Rule(FINANCE),
+    "imports.preview": Rule(FINANCE),
+    "imports.confirm": Rule(FINANCE),
+    # Accounts: beheerder only.
+    "users.index": Rule(ADMIN),
+    "users.new": Rule(ADMIN),
+    "users.detail": Rule(ADMIN),
+    "users.change_role": Rule(ADMIN),
+    "users.set_active": Rule(ADMIN),
+    "users.set_password": Rule(ADMIN),
+}
+
+
+def decide(endpoint: str | None, method: str, user, view_args: dict, owner_of_project) -> str:
+    """'allow', 'login' (must sign in first) or 'deny' for one request.
+
+    `owner_of_project(project_id)` returns the owner's user id (or None); passed in so this
+    table stays free of database code.
+    """
+    rule = POLICY.get(endpoint)
+    if rule is None:
+        return "deny"  # fail closed: an endpoint nobody thought about is nobody's
+    roles = rule.roles_for(method)
+    if roles is None:
+        return "allow"
+    if user is None or not user.is_authenticated:
+        return "login"
+    if user.role not in roles:
+        return "deny"
+    if rule.owner == "project" and user.role == "projectleider":
+        project_id = view_args.get("project_id")
+        if project_id is None or owner_of_project(project_id) != user.id:
+            return "deny"
+    return "allow"
