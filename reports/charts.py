@@ -5,9 +5,12 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import json
+
 import jinja2
 import plotly
 import plotly.graph_objects as go
+from markupsafe import Markup
 
 from core.money import format_eur, format_thousands
 from reports import APP_VERSION
@@ -91,6 +94,27 @@ def chart_divs(rf: ReportFrames, names=tuple(_CHARTS)) -> dict[str, str]:
     return {name: _CHARTS[name](rf).to_html(include_plotlyjs=False, full_html=False, div_id=f"grafiek-{name}",
                                             config=_CONFIG)
             for name in names}
+
+
+def chart_embeds(rf: ReportFrames, names=tuple(_CHARTS)) -> dict[str, Markup]:
+    """Charts for the app's pages: an empty div plus the figure as inert JSON.
+
+    core/static/charts.js draws them, so the pages need no inline script and the
+    Content-Security-Policy can forbid every script that is not a file of the app.
+    """
+    embeds = {}
+    for name in names:
+        figure = _CHARTS[name](rf).to_json()
+        # "</" inside the JSON would end the <script> element early; "<\/" is the same JSON.
+        figure = figure.replace("</", "<\\/")
+        embeds[name] = Markup(
+            f'<div id="grafiek-{name}" class="plotly-graph-div"></div>'
+            f'<script type="application/json" class="plotly-figure" data-target="grafiek-{name}">{figure}</script>')
+    return embeds
+
+
+def chart_config() -> str:
+    return json.dumps(_CONFIG)
 
 
 def chart_data(rf: ReportFrames) -> list[dict]:

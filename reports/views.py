@@ -78,7 +78,7 @@ def dashboard():
     rf = live_frames(db.session, programme, year, peildatum, with_projects=False)
     return render_template("reports/dashboard.html", programme=programme, rf=rf, years=years, year=year,
                            peildatum=peildatum, figures=rf.summary[year], budget_rows=charts.budget_table(rf),
-                           charts=charts.chart_divs(rf, ("budget", "groepen")))
+                           charts=charts.chart_embeds(rf, ("budget", "groepen")), chart_config=charts.chart_config())
 
 
 def _report_frames(programme):
@@ -122,8 +122,8 @@ def index():
     years = programme_years(db.session, programme) if snap is None else [int(y) for y in rf.meta["years"]]
     return render_template(
         "reports/index.html", programme=programme, rf=rf, snap=snap, years=years, may_internal=_may_internal(),
-        snapshots=services.list_snapshots(db.session, programme), charts=charts.chart_divs(rf),
-        budget_rows=charts.budget_table(rf), download_args=_download_args(rf, snap))
+        snapshots=services.list_snapshots(db.session, programme), charts=charts.chart_embeds(rf),
+        chart_config=charts.chart_config(), budget_rows=charts.budget_table(rf), download_args=_download_args(rf, snap))
 
 
 def _download_args(rf, snap) -> dict:

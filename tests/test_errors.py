@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from core.policy import POLICY, Rule
 from tests.factories import PASSWORD, make_user
 
 
-def test_500_shows_an_incident_id_that_is_in_the_log(app, client, caplog):
+def test_500_shows_an_incident_id_that_is_in_the_log(app, client, caplog, monkeypatch):
     app.config["PROPAGATE_EXCEPTIONS"] = False
+    monkeypatch.setitem(POLICY, "_broken", Rule(None))  # a new endpoint needs a rule, like any other
 
     @app.route("/_kapot")
     def _broken():
@@ -36,6 +38,8 @@ def test_security_headers_on_every_page(client, session):
                           ("X-Frame-Options", "DENY")):
         assert anonymous.headers[header] == value
     assert "Strict-Transport-Security" not in anonymous.headers  # plain http here
+    csp = dict(part.strip().split(" ", 1) for part in anonymous.headers["Content-Security-Policy"].split(";"))
+    assert csp["script-src"] == "'self'" and csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'"
     client.post("/login", data={"email": user.email, "password": PASSWORD})
     signed_in = client.get("/")
     assert signed_in.headers["Cache-Control"] == "no-store"

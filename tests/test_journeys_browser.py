@@ -114,3 +114,23 @@ def test_login_budget_and_user_pages_have_no_wcag_violations(app, session, world
                 action(page)
             result = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
             assert result.violations_count == 0, f"{path}\n{result.generate_report()}"
+
+
+def test_delete_asks_first_and_cancel_keeps_the_commitment(app, session, world):
+    from tests.factories import commit_money
+
+    commitment = commit_money(session, world["fin"], world["project"], {2025: Decimal("500")})
+    session.commit()
+    questions = []
+    with browser_on(app) as (base, page):
+        log_in(page, base, world["fin"])
+        page.goto(f"{base}/projecten/{world['project'].id}")
+        page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+        page.get_by_role("button", name=f"Verwijderen ({commitment.reference})").click()
+        page.wait_for_timeout(300)
+        assert questions == ["Verplichting verwijderen?"]
+        assert _count(session, Commitment) == 1
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name=f"Verwijderen ({commitment.reference})").click()
+        page.wait_for_load_state()
+    assert _count(session, Commitment) == 0
