@@ -95,9 +95,11 @@ def _register_blueprints(app: Flask) -> None:
 
     from budget.views import bp as budget_bp
     from core.admin import bp as users_bp
+    from core.history import bp as audit_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(users_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(budget_bp)
     app.register_blueprint(projects_bp)
     app.register_blueprint(reports_bp)

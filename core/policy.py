@@ -83,6 +83,9 @@ POLICY: dict[str, Rule] = {
     "imports.export": Rule(FINANCE),
     "imports.preview": Rule(FINANCE),
     "imports.confirm": Rule(FINANCE),
+    # The audit trail (internal: it names people).
+    "audit.index": Rule(FINANCE),
+    "audit.history": Rule(FINANCE),
     # Accounts: beheerder only.
     "users.index": Rule(ADMIN),
     "users.new": Rule(ADMIN),

@@ -20,6 +20,7 @@ NAV = [
     ("reports.index", _l("Rapportage"), None),
     ("imports.index", _l("Import"), ("beheerder", "financieel")),
     ("projects.organisations", _l("Organisaties"), ("beheerder", "financieel")),
+    ("audit.index", _l("Audittrail"), ("beheerder", "financieel")),
     ("users.index", _l("Gebruikers"), ("beheerder",)),
 ]
 

@@ -51,7 +51,7 @@ def world(session):
     args = {"project_id": project.id, "commitment_id": commitment.id, "source_id": source.id,
             "mutation_id": mutation.id, "group": shift[0].kasschuif_group, "reservation_id": reservation.id,
             "cost_id": cost.id, "organisation_id": org.id, "snapshot_id": snapshot.id, "user_id": target.id,
-            "action": "activeren", "filename": "app.css"}
+            "action": "activeren", "filename": "app.css", "entity": "Project", "entity_id": project.id}
     return users, args
 
 

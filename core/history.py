@@ -1,0 +1,59 @@
+"""Audit pages: the filterable audit trail and the history of one object (beheerder, financieel)."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
+
+from core.audit import AuditEntry
+from core.auth import role_required
+from core.db import db
+from core.users import FINANCE_ROLES
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+PER_PAGE = 50
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.route("/")
+@role_required(*FINANCE_ROLES)
+def index():
+    """Newest first, filtered on object type, action, person, object id and a date range."""
+    filters = {key: (request.args.get(key) or "").strip() for key in ("soort", "actie", "door", "id")}
+    start, end = _day(request.args.get("van")), _day(request.args.get("tot"))
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if filters["soort"]:
+        query = query.where(AuditEntry.entity == filters["soort"])
+    if filters["actie"]:
+        query = query.where(AuditEntry.action == filters["actie"])
+    if filters["door"]:
+        query = query.where(AuditEntry.actor_label.contains(filters["door"], autoescape=True))
+    if filters["id"].isdigit():
+        query = query.where(AuditEntry.entity_id == int(filters["id"]))
+    if start:
+        query = query.where(AuditEntry.at >= datetime.combine(start, time.min, timezone.utc))
+    if end:
+        query = query.where(AuditEntry.at < datetime.combine(end + timedelta(days=1), time.min, timezone.utc))
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    entities = db.session.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)).all()
+    actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    args = {k: v for k, v in {**filters, "van": request.args.get("van", ""),
+                              "tot": request.args.get("tot", "")}.items() if v}
+    return render_template("audit/index.html", page=page, entities=entities, actions=actions, args=args)
+
+
+@bp.route("/<entity>/<int:entity_id>")
+@role_required(*FINANCE_ROLES)
+def history(entity: str, entity_id: int):
+    """Every change to one object, oldest first, with before and after."""
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.entity == entity,
+                                                          AuditEntry.entity_id == entity_id)
+                                 .order_by(AuditEntry.id)).all()
+    return render_template("audit/history.html", entity=entity, entity_id=entity_id, entries=entries)
