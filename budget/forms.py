@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from budget.models import FUNDING_KINDS, MUTATION_KINDS, MUTATION_MOMENTS, PAYMENT_KINDS
 from core.errors import ValidationError as DomainValidationError
-from core.forms import MoneyField
+from core.forms import MoneyField, VersionField
 from core.money import parse_eur
 from projects.models import YEAR_MAX, YEAR_MIN
 
@@ -77,6 +77,7 @@ def year_amounts(form) -> dict:
 
 
 class FundingSourceForm(FlaskForm):
+    version = VersionField()
     name = StringField(_l("Naam"), validators=[DataRequired(_l("Vul een naam in.")), Length(max=200)])
     kind = SelectField(_l("Soort"), choices=_choices(FUNDING_KINDS))
     reference = StringField(_l("Kenmerk (Kamerstuk)"), validators=[Length(max=200)])
@@ -116,6 +117,7 @@ class FundingSourceForm(FlaskForm):
 
 
 class MutationForm(FlaskForm):
+    version = VersionField()
     year = _year_field(_l("Jaar"))
     amount = MoneyField(_l("Bedrag (negatief voor een verlaging)"), allow_negative=True,
                         validators=[InputRequired(_REQUIRED_AMOUNT)])
@@ -132,6 +134,7 @@ class MutationForm(FlaskForm):
 
 
 class KasschuifForm(FlaskForm):
+    version = VersionField()
     moment = SelectField(_l("Moment"), choices=_choices(MUTATION_MOMENTS))
     reason = TextAreaField(_l("Toelichting"), validators=[DataRequired(_l("Vul een toelichting in."))])
     reference = StringField(_l("Kenmerk"), validators=[Length(max=200)])
@@ -140,6 +143,7 @@ class KasschuifForm(FlaskForm):
 
 
 class StaffingForm(FlaskForm):
+    version = VersionField()
     year = _year_field(_l("Jaar"))
     fte = StringField(_l("Fte"), validators=[DataRequired(_l("Vul het aantal fte in."))])
     amount = MoneyField(_l("Bedrag"), validators=[InputRequired(_REQUIRED_AMOUNT)])
@@ -155,6 +159,7 @@ class StaffingForm(FlaskForm):
 
 
 class StaffingCostForm(FlaskForm):
+    version = VersionField()
     cost_date = DateField(_l("Datum"), validators=[InputRequired(_REQUIRED_DATE)])
     amount = MoneyField(_l("Bedrag (negatief voor een correctie)"), allow_negative=True,
                         validators=[InputRequired(_REQUIRED_AMOUNT)])

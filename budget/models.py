@@ -44,6 +44,9 @@ class FundingSource(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Optimistic locking: every UPDATE checks and bumps it, so a stale edit cannot overwrite.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
     programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
@@ -65,6 +68,9 @@ class BudgetAllocation(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Optimistic locking: every UPDATE checks and bumps it, so a stale edit cannot overwrite.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
     source_id: Mapped[int] = mapped_column(ForeignKey("funding_source.id", ondelete="RESTRICT"))
     year: Mapped[int]
     amount: Mapped[Decimal]
@@ -87,6 +93,9 @@ class BudgetMutation(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Optimistic locking: every UPDATE checks and bumps it, so a stale edit cannot overwrite.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
     programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
     year: Mapped[int]
     amount: Mapped[Decimal]
@@ -111,6 +120,9 @@ class StaffingReservation(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Optimistic locking: every UPDATE checks and bumps it, so a stale edit cannot overwrite.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
     programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
     year: Mapped[int]
     fte: Mapped[Decimal] = mapped_column(Fte())
@@ -127,6 +139,9 @@ class StaffingCost(Base):
     __table_args__ = (CheckConstraint("amount <> 0", name="amount_nonzero"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Optimistic locking: every UPDATE checks and bumps it, so a stale edit cannot overwrite.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
     reservation_id: Mapped[int] = mapped_column(
         ForeignKey("staffing_reservation.id", ondelete="RESTRICT"), index=True)
     reference: Mapped[str] = mapped_column(String(100), default="")

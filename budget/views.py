@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, literal_column, select, union_all
+from sqlalchemy.orm.attributes import flag_modified
 from werkzeug.routing import BuildError
 
 from budget import services
@@ -44,7 +45,7 @@ from budget.models import (
 from core.auth import role_required
 from core.db import db
 from core.errors import BudgetStopError, DomainError
-from core.forms import apply_domain_error
+from core.forms import apply_domain_error, check_version
 from core.money import Money, format_eur
 from core.users import FINANCE_ROLES
 from core.web import current_programme
@@ -186,6 +187,8 @@ def source_new():
             source = services.add_funding_source(db.session, current_user, programme, form.name.data,
                                                  form.kind.data, form.reference.data or "")
             services.set_allocations(db.session, current_user, source, form.amounts(), _override(form))
+            # The yearly amounts are part of the source: changing them makes older forms stale too.
+            flag_modified(source, "name")
         if _save(form, action, _("Financieringsbron toegevoegd."), {"year": "range_from"}, year_field=True):
             return redirect(url_for("budget.index") + "#bronnen")
     return _page("budget/source_form.html", form, programme=programme, source=None)
@@ -198,10 +201,14 @@ def source_edit(source_id: int):
     source = _owned(FundingSource, source_id)
     form = _source_form(programme, source)
     if form.validate_on_submit():
+        check_version(source, form)
+
         def action():
             services.update_funding_source(db.session, current_user, source, name=form.name.data,
                                            kind=form.kind.data, reference=form.reference.data or "")
             services.set_allocations(db.session, current_user, source, form.amounts(), _override(form))
+            # The yearly amounts are part of the source: changing them makes older forms stale too.
+            flag_modified(source, "name")
         if _save(form, action, _("Financieringsbron opgeslagen."), {"year": "range_from"}, year_field=True):
             return redirect(url_for("budget.index") + "#bronnen")
     return _page("budget/source_form.html", form, programme=programme, source=source)
@@ -295,6 +302,7 @@ def mutation_edit(mutation_id: int):
         return redirect(url_for("budget.kasschuif_edit", group=mutation.kasschuif_group))
     form = _mutation_form(mutation)
     if form.validate_on_submit():
+        check_version(mutation, form)
         if _save(form, lambda: services.update_mutation(db.session, current_user, mutation, **_mutation_args(form)),
                  _("Mutatie opgeslagen."), {"mutation_date": "date"}):
             return redirect(url_for("budget.index") + "#mutaties")
@@ -342,6 +350,7 @@ def kasschuif_edit(group: str):
         abort(404)
     form = _kasschuif_form(programme, rows)
     if form.validate_on_submit():
+        check_version(rows[0], form)
         if _save(form, lambda: services.update_kasschuif(db.session, current_user, group, **_kasschuif_args(form)),
                  _("Kasschuif opgeslagen."), {"mutation_date": "date"}, year_field=True):
             return redirect(url_for("budget.index") + "#mutaties")
@@ -378,6 +387,8 @@ def staffing_edit(reservation_id: int | None = None):
         form.year.render_kw = {"readonly": True}
         form.year.data = reservation.year
     if form.validate_on_submit():
+        if reservation is not None:
+            check_version(reservation, form)
         exists = None if reservation else db.session.scalar(
             select(StaffingReservation.id).where(StaffingReservation.programme_id == programme.id,
                                                  StaffingReservation.year == form.year.data))
@@ -404,6 +415,8 @@ def cost_edit(reservation_id: int | None = None, cost_id: int | None = None):
         args = dict(cost_date=form.cost_date.data, amount=form.amount.data,
                     description=form.description.data or "", reference=form.reference.data or "")
         if cost:
+            check_version(cost, form)
+
             def action():
                 services.update_staffing_cost(db.session, current_user, cost, **args)
         else:

@@ -44,3 +44,16 @@ class BudgetStopError(DomainError):
             parts = [f"{year}: tekort {format_eur(amount)}" for year, amount in self.shortfalls.items()]
             message = "Budgetstop: onvoldoende vrije ruimte in " + "; ".join(parts) + "."
         super().__init__(message)
+
+
+class StaleEdit(Exception):
+    """A form based on an old version of a record: someone else changed it in the meantime.
+
+    Deliberately not a DomainError: it is not a rule to show on the form but a 409 page with
+    the current values, so nothing the other person saved is overwritten.
+    """
+
+    def __init__(self, current: dict | None = None, what: str = ""):
+        super().__init__("In de tussentijd gewijzigd door iemand anders.")
+        self.current = current or {}
+        self.what = what

@@ -4,9 +4,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectMultipleField, StringField, widgets
+from wtforms import HiddenField, SelectMultipleField, StringField, widgets
 
-from core.errors import DomainError, ValidationError
+from core.errors import DomainError, StaleEdit, ValidationError
 from core.money import format_eur, parse_eur
 
 
@@ -53,3 +53,18 @@ def apply_domain_error(form, exc: DomainError, field_map: dict[str, str] | None 
         form.form_errors.append(exc.message)
         # form.errors is cached by WTForms; reset so the summary includes the new message.
         form._errors = None
+
+
+class VersionField(HiddenField):
+    """The version of the record the form was filled from (filled by `obj=` on GET)."""
+
+
+def check_version(obj, form) -> None:
+    """Refuse a POST based on an older version of `obj` (HTTP 409 via core.web)."""
+    from core.audit import snapshot
+
+    sent = (form.version.data or "").strip() if isinstance(form.version.data, str) else form.version.data
+    if sent in (None, ""):
+        return
+    if str(sent) != str(obj.version):
+        raise StaleEdit(snapshot(obj), what=type(obj).__name__)

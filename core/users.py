@@ -34,6 +34,9 @@ class User(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Optimistic locking: every UPDATE checks and bumps it, so a stale edit cannot overwrite.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))

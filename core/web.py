@@ -8,6 +8,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
+
+from core.errors import StaleEdit
 
 from core.db import db
 
@@ -82,6 +85,8 @@ def init_app(app: Flask) -> None:
     ):
         app.register_error_handler(code, _error_page(code, title, text))
     app.register_error_handler(DBAPIError, _database_unavailable)
+    app.register_error_handler(StaleEdit, _stale_edit)
+    app.register_error_handler(StaleDataError, _stale_edit)
     app.before_request(_enforce_policy)
     app.after_request(_security_headers)
 
@@ -118,6 +123,13 @@ def _error_page(code: int, title, text):
         return render_template("errors/error.html", code=code, title=title, text=text, incident=incident), code
 
     return handler
+
+
+def _stale_edit(error):
+    """409: the record changed since the form was opened; show what it is now, overwrite nothing."""
+    db.session.rollback()
+    current = getattr(error, "current", {}) or {}
+    return render_template("errors/conflict.html", current=current), 409
 
 
 def _database_unavailable(error):

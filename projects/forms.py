@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.validators import ValidationError as FieldError
 
-from core.forms import MoneyField, MultiCheckboxField
+from core.forms import MoneyField, MultiCheckboxField, VersionField
 from projects.models import (
     CATEGORIES,
     EXPLOITATION_FORMS,
@@ -38,6 +38,7 @@ def choices(items, blank=None) -> list[SelectChoice]:
 
 
 class ProjectForm(FlaskForm):
+    version = VersionField()
     code = StringField(_l("Projectcode"), validators=[DataRequired(_l("Vul een projectcode in.")),
                                                      Length(max=30, message=_l("Hoogstens 30 tekens."))])
     title = StringField(_l("Titel"), validators=[DataRequired(_l("Vul een titel in.")),
@@ -67,6 +68,7 @@ class ProjectForm(FlaskForm):
 
 
 class OrganisationForm(FlaskForm):
+    version = VersionField()
     name = StringField(_l("Naam"), validators=[DataRequired(_l("Vul een naam in.")),
                                                Length(max=200, message=_l("Hoogstens 200 tekens."))])
     type = SelectField(_l("Type (krachtenveld)"), choices=choices(ORGANISATION_TYPES.items(), _CHOOSE),

@@ -103,6 +103,9 @@ class Programme(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Optimistic locking: every UPDATE checks and bumps it, so a stale edit cannot overwrite.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     ministry: Mapped[str] = mapped_column(String(200))
@@ -118,6 +121,9 @@ class Organisation(Base):
     __table_args__ = (CheckConstraint(in_list("type", ORGANISATION_TYPES), name="type"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Optimistic locking: every UPDATE checks and bumps it, so a stale edit cannot overwrite.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
     name: Mapped[str] = mapped_column(String(200), unique=True)
     type: Mapped[str] = mapped_column(String(30))
 
@@ -139,6 +145,9 @@ class Project(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Optimistic locking: every UPDATE checks and bumps it, so a stale edit cannot overwrite.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
     programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
     code: Mapped[str] = mapped_column(String(30))
     title: Mapped[str] = mapped_column(String(300))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from core.auth import role_required
 from core.db import db
 from core.errors import DomainError
-from core.forms import apply_domain_error
+from core.forms import apply_domain_error, check_version
 from core.users import FINANCE_ROLES, User
 from core.web import current_programme
 from projects import services
@@ -214,6 +214,7 @@ def edit(project_id: int):
     del form.status  # status changes go through status updates (the lifecycle)
     _fill_project_choices(form, project.programme, project)
     if form.validate_on_submit():
+        check_version(project, form)
         try:
             services.update_project(db.session, current_user, project, _project_data(form))
             db.session.commit()
@@ -286,6 +287,7 @@ def _organisation_form(org: Organisation | None):
                 org = services.create_organisation(db.session, current_user, form.name.data, form.type.data)
                 message = _("Organisatie %(name)s is toegevoegd.", name=org.name)
             else:
+                check_version(org, form)
                 services.update_organisation(db.session, current_user, org, form.name.data, form.type.data)
                 message = _("Organisatie %(name)s is opgeslagen.", name=org.name)
             db.session.commit()

@@ -485,7 +485,7 @@ def test_dashboard_shows_the_ledger_figures(client, session, scenario):
     assert "24,0%" in cards and "14,2%" in cards
     assert 'id="tabel-categorie"' in html and 'id="tabel-programmalijn"' in html and 'id="tabel-matrix"' in html
     assert 'id="grafiek-budget"' in html and 'id="grafiek-groepen"' in html
-    assert '<script src="/assets/plotly.min.js">' in html
+    assert '<script src="/assets/plotly.min.js" defer>' in html
     assert "cdn" not in html.lower()
     # An earlier peildatum leaves out what came later (the 30-06 payment of 100.000 and staffing cost).
     earlier = client.get("/?jaar=2025&peildatum=2025-06-29").get_data(as_text=True)

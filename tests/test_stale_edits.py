@@ -1,0 +1,87 @@
+"""No lost updates: an edit based on an old version is refused with 409, nothing is overwritten."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from budget import services as budget
+from budget.models import BudgetMutation
+from core.db import db
+from projects import services as portfolio
+from projects.models import Organisation, Project
+from tests.factories import fund, login, make_programme, make_project, make_user
+
+
+def _version(html: str) -> str:
+    return re.search(r'id="version" name="version" type="hidden" value="(\d+)"', html).group(1)
+
+
+@pytest.fixture
+def two_officers(app, session):
+    first, second = make_user(session, "financieel"), make_user(session, "financieel")
+    programme = make_programme(session, make_user(session, "beheerder"))
+    session.commit()
+    clients = []
+    for user in (first, second):
+        client = app.test_client()
+        login(client, user)
+        clients.append(client)
+    return programme, clients
+
+
+def test_hundred_stale_edit_pairs_give_hundred_refusals_and_no_overwrite(session, two_officers):
+    programme, (first, second) = two_officers
+    org = portfolio.create_organisation(session, make_user(session, "financieel"), "Stichting Start", "ngo")
+    session.commit()
+    url = f"/organisaties/{org.id}/bewerken"
+    refused, overwritten = 0, 0
+    for n in range(100):
+        seen_by_first = _version(first.get(url).get_data(as_text=True))
+        seen_by_second = _version(second.get(url).get_data(as_text=True))
+        assert first.post(url, data={"version": seen_by_first, "name": f"Eerste {n}", "type": "ngo"}).status_code == 302
+        late = second.post(url, data={"version": seen_by_second, "name": f"Tweede {n}", "type": "gemeente"})
+        session.expire_all()
+        current = session.get(Organisation, org.id)
+        refused += late.status_code == 409
+        overwritten += current.name != f"Eerste {n}" or current.type != "ngo"
+        if n == 0:
+            page = late.get_data(as_text=True)
+            assert "In de tussentijd gewijzigd door iemand anders" in page and "Eerste 0" in page
+    assert (refused, overwritten) == (100, 0)
+    assert session.get(Organisation, org.id).version == 101
+
+
+def test_stale_budget_mutation_edit_is_refused(session, two_officers):
+    programme, (first, second) = two_officers
+    fin = make_user(session, "financieel")
+    fund(session, fin, programme, {2025: "1.000"})
+    mutation = budget.add_mutation(session, fin, programme, year=2025, amount="10", kind="technisch",
+                                   moment="intern", reason="Eerst", mutation_date=date(2025, 1, 1))
+    session.commit()
+    url = f"/budget/mutaties/{mutation.id}"
+    old = _version(first.get(url).get_data(as_text=True))
+    data = {"year": "2025", "amount": "20", "kind": "technisch", "moment": "intern", "reason": "Nieuw",
+            "reference": "", "date": "2025-01-01"}
+    assert second.post(url, data={**data, "version": old}).status_code == 302
+    assert first.post(url, data={**data, "version": old, "reason": "Verouderd"}).status_code == 409
+    session.expire_all()
+    assert session.get(BudgetMutation, mutation.id).reason == "Nieuw"
+
+
+def test_the_database_refuses_a_concurrent_write_on_an_old_version(app, session):
+    fin = make_user(session, "financieel")
+    project = make_project(session, fin, make_programme(session, make_user(session, "beheerder")))
+    session.commit()
+    with Session(db.engine) as one, Session(db.engine) as two:
+        mine, theirs = one.get(Project, project.id), two.get(Project, project.id)
+        mine.title = "Eerst opgeslagen"
+        one.commit()
+        theirs.title = "Op een oude versie"
+        with pytest.raises(StaleDataError):
+            two.commit()
+    session.expire_all()
+    assert session.get(Project, project.id).title == "Eerst opgeslagen"
