@@ -91,6 +91,13 @@ def test_each_role_gets_exactly_what_the_policy_says(app, session, world, role):
             ok = response.status_code == 403
         if not ok:
             wrong.append(f"{role} {method} {url} ({endpoint}) -> {response.status_code}")
+        headers = response.headers
+        if headers.get("X-Content-Type-Options") != "nosniff" or "script-src 'self'" not in headers.get(
+                "Content-Security-Policy", ""):
+            wrong.append(f"{role} {method} {url}: security headers missing")
+        if role != "anoniem" and response.status_code == 200 and headers.get("Cache-Control") != "no-store" \
+                and endpoint not in ("static", "reports.plotly_js"):
+            wrong.append(f"{role} {method} {url}: signed-in page without Cache-Control: no-store")
     assert wrong == []
 
 

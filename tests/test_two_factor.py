@@ -17,8 +17,9 @@ def test_beheerder_must_link_an_app_before_getting_in(client, session):
     session.commit()
     first = _password_step(client, boss)
     assert first.status_code == 302 and first.headers["Location"].endswith("/login/koppelen")
-    # Password alone is not a login: every page still sends the beheerder back to login.
+    # Password alone is not a login: every page, the admin pages first, sends the beheerder back.
     assert "/login" in client.get("/").headers["Location"]
+    assert "/login" in client.get("/gebruikers/").headers["Location"]
     page = client.get("/login/koppelen")
     assert page.status_code == 200 and b"data:image/svg+xml" in page.data
     with client.session_transaction() as s:
