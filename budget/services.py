@@ -121,11 +121,8 @@ def add_mutation(session, actor, programme: Programme, *, year, amount, kind: st
     return mutation
 
 
-def add_kasschuif(session, actor, programme: Programme, *, amounts: dict, moment: str, reason: str,
-                  mutation_date: date, reference: str = "",
-                  override_reason: str | None = None) -> list[BudgetMutation]:
-    """A kasschuif: mutations over two or more years that together net to exactly zero."""
-    require_role(actor, *FINANCE_ROLES)
+def _kasschuif_amounts(amounts: dict) -> dict[int, Decimal]:
+    """The non-zero amounts per year of a kasschuif: at least two years, netting to exactly zero."""
     clean = {check_year(y): _amount(a, allow_negative=True) for y, a in amounts.items()}
     clean = {y: a for y, a in clean.items() if a != 0}
     if len(clean) < 2:
@@ -134,6 +131,15 @@ def add_kasschuif(session, actor, programme: Programme, *, amounts: dict, moment
     if total != 0:
         raise ValidationError(f"Een kasschuif moet op nul uitkomen; het saldo is nu {format_eur(total)}.",
                               field="amounts")
+    return clean
+
+
+def add_kasschuif(session, actor, programme: Programme, *, amounts: dict, moment: str, reason: str,
+                  mutation_date: date, reference: str = "",
+                  override_reason: str | None = None) -> list[BudgetMutation]:
+    """A kasschuif: mutations over two or more years that together net to exactly zero."""
+    require_role(actor, *FINANCE_ROLES)
+    clean = _kasschuif_amounts(amounts)
     fields = _mutation_fields("kasschuif", moment, reason, reference, mutation_date)
     override = enforce_budget_stop(session, actor, programme.id, clean, override_reason)
     group = str(uuid.uuid4())
@@ -416,14 +422,7 @@ def update_kasschuif(session, actor, group: str, *, amounts: dict, moment: str, 
     rows = kasschuif_rows(session, group)
     if not rows:
         raise NotFound("Deze kasschuif bestaat niet.")
-    clean = {check_year(y): _amount(a, allow_negative=True) for y, a in amounts.items()}
-    clean = {y: a for y, a in clean.items() if a != 0}
-    if len(clean) < 2:
-        raise ValidationError("Een kasschuif verschuift geld tussen minstens twee jaren.", field="amounts")
-    total = sum(clean.values(), Decimal("0.00"))
-    if total != 0:
-        raise ValidationError(f"Een kasschuif moet op nul uitkomen; het saldo is nu {format_eur(total)}.",
-                              field="amounts")
+    clean = _kasschuif_amounts(amounts)
     fields = _mutation_fields("kasschuif", moment, reason, reference, mutation_date)
     deltas = dict(clean)
     for row in rows:
