@@ -84,23 +84,33 @@ def test_overrunning_commitment_is_refused_on_screen_and_nothing_saved(app, sess
     assert _count(session, Commitment) == 0
 
 
-def test_login_budget_and_user_pages_have_no_wcag_violations(app, session, world):
+def test_login_budget_user_and_report_pages_have_no_wcag_violations(app, session, world):
     from axe_playwright_python.sync_playwright import Axe
+
+    from tests.factories import commit_money
 
     axe = Axe()
     pid = world["project"].id
+    commitment = commit_money(session, world["fin"], world["project"], {2025: Decimal("500")})
+    session.commit()
 
-    def submit_empty(button: str):
-        def action(page):
-            for field in page.locator("main input[type=text], main input[type=email], main input[type=date]").all():
+    def submit_empty(page):
+        """Send the page's form emptied, so the error summary and field errors are audited too."""
+        for field in page.locator("main input[type=text], main input[type=email], main input[type=date], "
+                                  "main input[type=password], main textarea").all():
+            if field.is_editable():
                 field.fill("")
-            page.get_by_role("button", name=button).click()
-            page.locator(".error-summary").wait_for()
-        return action
+        page.locator("main form[method=post] button[type=submit]").first.click()
+        page.locator(".error-summary").wait_for()
 
-    pages = [("/budget", None), ("/budget/mutaties/nieuw", submit_empty("Opslaan")),
-             (f"/projecten/{pid}/verplichtingen/nieuw", submit_empty("Verplichting vastleggen")),
-             ("/gebruikers/", None), ("/rapportage", None), (DASHBOARD, None)]
+    pages = [("/budget", None), ("/budget/bronnen/nieuw", submit_empty), ("/budget/mutaties/nieuw", submit_empty),
+             ("/budget/kasschuif/nieuw", submit_empty), ("/budget/personeel/nieuw", submit_empty),
+             (f"/projecten/{pid}/verplichtingen/nieuw", submit_empty),
+             (f"/verplichtingen/{commitment.id}/bijstelling", submit_empty),
+             (f"/verplichtingen/{commitment.id}/betalingen/nieuw", submit_empty),
+             ("/gebruikers/", None), ("/gebruikers/nieuw", submit_empty), (f"/gebruikers/{world['fin'].id}", None),
+             ("/rapportage", None), ("/rapportage/standen", submit_empty), ("/import/", None), ("/audit/", None),
+             ("/account/tweestapsverificatie", None), (DASHBOARD, None)]
     with browser_on(app) as (base, page):
         page.goto(f"{base}/login")
         page.get_by_role("button", name="Inloggen").click()  # the login form with its errors
