@@ -79,3 +79,25 @@ def test_audit_page_filters_and_object_history(client, session, trail):
     history = client.get(f"/audit/BudgetMutation/{mutation_id}").get_data(as_text=True)
     assert "Mutatie 0" in history and "create" in history
     assert client.get("/audit/?van=2000-01-01&tot=2000-01-02").get_data(as_text=True).count("Geen wijzigingen") == 1
+
+
+def test_every_object_the_services_made_has_its_audit_entry(session):
+    """The demo loader goes through every service; each row it made must be in the trail."""
+    from budget.demo import load_demo
+    from budget.models import (BudgetMutation, Commitment, FundingSource, Payment, StaffingCost,
+                               StaffingReservation)
+    from core.users import User
+    from projects.models import Organisation, Programme, Project, StatusUpdate
+
+    load_demo(session, with_users=True)
+    session.commit()
+    audited = set(session.execute(select(AuditEntry.entity, AuditEntry.entity_id)).all())
+    missing = []
+    for model in (Programme, FundingSource, BudgetMutation, StaffingReservation, StaffingCost, Organisation,
+                  Project, StatusUpdate, Commitment, Payment, User):
+        ids = session.scalars(select(model.id)).all()
+        assert ids, model.__name__
+        missing += [(model.__name__, i) for i in ids if (model.__name__, i) not in audited]
+    assert missing == []
+    ok, _entry, _message = verify_chain(session)
+    assert ok
