@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.db import db
 
@@ -63,6 +64,11 @@ def create_app(test_config: dict | None = None) -> Flask:
             SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
             RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         )
+        proxies = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
+        if proxies:
+            # Behind a TLS proxy: take the client address and https from its X-Forwarded-* headers,
+            # so HSTS, secure redirects and per-address login limits see the real request.
+            app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     else:
         app.config.update(test_config)
 
