@@ -4,14 +4,13 @@ from __future__ import annotations
 import json
 import secrets
 from collections import Counter, deque
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from budget import services as budget
-from core.users import User, create_user
+from core.users import SystemActor, User, create_user
 from projects import services as portfolio
 from projects.models import STATUSES, TRANSITIONS, Organisation, Programme, Project
 
@@ -36,14 +35,8 @@ _STEP_TEXTS = {
 }
 
 
-@dataclass(frozen=True)
-class SystemActor:
-    """The actor the demo loader acts as: an active beheerder without a user row."""
-
-    id: int | None = None
-    email: str = "systeem (demo)"
-    role: str = "beheerder"
-    active: bool = True
+#: The demo loader acts as this beheerder without a user row.
+DEMO_ACTOR = SystemActor("systeem (demo)")
 
 
 def load_demo(session, with_users: bool, path: Path | None = None) -> dict:
@@ -56,7 +49,7 @@ def load_demo(session, with_users: bool, path: Path | None = None) -> dict:
     if session.scalar(select(Programme.id).where(Programme.code == DEMO_CODE)) is not None:
         return {"loaded": False}
     data = json.loads(Path(path or DEFAULT_PATH).read_text(encoding="utf-8"))
-    actor = SystemActor()
+    actor = DEMO_ACTOR
     counts: Counter = Counter()
 
     created_users = _load_users(session, actor, data.get("users", []), counts) if with_users else []

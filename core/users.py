@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -113,6 +114,19 @@ def create_user(session, actor, email: str, name: str, role: str, password: str)
     return user
 
 
+
+
+@dataclass(frozen=True)
+class SystemActor:
+    """An active beheerder without a user row: the demo loader or a command-line import.
+
+    Its `email` is the label the audit trail shows for what it did.
+    """
+
+    email: str
+    id: int | None = None
+    role: str = "beheerder"
+    active: bool = True
 
 
 def require_role(actor, *roles: str) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ from flask.cli import AppGroup
 
 from core.db import db
 from core.errors import DomainError
+from core.users import SystemActor
 from imports import reader
 
 import_cli = AppGroup("import", help="Excel-import en -export in het sjabloonformaat.")
@@ -18,14 +18,8 @@ import_cli = AppGroup("import", help="Excel-import en -export in het sjabloonfor
 MAX_SHOWN_ERRORS = 200
 
 
-@dataclass(frozen=True)
-class SystemActor:
-    """The actor a command-line import acts as: an active beheerder without a user row (as the demo loader)."""
-
-    id: int | None = None
-    email: str = "systeem (import)"
-    role: str = "beheerder"
-    active: bool = True
+#: A command-line import acts as this beheerder without a user row.
+IMPORT_ACTOR = SystemActor("systeem (import)")
 
 
 @import_cli.command("template")
@@ -69,7 +63,7 @@ def run(file: Path, dry_run: bool) -> None:
     tty = sys.stdout.isatty()
     with _Progress(tty) as progress:
         try:
-            result = run_import(session, SystemActor(), data, dry_run=dry_run, progress=progress,
+            result = run_import(session, IMPORT_ACTOR, data, dry_run=dry_run, progress=progress,
                                 filename=file.name)
         except reader.UnsafeFile as exc:
             session.rollback()

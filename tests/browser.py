@@ -16,24 +16,29 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 @contextmanager
+def serve(wsgi_app):
+    """Serve a WSGI app on a free local port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@contextmanager
 def browser_on(app):
     """Serve `app` on a free local port and yield (base URL, a fresh chromium page)."""
     from playwright.sync_api import sync_playwright
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            try:
-                yield f"http://127.0.0.1:{server.server_port}", browser.new_page(viewport={"width": 1280,
-                                                                                           "height": 900})
-            finally:
-                browser.close()
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serve(app) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        try:
+            yield base, browser.new_page(viewport={"width": 1280, "height": 900})
+        finally:
+            browser.close()
 
 
 def log_in(page, base: str, user) -> None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, inspect, select, text
 
 import budget.demo as demo
-from budget.demo import SystemActor, load_demo, status_path
+from budget.demo import DEMO_ACTOR, load_demo, status_path
 from budget.ledger import programme_figures
 from budget.models import BudgetMutation, Commitment, CommitmentAdjustment, Payment, StaffingCost, StaffingReservation
 from core.audit import AuditEntry
@@ -185,7 +185,7 @@ def test_loader_is_audited_and_never_commits(session):
     counts = result["counts"]
     assert counts["projects"] >= 24 and counts["payments"] > 0 and counts["commitments"] > 0
     labels = set(session.scalars(select(AuditEntry.actor_label)))
-    assert labels == {SystemActor().email}
+    assert labels == {DEMO_ACTOR.email}
     entities = set(session.scalars(select(AuditEntry.entity)))
     assert {"Programme", "Project", "Commitment", "Payment", "BudgetMutation", "StatusUpdate"} <= entities
     session.rollback()  # nothing was committed, so nothing remains

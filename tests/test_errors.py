@@ -5,7 +5,6 @@ import logging
 import shutil
 
 import psycopg
-import pytest
 from sqlalchemy.engine import make_url
 
 from app import create_app

@@ -2,20 +2,13 @@
 from __future__ import annotations
 
 import io
-import os
-import secrets
-import shutil
 from datetime import date
 from decimal import Decimal as D
 
-import flask_migrate
 import openpyxl
-import psycopg
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from app import create_app
 from budget.demo import load_demo
 from budget.ledger import breakdown, programme_figures
 from budget.models import (
@@ -30,7 +23,7 @@ from budget.models import (
 from core.audit import AuditEntry
 from core.db import db
 from core.users import User, create_user
-from imports.cli import SystemActor
+from imports.cli import IMPORT_ACTOR
 from imports.services import NEW, SHEETS, UNCHANGED, run_import
 from imports.writer import export_bytes, template_bytes
 from projects.models import (
@@ -45,7 +38,7 @@ from projects.models import (
 )
 from tests.factories import PASSWORD
 
-ACTOR = SystemActor()
+ACTOR = IMPORT_ACTOR
 TABLES = (Programme, Organisation, Project, BudgetAllocation, BudgetMutation, StaffingReservation, StaffingCost,
           Commitment, CommitmentAdjustment, Payment, AuditEntry)
 
@@ -92,40 +85,6 @@ def small_programme(**overrides) -> dict[str, list[list]]:
 
 
 # --- A second, empty database (for the round trip) -------------------------------------------
-
-
-@pytest.fixture
-def fresh_app(_database, _migrated, db_kind):
-    """Another app on its own empty, migrated database (SQLite file copy; PostgreSQL: a new database)."""
-    if db_kind == "sqlite":
-        path = _database / f"second_{secrets.token_hex(4)}.db"
-        shutil.copyfile(_migrated, path)
-        uri, drop = f"sqlite:///{path}", (lambda: path.unlink(missing_ok=True))
-        second = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "t",
-                             "WTF_CSRF_ENABLED": False})
-    else:
-        server = make_url(os.environ["TEST_DATABASE_URL"])
-        name = f"pm_import_{os.getpid()}_{secrets.token_hex(4)}"
-        libpq = server.set(drivername="postgresql").render_as_string(hide_password=False)
-        uri = server.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-        with psycopg.connect(libpq, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-        def drop():
-            with psycopg.connect(libpq, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        second = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "t",
-                             "WTF_CSRF_ENABLED": False})
-        with second.app_context():
-            flask_migrate.upgrade()
-            db.session.remove()
-    try:
-        yield second
-    finally:
-        with second.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        drop()
 
 
 def _ledger(session, code: str) -> dict:
@@ -199,11 +158,11 @@ def test_cli_template_writes_the_workbook(runner, tmp_path):
 
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["file-order", "rows-reversed"])
-def test_demo_round_trip_gives_identical_figures_and_a_second_import_changes_nothing(session, fresh_app, reverse):
+def test_demo_round_trip_gives_identical_figures_and_a_second_import_changes_nothing(session, other_app, reverse):
     data, figures, users = _demo_export(session)
     if reverse:
         data = _reversed_rows(data)
-    with fresh_app.app_context():
+    with other_app.app_context():
         s = db.session
         for email, name, role in users:
             create_user(s, ACTOR, email, name, role, PASSWORD)

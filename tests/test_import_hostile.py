@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import text
 
 from core.db import db
-from imports.cli import SystemActor
+from imports.cli import IMPORT_ACTOR
 from imports.reader import UnsafeFile
 from imports.services import run_import
 from tests.factories import login as login_as
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 from tests.test_import import big_file, counts, small_programme, xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +74,7 @@ def test_hostile_file_is_refused_with_a_dutch_message_and_nothing_written(sessio
     make, message = HOSTILE[kind]
     before = counts(session)
     with pytest.raises(UnsafeFile) as refused:
-        run_import(session, SystemActor(), make())
+        run_import(session, IMPORT_ACTOR, make())
     assert message in refused.value.message
     session.rollback()
     assert counts(session) == before
@@ -187,7 +187,7 @@ def test_web_oversize_upload_gets_the_dutch_413_page(client, session):
 
 
 def test_cli_import_killed_halfway_leaves_the_database_as_it_was(app, session, tmp_path, db_kind):
-    run_import(session, SystemActor(), xlsx(small_programme()))
+    run_import(session, IMPORT_ACTOR, xlsx(small_programme()))
     session.commit()
     before = counts(session)
     path = tmp_path / "groot.xlsx"

@@ -1,37 +1,21 @@
 """In headless chromium, offline: the standalone HTML and the report page draw their Plotly charts."""
 from __future__ import annotations
 
-import threading
 from contextlib import contextmanager
 from datetime import date
 
 import pytest
 from flask import Flask, Response
-from werkzeug.serving import make_server
 
 from budget import services as budget
 from reports import charts
 from reports.queries import live_frames
+from tests.browser import ARGS, serve
 from tests.factories import PASSWORD, commit_money, fund, make_programme, make_project, make_user
 
 pytestmark = pytest.mark.browser
 
-# STACK.md: Debian chromium, flags that keep it from calling outside hosts.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 LOCAL = "http://127.0.0.1:"
-
-
-@contextmanager
-def _serve(wsgi_app):
-    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"{LOCAL}{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 @contextmanager
@@ -85,7 +69,7 @@ def test_standalone_html_draws_its_charts_offline(session, programme):
     html = charts.standalone_html(live_frames(session, programme, 2025, date(2025, 6, 30)))
     static = Flask("standalone")
     static.add_url_rule("/stand.html", "stand", lambda: Response(html, mimetype="text/html"))
-    with _serve(static) as base, _page() as (page, blocked):
+    with serve(static) as base, _page() as (page, blocked):
         page.goto(f"{base}/stand.html")
         drawn = _drawn(page, 3)
         assert drawn["plots"] == 3
@@ -97,7 +81,7 @@ def test_standalone_html_draws_its_charts_offline(session, programme):
 def test_report_page_draws_its_charts_from_the_apps_own_plotly(app, session, programme):
     user = make_user(session, "lezer")
     session.commit()
-    with _serve(app) as base, _page() as (page, blocked):
+    with serve(app) as base, _page() as (page, blocked):
         page.goto(f"{base}/login")
         page.fill("#email", user.email)
         page.fill("#password", PASSWORD)

@@ -24,7 +24,7 @@ from budget.models import (
 from core.audit import AuditEntry
 from core.db import db
 from tests.factories import login as login_as
-from tests.factories import PASSWORD, commit_money, fund, make_programme, make_project, make_user
+from tests.factories import commit_money, fund, make_programme, make_project, make_user
 
 ROLES = ("beheerder", "financieel", "projectleider", "lezer")
 

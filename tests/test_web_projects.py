@@ -12,7 +12,7 @@ from core.audit import AuditEntry
 from projects import services as portfolio
 from projects.models import Organisation, Project, StatusUpdate
 from tests.factories import login as login_as
-from tests.factories import PASSWORD, make_programme, make_project, make_user
+from tests.factories import make_programme, make_project, make_user
 
 
 @pytest.fixture

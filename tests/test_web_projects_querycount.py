@@ -12,7 +12,7 @@ from core.db import db
 from projects import services as portfolio
 from projects.models import EXPLOITATION_FORMS, Project, ProjectExploitation
 from tests.factories import login as login_as
-from tests.factories import PASSWORD, make_programme, make_project, make_user
+from tests.factories import make_programme, make_project, make_user
 
 CATEGORIES = ["lopend", "nieuw", "op_de_plank"]
 LINES = ["preventie", "zorg", "zicht_op_slachtoffers", "opsporing_vervolging"]
