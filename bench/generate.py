@@ -122,7 +122,8 @@ def generate(session, projects: int, programmes: int, seed: int) -> dict[str, in
             if status in ("voorstel", "in_behandeling", "afgewezen"):
                 project_id += 1
                 continue
-            for c in range(rng.randint(2, 4)):
+            # 3-6 commitments for the 5 in 8 projects with money: about three per project overall.
+            for c in range(rng.randint(3, 6)):
                 first = min(start.year + c, FIRST_YEAR + YEARS - 1)
                 span = [y for y in range(first, first + rng.randint(1, 4)) if y < FIRST_YEAR + YEARS]
                 amounts = [_cents(rng, 5_000, 60_000) for _ in span]
