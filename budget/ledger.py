@@ -1,11 +1,12 @@
 """The figures: available, reserved, committed, paid and free room per year, from SQL aggregates."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import and_, exists, extract, func, literal, or_, select, true, union_all
+from sqlalchemy import Date, Integer, and_, bindparam, exists, extract, func, literal, or_, select, true, union_all
 
 from budget.models import (
     BudgetAllocation,
@@ -92,10 +93,22 @@ def _dated(column, peildatum: date | None, years) -> list:
     return conds
 
 
-def _measures(programme_id: int, peildatum: date | None, years):
-    """(measure, year, amount) rows of every ledger source for one programme, unioned."""
-    upto = peildatum or FAR_FUTURE
-    in_years = (lambda col: col.in_(list(years))) if years is not None else (lambda col: true())
+@functools.lru_cache(maxsize=2)
+def _figures_statement(with_years: bool):
+    """The figures query, built once: every value is a bound parameter.
+
+    Building and cache-keying this union is most of the dashboard's figures time on a small
+    programme, so it is made once per process; `with_years` adds the year conditions.
+    """
+    programme_id, upto = bindparam("programme_id", type_=Integer), bindparam("upto", type_=Date)
+    if with_years:
+        years = bindparam("years", expanding=True, type_=Integer)
+        in_years = lambda col: col.in_(years)  # noqa: E731
+        first, last = bindparam("first", type_=Date), bindparam("last", type_=Date)
+        dated = lambda col: (col <= upto, col >= first, col <= last)  # noqa: E731
+    else:
+        in_years = lambda col: true()  # noqa: E731
+        dated = lambda col: (col <= upto,)  # noqa: E731
     project_of_commitment = and_(Commitment.project_id == Project.id, Project.programme_id == programme_id)
     parts = [
         select(FundingSource.kind.label("measure"), BudgetAllocation.year.label("year"),
@@ -118,12 +131,14 @@ def _measures(programme_id: int, peildatum: date | None, years):
         select(literal("betaald"), _year_of(Payment.date), Payment.amount)
         .join(Commitment, Payment.commitment_id == Commitment.id)
         .join(Project, project_of_commitment)
-        .where(*_dated(Payment.date, peildatum, years)),
+        .where(*dated(Payment.date)),
         select(literal("betaald"), _year_of(StaffingCost.date), StaffingCost.amount)
         .join(StaffingReservation, StaffingCost.reservation_id == StaffingReservation.id)
-        .where(StaffingReservation.programme_id == programme_id, *_dated(StaffingCost.date, peildatum, years)),
+        .where(StaffingReservation.programme_id == programme_id, *dated(StaffingCost.date)),
     ]
-    return union_all(*parts).subquery("m")
+    m = union_all(*parts).subquery("m")
+    total = func.coalesce(func.sum(m.c.amount), 0)
+    return select(m.c.measure, m.c.year, total.cast(Money)).group_by(m.c.measure, m.c.year)
 
 
 _FIELD = {
@@ -139,9 +154,13 @@ _FIELD = {
 def programme_figures(session, programme_id: int, peildatum: date | None,
                       years=None) -> dict[int, YearFigures]:
     """Figures per year in one query; `peildatum=None` counts every entry whatever its date."""
-    m = _measures(programme_id, peildatum, years)
-    total = func.coalesce(func.sum(m.c.amount), 0)
-    rows = session.execute(select(m.c.measure, m.c.year, total.cast(Money)).group_by(m.c.measure, m.c.year))
+    params = {"programme_id": programme_id, "upto": peildatum or FAR_FUTURE}
+    if years is not None:
+        years = list(years)
+        if not years:
+            return {}
+        params.update(years=years, first=date(min(years), 1, 1), last=date(max(years), 12, 31))
+    rows = session.execute(_figures_statement(years is not None), params)
     values: dict[int, dict[str, Decimal]] = {}
     for measure, year, amount in rows:
         values.setdefault(int(year), {})[_FIELD[measure]] = amount
