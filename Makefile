@@ -35,15 +35,14 @@ screenshots: venv
 	$(VENV)/bin/python scripts/screenshots.py
 
 # Production-style serving: no demo fallbacks, so the configuration must be explicit.
-# --no-control-socket: gunicorn 27 otherwise leaves ~/.gunicorn/gunicorn.ctl behind.
+# Settings (workers, timeouts, access log, no control socket) live in gunicorn.conf.py.
 serve: venv
 	@if [ -z "$${DATABASE_URL:-}" ] || [ -z "$${SECRET_KEY:-}" ]; then \
 		echo "make serve: DATABASE_URL en SECRET_KEY moeten in de omgeving staan," >&2; \
 		echo "  bijv. DATABASE_URL=postgresql+psycopg://app:app@127.0.0.1:5432/portfolio SECRET_KEY=... make serve" >&2; \
 		exit 1; \
 	fi
-	$(VENV)/bin/gunicorn --workers 2 --timeout 60 --access-logfile - --no-control-socket \
-		-b 127.0.0.1:8000 'app:create_app()'
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py 'app:create_app()'
 
 # Caches only. Never data/: it holds the database and exports.
 clean:

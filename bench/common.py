@@ -137,13 +137,16 @@ def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> f
     return statistics.median(times)
 
 
-def row(name: str, ctx: Ctx, value: float, floor: float | None, target: float, *, higher_is_better: bool = False,
-        unit: str = "s", met: bool | None = None) -> dict:
-    """One results.json entry. ratio = value / floor; met compares it (or, without a floor, value) to target."""
+def row(name: str, ctx: Ctx, value: float, floor: float | None, target: float | None, *,
+        higher_is_better: bool = False, unit: str = "s", met: bool | None = None) -> dict:
+    """One results.json entry. ratio = value / floor; met compares it (or, without a floor, value) to target.
+
+    target None: reported for information (latencies), always met.
+    """
     ratio = value / floor if floor else None
     judged = ratio if ratio is not None else value
     if met is None:
-        met = judged >= target if higher_is_better else judged <= target
+        met = True if target is None else (judged >= target if higher_is_better else judged <= target)
     return {"name": name, "database": ctx.database, "projects": ctx.projects,
             "value": round(value, 6), "floor": None if floor is None else round(floor, 6),
             "ratio": None if ratio is None else round(ratio, 3), "target": target, "met": bool(met),

@@ -55,8 +55,9 @@ def _table(rows: list[dict]) -> str:
                 return "–"
             return f"{v:.4f}" if r["unit"] == "s" and isinstance(v, float) else f"{v:g}"
         ratio = "–" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        target = "–" if r["target"] is None else f"{r['compare']}{r['target']:g}"
         lines.append(f"{r['name']:<46} {r['database']:<10} {r['projects']:>9} {num(r['value']):>12} "
-                     f"{num(r['floor']):>12} {ratio:>7} {r['compare']}{r['target']:<6g}  {'ja' if r['met'] else 'NEE'}")
+                     f"{num(r['floor']):>12} {ratio:>7} {target:>8}  {'ja' if r['met'] else 'NEE'}")
     return "\n".join(lines)
 
 

@@ -1,6 +1,8 @@
 """Exact money: Decimal amounts stored as integer cents, Dutch parsing and formatting."""
 from __future__ import annotations
 
+import functools
+
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -101,6 +103,13 @@ def format_eur(amount, digits: bool = True) -> str:
     if amount is None:
         return ""
     dec = to_decimal(amount) if not isinstance(amount, Decimal) else amount
+    return _format_eur(dec, digits)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _format_eur(dec: Decimal, digits: bool) -> str:
+    # Babel parses its pattern on every call; a report page formats hundreds of amounts, mostly
+    # the same ones again. Equal Decimals (1.5 and 1.50) hash alike and format alike.
     if digits:
         return format_currency(dec, "EUR", locale="nl_NL")
     return format_currency(dec.quantize(Decimal(1), ROUND_HALF_UP), "EUR", format="¤ #,##0",

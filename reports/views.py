@@ -6,6 +6,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from budget.ledger import programme_years
 from core.db import db
@@ -69,16 +70,25 @@ def dashboard():
     if programme is None:
         return render_template("reports/dashboard.html", programme=None)
     from reports import charts
+    from reports.cache import figures_cache
     from reports.queries import live_frames
 
     peildatum = _peildatum()
     years = programme_years(db.session, programme)
     year = _year(years, peildatum)
-    # No project rows: the dashboard needs aggregates only, so its queries do not grow with projects.
-    rf = live_frames(db.session, programme, year, peildatum, with_projects=False)
-    return render_template("reports/dashboard.html", programme=programme, rf=rf, years=years, year=year,
-                           peildatum=peildatum, figures=rf.summary[year], budget_rows=charts.budget_table(rf),
-                           charts=charts.chart_embeds(rf, ("budget", "groepen")), chart_config=charts.chart_config())
+
+    def build() -> dict:
+        # No project rows: the dashboard needs aggregates only, so its queries do not grow with projects.
+        rf = live_frames(db.session, programme, year, peildatum, with_projects=False)
+        return Markup(render_template(
+            "reports/_dashboard_figures.html", rf=rf, year=year, figures=rf.summary[year],
+            budget_rows=charts.budget_table(rf), charts=charts.chart_embeds(rf, ("budget", "groepen"))))
+
+    # Figures, tables and charts are built once per programme, year and peildatum until the
+    # next write (see reports.cache); only the page around them is rendered per request.
+    body = figures_cache().get(db.session, ("dashboard", programme.id, year, peildatum), build)
+    return render_template("reports/dashboard.html", programme=programme, years=years, year=year,
+                           peildatum=peildatum, chart_config=charts.chart_config(), body=body)
 
 
 def _report_frames(programme):

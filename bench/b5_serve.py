@@ -1,0 +1,125 @@
+"""B5: the dashboard under gunicorn (gunicorn.conf.py, 2 workers), loaded with wrk from loopback."""
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from bench.common import BENCH_PASSWORD, BENCH_SECRET, ROOT, Ctx, row
+
+DURATION_S = int(os.environ.get("BENCH_WRK_SECONDS", "10"))
+CONNECTIONS, THREADS = 8, 1
+PATH = "/?jaar=2025"
+# Counts every answer that is not a 200: wrk itself would count a redirect to /login as a success.
+LUA = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) not_ok = 0 end
+function response(status, headers, body) if status ~= 200 then not_ok = not_ok + 1 end end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("not_ok") end
+  io.write(string.format("NOT_OK %d\\n", total))
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(base: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn stopte met code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(base + "/login", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn kwam niet op tijd op")
+
+
+def _log_in(base: str, email: str) -> tuple[str, urllib.request.OpenerDirector]:
+    """Log in like a browser (CSRF token from the form); returns the Cookie header and the opener."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/login").read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    data = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": BENCH_PASSWORD}).encode()
+    opener.open(base + "/login", data=data).read()
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    return cookie, opener
+
+
+def _check_page(base: str, opener) -> None:
+    with opener.open(base + PATH) as r:
+        body = r.read().decode()
+        if r.status != 200 or r.geturl().rstrip("/").endswith("/login") or "Benchmarkprogramma" not in body:
+            raise RuntimeError("B5: het dashboard kwam niet (ingelogd) terug")
+
+
+def _wrk(base: str, cookie: str, workdir: Path) -> dict:
+    script = workdir / "b5.lua"
+    script.write_text(LUA)
+    out = subprocess.run(
+        ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency", "--timeout", "10s",
+         "-s", str(script), "-H", f"Cookie: {cookie}", base + PATH],
+        capture_output=True, text=True, check=True).stdout
+    def latency(pct: str) -> float:
+        value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    socket_errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": latency("50"), "p99": latency("99"),
+            "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+            "errors": int(re.search(r"NOT_OK (\d+)", out).group(1)) + socket_errors, "raw": out}
+
+
+def measure(ctx: Ctx) -> dict:
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk ontbreekt: installeer het (apt-get install wrk); make bench doet dat zelf")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": ctx.url, "SECRET_KEY": BENCH_SECRET, "BIND": f"127.0.0.1:{port}",
+           "ACCESS_LOG": str(ctx.workdir / f"access-{ctx.projects}.log"), "WEB_CONCURRENCY": "2"}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    proc = subprocess.Popen([str(gunicorn), "--config", "gunicorn.conf.py", "app:create_app()"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=open(ctx.workdir / f"gunicorn-{ctx.projects}.err", "w"))
+    try:
+        _wait_ready(base, proc)
+        cookie, opener = _log_in(base, ctx.reader_email)
+        for _ in range(4):  # both workers warm
+            _check_page(base, opener)
+        result = _wrk(base, cookie, ctx.workdir)
+        _check_page(base, opener)  # still logged in afterwards: the load was the real dashboard
+        return result
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def run(ctx: Ctx) -> list[dict]:
+    result = measure(ctx)
+    ctx.notes["b5"] = result
+    base = ctx.notes["all"][min(ctx.notes["all"])].notes.get("b5", result)
+    return [
+        row("B5 dashboard onder gunicorn (verzoeken/s)", ctx, result["rps"], base["rps"], 0.8,
+            higher_is_better=True, unit="req/s"),
+        row("B5 p50-latentie (ms)", ctx, result["p50"], base["p50"], None, unit="ms"),
+        row("B5 p99-latentie (ms)", ctx, result["p99"], base["p99"], None, unit="ms"),
+        row("B5 fouten (niet-200 en socketfouten)", ctx, result["errors"], None, 0, unit="aantal"),
+    ]
