@@ -7,7 +7,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed-dev
 FLASK := $(VENV)/bin/flask --app app
 
-.PHONY: venv run test serve clean screenshots
+.PHONY: venv run test serve clean screenshots bench
 
 venv: $(STAMP)
 
@@ -29,6 +29,15 @@ run: venv
 # The whole suite on SQLite, then on PostgreSQL (see scripts/test.sh).
 test: venv
 	bash scripts/test.sh
+
+# Benchmarks with floors from the same run (bench/run.py): SQLite and PostgreSQL at 100 and
+# 10,000 projects; LARGE=1 adds 100,000. Prints a table, writes bench/results.json.
+# B5 loads gunicorn with wrk, from Debian's packages; installed here when missing (as root).
+bench: venv
+	@command -v wrk >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y -q wrk || { apt-get update -q && apt-get install -y -q wrk; }; \
+		else echo "make bench: wrk ontbreekt; installeer het met: sudo apt-get install wrk" >&2; exit 1; fi; }
+	$(VENV)/bin/python -m bench.run $(if $(LARGE),--large) $(BENCH_ARGS)
 
 # README screenshots from the demo programme (headless Debian chromium).
 screenshots: venv

@@ -106,21 +106,37 @@ def main(argv=None) -> int:
 
     print()
     print(_table(rows))
-    missed = [r for r in rows if not r["met"]]
-    doc = {"machine": {"python": platform.python_version(), "platform": platform.platform(),
-                       "processor": platform.machine(), "cpus": _cpus()},
-           "seconds": round(time.perf_counter() - started, 1), "results": rows}
+    # The targets are set for 10,000 projects and more; smaller runs are the reference points.
+    judged = [r for r in rows if r["projects"] >= 10_000]
+    missed = [r for r in judged if not r["met"]]
+    doc = {"machine": _machine(), "seconds": round(time.perf_counter() - started, 1), "results": rows}
     args.output.write_text(json.dumps(rows, indent=2) + "\n")
     (args.output.with_name("machine.json")).write_text(json.dumps(doc["machine"] | {"seconds": doc["seconds"]},
                                                                    indent=2) + "\n")
-    print(f"\n{len(rows) - len(missed)} van {len(rows)} doelen gehaald; resultaten in {args.output}")
+    print(f"\nBij 10.000 projecten of meer: {len(judged) - len(missed)} van {len(judged)} doelen gehaald"
+          f" ({len(rows)} metingen in {doc['seconds']:.0f} s); resultaten in {args.output}")
     return 1 if missed else 0
 
 
-def _cpus() -> int:
+def _machine() -> dict:
+    """What the figures were measured on (written beside results.json as machine.json)."""
     import os
+    import sqlite3
 
-    return os.cpu_count() or 0
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.machine()) if Path("/proc/cpuinfo").exists() else ""
+    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")), "0") if Path("/proc/meminfo").exists() else "0"
+    info = {"cpu": cpu, "cpus": os.cpu_count() or 0, "memory_gb": round(int(mem) / 1024 / 1024, 1),
+            "platform": platform.platform(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    if not pg_available():
+        import psycopg
+
+        from bench.common import PG_SERVER_URL, _libpq
+
+        with psycopg.connect(_libpq(PG_SERVER_URL)) as conn:
+            info["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]
+    return info
 
 
 if __name__ == "__main__":
