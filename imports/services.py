@@ -14,6 +14,7 @@ is booked as a row on the sheet Bijstellingen instead.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -23,10 +24,11 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
 
 from budget import services as budget
 from budget.demo import status_path
-from budget.ledger import programme_figures
+from budget.ledger import programme_figures, programme_years
 from budget.models import (
     FUNDING_KINDS,
     MUTATION_KINDS,
@@ -34,16 +36,19 @@ from budget.models import (
     PAYMENT_KINDS,
     BudgetMutation,
     Commitment,
+    CommitmentAdjustment,
+    CommitmentSchedule,
     FundingSource,
     Payment,
     StaffingCost,
     StaffingReservation,
 )
-from core.audit import diff, record, snapshot
+from core.audit import diff, record, record_many, snapshot
+from core.db import utcnow
 from core.errors import BudgetStopError, DomainError, InvalidTransition, PermissionDenied, ValidationError
-from core.money import format_eur
+from core.money import Money, format_eur
 from core.users import FINANCE_ROLES, User, require_role
-from imports import reader
+from imports import bulk, reader
 from imports.reader import CellError, Sheet
 from projects import services as portfolio
 from projects.models import (
@@ -56,6 +61,7 @@ from projects.models import (
     Organisation,
     Programme,
     Project,
+    ProjectExploitation,
 )
 
 #: The template contract: sheet -> headers, in the order the template writes them.
@@ -160,6 +166,29 @@ class _Op:
     fn: Callable[[], None]
     columns: dict = field(default_factory=dict)  # service field name -> column header
     rows: int = 1
+    ref: str = ""  # the commitment a money row books on
+
+
+@dataclass
+class _Ref:
+    """A project this import writes in bulk: what later rows need of it, without loading it back."""
+
+    id: int
+    programme_id: int
+    code: str
+
+
+@dataclass
+class _Booked:
+    """A commitment's running state while the file's money rows are replayed (totals incl. adjustments)."""
+
+    id: int | None
+    programme: Programme
+    reference: str
+    total: Decimal
+    paid: Decimal
+    years: dict[int, Decimal]
+    signed: Decimal = Decimal("0.00")
 
 
 def run_import(session, actor, data: bytes, *, dry_run: bool = False,
@@ -205,6 +234,8 @@ class _Import:
         self.progress = progress or (lambda n, total: None)
         self.result = ImportResult()
         self.rows: dict[str, list[dict]] = {name: [] for name in SHEETS}
+        #: One moment for every row this import writes in bulk (their created_at and audit time).
+        self.now = utcnow()
 
     # --- errors and counts ---------------------------------------------------------------
 
@@ -434,7 +465,9 @@ class _Import:
         self.db_projects: dict[tuple, Project] = {}
         codes = [p.id for c, p in self.db_programmes.items()]
         if codes:
-            for p in s.scalars(select(Project).where(Project.programme_id.in_(codes))):
+            # Forms in one extra query: comparing each project's forms must not load them one by one.
+            for p in s.scalars(select(Project).where(Project.programme_id.in_(codes))
+                               .options(selectinload(Project.forms))):
                 self.db_projects[(p.programme.code, p.code)] = p
         self.file_projects: dict[tuple, dict] = {}
         for r in self.rows["Projecten"]:
@@ -501,7 +534,8 @@ class _Import:
         self.db_commitments: dict[str, Commitment] = {}
         refs_list = sorted(refs)
         for i in range(0, len(refs_list), 500):
-            for c in s.scalars(select(Commitment).where(Commitment.reference.in_(refs_list[i:i + 500]))):
+            for c in s.scalars(select(Commitment).where(Commitment.reference.in_(refs_list[i:i + 500]))
+                               .options(selectinload(Commitment.schedule))):
                 self.db_commitments[c.reference] = c
         for sheet in ("Betalingen", "Bijstellingen"):
             for r in self.rows[sheet]:
@@ -538,41 +572,54 @@ class _Import:
         try:
             self._run(self._organisation_ops())
             self._run(self._programme_ops())
+            self._create_projects()
             self._run(self._project_ops())
             raise_ops, shift_ops, lower_ops = self._budget_ops()
             # Money in first, kasschuiven next, then what uses room: no step meets a budget stop
             # that the state after the whole file would not (order of rows does not matter).
             self._run(raise_ops + shift_ops + lower_ops)
             self._run(self._staffing_cost_ops())
-            self._run(self._commitment_ops())
+            self._book_money()
+        except SQLAlchemyError as exc:  # a bulk write refused
+            self.error("", 0, "", f"De database weigerde een wijziging ({type(exc).__name__}); "
+                                  "er is niets opgeslagen.")
+            return
         except _Abort as exc:
             self.error("", 0, "", f"De database weigerde een wijziging ({exc}); er is niets opgeslagen.")
             return
         if not self.result.errors:
             self._final_budget_check()
 
-    def _run(self, ops: list[_Op]) -> None:
-        """Run operations; budget stops and missing parents are retried once the rest has run."""
+    def _run(self, ops: list[_Op], report: bool = True) -> None:
+        """Run operations; budget stops and missing parents are retried once the rest has run.
+
+        `report=False` for operations that only check and stage rows: their progress is
+        reported when the rows are written.
+        """
+        progress = self.progress if report else (lambda n, total: None)
         pending = ops
         while pending:
             deferred = []
             for op in pending:
                 try:
                     op.fn()
-                    self.progress(op.rows, self.result.rows)
+                    progress(op.rows, self.result.rows)
                 except (BudgetStopError, _Missing) as exc:
                     deferred.append((op, exc))
                 except DomainError as exc:
                     self._op_error(op, exc)
-                    self.progress(op.rows, self.result.rows)
+                    progress(op.rows, self.result.rows)
                 except SQLAlchemyError as exc:
                     raise _Abort(type(exc).__name__) from exc
             if len(deferred) == len(pending):
                 for op, exc in deferred:
                     self._op_error(op, exc)
-                    self.progress(op.rows, self.result.rows)
+                    progress(op.rows, self.result.rows)
                 return
             pending = [op for op, _exc in deferred]
+
+    def _written(self, n: int) -> None:
+        self.progress(n, self.result.rows)
 
     def _op_error(self, op: _Op, exc: DomainError) -> None:
         self.error(op.sheet, op.row, op.columns.get(exc.field, ""), exc.message)
@@ -673,18 +720,46 @@ class _Import:
                        "requested_amount": "Gevraagd bedrag", "internal_notes": "Interne notitie",
                        "contact_person": "Contactpersoon", "status": "Status"}
 
+    def _create_projects(self) -> None:
+        """New projects: checked as create_project checks them, then written in bulk with their audit entries.
+
+        Parse and resolve already checked every field, code, organisation, owner and predecessor;
+        what is left is order (a predecessor the file creates comes first) and the ids.
+        """
+        new = [(key, r) for key, r in self.file_projects.items() if key not in self.db_projects]
+        if not new:
+            return
+        table = Project.__table__
+        ids = iter(bulk.reserve_ids(self.session, table, len(new)))
+        staged: list[dict] = []
+
+        def create(r, key):
+            require_role(self.actor, *FINANCE_ROLES)
+            programme, data = self._project_data(r)
+            row = {"id": next(ids), "version": 1, "programme_id": programme.id, "status": r["status"],
+                   "created_at": self.now, **data}
+            staged.append(row)
+            self.db_projects[key] = _Ref(row["id"], programme.id, r["code"])
+
+        ops = []
+        for key, r in new:
+            ops.append(_Op("Projecten", r["row"], functools.partial(create, r, key), self.PROJECT_COLUMNS))
+            self.count("Projecten", NEW)
+        self._run(ops, report=False)
+        # Staged in dependency order: a predecessor is always written before its follow-up.
+        bulk.write_rows(self.session, table, ({k: v for k, v in row.items() if k != "forms"} for row in staged),
+                        self._written)
+        bulk.write_rows(self.session, ProjectExploitation.__table__,
+                        ({"project_id": row["id"], "form": form} for row in staged for form in row["forms"]))
+        record_many(self.session, self.actor, (("create", "Project", row["id"], {"after": row}) for row in staged))
+
     def _project_ops(self) -> list[_Op]:
+        """Changes to existing projects go through the services: few rows, and each one audited as a change."""
         ops = []
         for key, r in self.file_projects.items():
             project = self.db_projects.get(key)
-            if project is None:
-                def create(r=r, key=key):
-                    programme, data = self._project_data(r)
-                    self.db_projects[key] = portfolio.create_project(self.session, self.actor, programme,
-                                                                     {**data, "status": r["status"]})
-                ops.append(_Op("Projecten", r["row"], create, self.PROJECT_COLUMNS))
-                self.count("Projecten", NEW)
-                continue
+            if project is None or isinstance(project, _Ref):
+                continue  # created above
             try:
                 _programme, data = self._project_data(r)
                 current = {f: getattr(project, f) for f in data if f != "forms"}
@@ -875,15 +950,25 @@ class _Import:
             self.count("Personeelskosten", NEW)
         return ops
 
-    def _commitment(self, reference: str) -> Commitment:
-        commitment = self.db_commitments.get(reference)
-        if commitment is None:
-            raise _Missing(f"Verplichting {reference} kon niet worden aangemaakt.")
-        return commitment
+    # --- 4. commitments, adjustments and payments: checked in memory, written in bulk ---------
 
-    def _commitment_ops(self) -> list[_Op]:
-        """Commitments, adjustments and payments replayed by date, so each step met its rules then too."""
-        events: list[tuple] = []  # (date, rank, sequence, op)
+    def _book_money(self) -> None:
+        """Commitments, adjustments and payments replayed by date, so each step met its rules then too.
+
+        The rules are add_commitment's, adjust_commitment's and add_payment's (budget/services.py),
+        checked against running totals per commitment instead of a query per row; the budget
+        stop is checked once on the whole file's state (_final_budget_check). What passes is
+        written in bulk, each object with the audit entry the service would have written.
+        """
+        self.booked: dict[str, _Booked] = {}
+        self.staged_money: list[tuple[str, object]] = []  # ("commitment"|"adjustment"|"payment", staged), in order
+        events = self._money_events()
+        self._load_booked({op.ref for op in events if op.ref in self.db_commitments})
+        self._run(events, report=False)
+        self._write_money()
+
+    def _money_events(self) -> list[_Op]:
+        events: list[tuple] = []  # (date, rank, row, op)
         columns = {"reference": "Kenmerk", "signed_date": "Datum", "total": "Bedrag", "schedule": "Jaar"}
         for ref, rows in self.commitment_rows.items():
             first = rows[0]
@@ -900,18 +985,9 @@ class _Import:
                                "verplichting wordt nooit stil gewijzigd: boek de wijziging als bijstelling "
                                "(blad Bijstellingen, met een reden).")
                 continue
-
-            def create(rows=rows, ref=ref):
-                f = rows[0]
-                project = self.db_projects.get((f["programme"], f["project"]))
-                if project is None:
-                    raise _Missing(f"Project {f['project']} kon niet worden aangemaakt.")
-                self.db_commitments[ref] = budget.add_commitment(
-                    self.session, self.actor, project, reference=ref, signed_date=f["date"],
-                    total=sum((r["amount"] for r in rows), Decimal("0.00")),
-                    schedule={r["year"]: r["amount"] for r in rows})
-            events.append((first["date"], 0, first["row"], _Op("Verplichtingen", first["row"], create, columns,
-                                                                 rows=len(rows))))
+            events.append((first["date"], 0, first["row"], _Op("Verplichtingen", first["row"],
+                                                                functools.partial(self._stage_commitment, ref, rows),
+                                                                columns, rows=len(rows))))
             self.count("Verplichtingen", NEW, len(rows))
 
         adj_columns = {"adjustment_date": "Datum", "changes": "Bedrag", "reason": "Reden", "reference": "Kenmerk"}
@@ -935,31 +1011,24 @@ class _Import:
             group.append(r)
             self.count("Bijstellingen", NEW)
         for (ref, day, reason, reference), rows in groups.items():
-            def adjust(ref=ref, day=day, reason=reason, reference=reference, rows=rows):
-                budget.adjust_commitment(self.session, self.actor, self._commitment(ref), adjustment_date=day,
-                                         changes={r["year"]: r["amount"] for r in rows}, reason=reason,
-                                         reference=reference)
             up = sum((r["amount"] for r in rows), Decimal("0.00")) > 0
-            events.append((day, 1 if up else 4, rows[0]["row"],
-                           _Op("Bijstellingen", rows[0]["row"], adjust, adj_columns, rows=len(rows))))
+            op = _Op("Bijstellingen", rows[0]["row"], functools.partial(self._stage_adjustment, ref, day, reason,
+                                                                        reference, rows),
+                     adj_columns, rows=len(rows), ref=ref)
+            events.append((day, 1 if up else 4, rows[0]["row"], op))
 
         pay_columns = {"payment_date": "Datum", "amount": "Bedrag", "kind": "Soort", "reference": "Kenmerk"}
         refs = [r["reference"] for r in self.rows["Betalingen"] if r["reference"]]
-        by_ref: dict[str, Payment] = {}
+        by_ref: dict[str, tuple] = {}
         for i in range(0, len(refs), 500):
-            for p in self.session.scalars(select(Payment).where(Payment.reference.in_(refs[i:i + 500]))):
-                by_ref[p.reference] = p
-        loose: dict[str, Counter] = defaultdict(Counter)
-        for ref in {r["commitment"] for r in self.rows["Betalingen"] if not r["reference"]}:
-            if ref in self.db_commitments:
-                for p in self.db_commitments[ref].payments:
-                    if not p.reference:
-                        loose[ref][(p.date, p.amount, p.kind)] += 1
+            for p in self.session.execute(select(Payment.reference, Commitment.reference, Payment.date,
+                                                 Payment.amount, Payment.kind).join(Commitment)
+                                          .where(Payment.reference.in_(refs[i:i + 500]))):
+                by_ref[p[0]] = tuple(p[1:])
+        loose = self._loose_payments({r["commitment"] for r in self.rows["Betalingen"] if not r["reference"]})
         for r in self.rows["Betalingen"]:
             if r["reference"] and r["reference"] in by_ref:
-                p = by_ref[r["reference"]]
-                if (p.commitment.reference, p.date, p.amount, p.kind) == (r["commitment"], r["date"], r["amount"],
-                                                                         r["kind"]):
+                if by_ref[r["reference"]] == (r["commitment"], r["date"], r["amount"], r["kind"]):
                     self.count("Betalingen", UNCHANGED)
                 else:
                     self.error("Betalingen", r["row"], "Kenmerk",
@@ -967,21 +1036,172 @@ class _Import:
                                "niet: boek een terugbetaling of een nieuwe betaling met een eigen kenmerk.")
                 continue
             if not r["reference"]:
+                known = loose.get(r["commitment"])
                 key = (r["date"], r["amount"], r["kind"])
-                if loose[r["commitment"]][key] > 0:
-                    loose[r["commitment"]][key] -= 1
+                if known and known[key] > 0:
+                    known[key] -= 1
                     self.count("Betalingen", UNCHANGED)
                     continue
-
-            def pay(r=r):
-                budget.add_payment(self.session, self.actor, self._commitment(r["commitment"]),
-                                   payment_date=r["date"], amount=r["amount"], kind=r["kind"],
-                                   reference=r["reference"] or None)
-            events.append((r["date"], 2 if r["amount"] > 0 else 3, r["row"],
-                           _Op("Betalingen", r["row"], pay, pay_columns)))
+            op = _Op("Betalingen", r["row"], functools.partial(self._stage_payment, r), pay_columns,
+                     ref=r["commitment"])
+            events.append((r["date"], 2 if r["amount"] > 0 else 3, r["row"], op))
             self.count("Betalingen", NEW)
         events.sort(key=lambda e: e[:3])
         return [e[3] for e in events]
+
+    def _loose_payments(self, refs: set[str]) -> dict[str, Counter]:
+        """Payments without a kenmerk on existing commitments, by (date, amount, kind): in one query per 500."""
+        ids = {self.db_commitments[ref].id: ref for ref in refs if ref in self.db_commitments}
+        loose: dict[str, Counter] = defaultdict(Counter)
+        id_list = sorted(ids)
+        for i in range(0, len(id_list), 500):
+            for cid, day, amount, kind in self.session.execute(
+                    select(Payment.commitment_id, Payment.date, Payment.amount, Payment.kind)
+                    .where(Payment.commitment_id.in_(id_list[i:i + 500]), Payment.reference.is_(None))):
+                loose[ids[cid]][(day, amount, kind)] += 1
+        return loose
+
+    def _load_booked(self, refs: set[str]) -> None:
+        """Current totals of the existing commitments that new rows touch, in a few grouped queries."""
+        by_id = {self.db_commitments[ref].id: self.db_commitments[ref] for ref in refs}
+        id_list = sorted(by_id)
+        extra: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
+        paid: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
+        years: dict[int, dict[int, Decimal]] = defaultdict(dict)
+        for i in range(0, len(id_list), 500):
+            chunk = id_list[i:i + 500]
+            for cid, total in self.session.execute(
+                    select(Payment.commitment_id, func.sum(Payment.amount).cast(Money))
+                    .where(Payment.commitment_id.in_(chunk)).group_by(Payment.commitment_id)):
+                paid[cid] = total
+            for cid, year, amount in self.session.execute(
+                    select(CommitmentAdjustment.commitment_id, CommitmentAdjustment.year, CommitmentAdjustment.amount)
+                    .where(CommitmentAdjustment.commitment_id.in_(chunk))):
+                extra[cid] += amount
+                years[cid][year] = years[cid].get(year, Decimal("0.00")) + amount
+        for cid, c in by_id.items():
+            current = {s.year: s.amount for s in c.schedule}
+            for year, amount in years[cid].items():
+                current[year] = current.get(year, Decimal("0.00")) + amount
+            self.booked[c.reference] = _Booked(c.id, self._programme(c.project.programme.code), c.reference,
+                                               c.total + extra[cid], paid[cid], current)
+
+    def _booked_state(self, reference: str) -> _Booked:
+        state = self.booked.get(reference)
+        if state is None:
+            raise _Missing(f"Verplichting {reference} kon niet worden aangemaakt.")
+        return state
+
+    def _years(self, programme: Programme) -> list[int]:
+        cache = self.__dict__.setdefault("_years_cache", {})
+        if programme.id not in cache:
+            cache[programme.id] = programme_years(self.session, programme)
+        return cache[programme.id]
+
+    def _schedule(self, programme: Programme, rows: list[dict], allow_negative: bool = False) -> dict[int, Decimal]:
+        """budget.services._schedule on parsed rows: years inside the programme, zero years left out."""
+        years = self._years(programme)
+        clean: dict[int, Decimal] = {}
+        for r in rows:
+            if r["year"] not in years:
+                raise ValidationError(f"{r['year']} valt buiten de programmajaren {years[0]}–{years[-1]}.",
+                                      field="schedule")
+            if r["amount"] < 0 and not allow_negative:
+                raise ValidationError("Het bedrag kan niet negatief zijn.", field="schedule")
+            if r["amount"] != 0:
+                clean[r["year"]] = clean.get(r["year"], Decimal("0.00")) + r["amount"]
+        return clean
+
+    def _stage_commitment(self, ref: str, rows: list[dict]) -> None:
+        """add_commitment's rules (the budget stop is judged on the whole file, afterwards)."""
+        f = rows[0]
+        project = self.db_projects.get((f["programme"], f["project"]))
+        if project is None:
+            raise _Missing(f"Project {f['project']} kon niet worden aangemaakt.")
+        require_role(self.actor, *FINANCE_ROLES)
+        programme = self._programme(f["programme"])
+        schedule = self._schedule(programme, rows)
+        total = sum(schedule.values(), Decimal("0.00"))
+        if total == 0:
+            raise ValidationError("Een verplichting heeft een bedrag groter dan nul.", field="total")
+        state = _Booked(None, programme, ref, total, Decimal("0.00"), dict(schedule), signed=total)
+        self.booked[ref] = state
+        self.staged_money.append(("commitment", (state, project.id, f["date"], schedule)))
+
+    def _stage_adjustment(self, ref: str, day: date, reason: str, reference: str, rows: list[dict]) -> None:
+        """adjust_commitment's rules: no year below zero, never below what is paid."""
+        state = self._booked_state(ref)
+        require_role(self.actor, *FINANCE_ROLES)
+        deltas = self._schedule(state.programme, rows, allow_negative=True)
+        if not deltas:
+            raise ValidationError("Geef per jaar het bedrag van de bijstelling.", field="changes")
+        for year, delta in deltas.items():
+            if state.years.get(year, Decimal("0.00")) + delta < 0:
+                raise ValidationError(f"De bijstelling maakt het kasritme in {year} negatief.", field="changes")
+        new_total = state.total + sum(deltas.values(), Decimal("0.00"))
+        if new_total < state.paid:
+            raise ValidationError(f"Na deze bijstelling is de verplichting {format_eur(new_total)}, "
+                                  f"maar er is al {format_eur(state.paid)} betaald.", field="changes")
+        self.staged_money.append(("adjustment", (state, day, reason, reference, deltas, state.total, new_total)))
+        for year, delta in deltas.items():
+            state.years[year] = state.years.get(year, Decimal("0.00")) + delta
+        state.total = new_total
+
+    def _stage_payment(self, r: dict) -> None:
+        """add_payment's rules: within the commitment, and a refund never below zero."""
+        state = self._booked_state(r["commitment"])
+        require_role(self.actor, *FINANCE_ROLES)
+        amount = r["amount"]
+        if state.paid + amount > state.total:
+            raise BudgetStopError({r["date"].year: state.paid + amount - state.total},
+                                  f"Betaling geweigerd: verplichting {state.reference} is {format_eur(state.total)}; "
+                                  f"deze betaling gaat daar {format_eur(state.paid + amount - state.total)} overheen.")
+        if state.paid + amount < 0:
+            raise ValidationError("De terugbetaling is groter dan wat er op deze verplichting is betaald.",
+                                  field="amount")
+        state.paid += amount
+        self.staged_money.append(("payment", (state, r)))
+
+    def _write_money(self) -> None:
+        staged = self.staged_money
+        if not staged:
+            return
+        kinds = Counter(kind for kind, _ in staged)
+        commitment_ids = iter(bulk.reserve_ids(self.session, Commitment.__table__, kinds["commitment"]))
+        payment_ids = iter(bulk.reserve_ids(self.session, Payment.__table__, kinds["payment"]))
+        adjustment_ids = iter(bulk.reserve_ids(self.session, CommitmentAdjustment.__table__, kinds["adjustment"]))
+        commitments, schedules, adjustments, payments, audit = [], [], [], [], []
+        now = self.now
+        for kind, item in staged:
+            if kind == "commitment":
+                state, project_id, signed, schedule = item
+                state.id = next(commitment_ids)
+                row = {"id": state.id, "project_id": project_id, "reference": state.reference,
+                       "signed_date": signed, "total": state.signed, "description": "", "created_at": now}
+                commitments.append(row)
+                schedules.extend({"commitment_id": state.id, "year": y, "amount": a} for y, a in sorted(schedule.items()))
+                audit.append(("create", "Commitment", state.id, {"after": {
+                    **row, "schedule": {str(y): a for y, a in sorted(schedule.items())}}}))
+            elif kind == "adjustment":
+                state, day, reason, reference, deltas, before_total, new_total = item
+                rows = [{"id": next(adjustment_ids), "commitment_id": state.id, "date": day, "year": y, "amount": d,
+                         "reason": reason, "reference": reference, "created_at": now} for y, d in sorted(deltas.items())]
+                adjustments.extend(rows)
+                audit.append(("adjust", "Commitment", state.id, {"before": {"total": before_total},
+                                                                 "after": {"total": new_total}, "adjustments": rows}))
+            else:
+                state, r = item
+                row = {"id": next(payment_ids), "commitment_id": state.id, "reference": r["reference"] or None,
+                       "date": r["date"], "amount": r["amount"], "kind": r["kind"], "description": "",
+                       "created_at": now}
+                payments.append(row)
+                audit.append(("create", "Payment", row["id"], {"after": row}))
+        bulk.write_rows(self.session, Commitment.__table__, commitments)
+        bulk.write_rows(self.session, CommitmentSchedule.__table__, schedules, self._written)
+        bulk.write_rows(self.session, CommitmentAdjustment.__table__, adjustments, self._written)
+        bulk.write_rows(self.session, Payment.__table__, payments, self._written)
+        record_many(self.session, self.actor, audit)
+
 
     def _final_budget_check(self) -> None:
         """Every year of every programme in the file keeps free room (or at least does not lose any)."""
