@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Date, Integer, and_, bindparam, exists, extract, func, literal, or_, select, true, union_all
+from sqlalchemy import Date, Integer, and_, bindparam, case, exists, extract, func, literal, or_, select, true, union_all
 
 from budget.models import (
     BudgetAllocation,
@@ -332,37 +332,36 @@ def project_figures(session, programme_id: int, year: int,
     upto = peildatum or FAR_FUTURE
     in_programme = Project.programme_id == programme_id
     parts = [
-        select(Project.id.label("pid"), literal("committed").label("measure"),
+        select(Project.id.label("pid"), literal(1).label("is_paid"),
                CommitmentSchedule.year.label("year"), CommitmentSchedule.amount.label("amount"))
         .select_from(CommitmentSchedule)
         .join(Commitment, CommitmentSchedule.commitment_id == Commitment.id)
         .join(Project, Commitment.project_id == Project.id)
         .where(in_programme, Commitment.signed_date <= upto),
-        select(Project.id, literal("committed"), CommitmentAdjustment.year, CommitmentAdjustment.amount)
+        select(Project.id, literal(1), CommitmentAdjustment.year, CommitmentAdjustment.amount)
         .select_from(CommitmentAdjustment)
         .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id)
         .join(Project, Commitment.project_id == Project.id)
         .where(in_programme, CommitmentAdjustment.date <= upto),
-        select(Project.id, literal("paid"), _year_of(Payment.date), Payment.amount)
+        select(Project.id, literal(2), _year_of(Payment.date), Payment.amount)
         .select_from(Payment)
         .join(Commitment, Payment.commitment_id == Commitment.id)
         .join(Project, Commitment.project_id == Project.id)
         .where(in_programme, Payment.date <= upto),
     ]
     m = union_all(*parts).subquery("m")
-    # Grouped by year, split in Python: a bound year inside GROUP BY trips PostgreSQL.
+    in_year = m.c.year == bindparam("year", year, type_=Integer)
+
+    def total(kind: int, only_year: bool = False):
+        cond = and_(m.c.is_paid == kind, in_year) if only_year else m.c.is_paid == kind
+        return func.coalesce(func.sum(case((cond, m.c.amount), else_=0)), 0).cast(Money)
+
+    # One row per project, not per project and year: the year split is a CASE inside the sums
+    # (a bound year in the select list is fine; in GROUP BY it would trip PostgreSQL).
     rows = session.execute(
-        select(m.c.pid, m.c.measure, m.c.year, func.coalesce(func.sum(m.c.amount), 0).cast(Money))
-        .group_by(m.c.pid, m.c.measure, m.c.year)
-    )
-    out: dict[int, dict[str, Decimal]] = {}
-    for pid, measure, row_year, amount in rows:
-        f = out.setdefault(pid, {"committed_year": ZERO, "paid_year": ZERO,
-                                 "committed_total": ZERO, "paid_total": ZERO})
-        f[f"{measure}_total"] += amount
-        if int(row_year) == year:
-            f[f"{measure}_year"] += amount
-    return out
+        select(m.c.pid, total(1, True), total(2, True), total(1), total(2)).group_by(m.c.pid))
+    return {pid: {"committed_year": cy, "paid_year": py, "committed_total": ct, "paid_total": pt}
+            for pid, cy, py, ct, pt in rows}
 
 
 def paid_by_date(session, programme_id: int, year: int, peildatum: date | None) -> list[tuple[date, Decimal]]:

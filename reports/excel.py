@@ -9,7 +9,7 @@ import pandas as pd
 import xlsxwriter
 
 from reports import APP_VERSION
-from reports.queries import ReportFrames
+from reports.queries import AMOUNT_PROJECT_COLUMNS, ReportFrames
 
 EUR = '[$€-413] #,##0.00;[$€-413] -#,##0.00'
 # A trailing comma scales by 1.000 on display only: the cell keeps its exact value.
@@ -59,8 +59,10 @@ class _Sheet:
 
 class _Book:
     def __init__(self, buffer, thousands: bool):
-        # Belt and braces: even write() would not turn text into formulas or links.
-        self.wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+        # Belt and braces: even write() would not turn text into formulas or links. constant_memory
+        # streams each finished row to a temporary file, so a 10,000-project annex is never held
+        # as cell objects; every sheet therefore writes its rows top to bottom.
+        self.wb = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
                                                "strings_to_urls": False, "strings_to_numbers": False})
         self.thousands = thousands
         self.f_title = self.wb.add_format({"bold": True, "font_size": 13, "font_color": "#154273"})
@@ -179,13 +181,28 @@ def _projects(book, rf) -> None:
                 + _note(book, True))
     sh.header(list(df.columns), [_PROJECT_WIDTHS.get(c, 16) for c in df.columns])
     money = _money_kind(book, True)
-    for r, row in enumerate(df.itertuples(index=False)):
-        for c, col in enumerate(df.columns):
-            sh.cell(r, c, row[c], money if col in ("Verplicht", "Gerealiseerd", "Verplicht totaal") else "text")
+    # The annex is the bulk of the workbook: the writer and format per column are looked up once,
+    # with the same rules as _Sheet.cell (text always a string cell, amounts a number, None blank).
+    ws, text_fmt, money_fmt = sh.ws, book.fmt("text", False), book.fmt(money, False)
+    amounts = [col in AMOUNT_PROJECT_COLUMNS for col in df.columns]
+    fmts = [money_fmt if a else text_fmt for a in amounts]
+    columns = [df[col].tolist() for col in df.columns]
+    for r, values in enumerate(zip(*columns), start=HEADER_ROW + 1):
+        for c, value in enumerate(values):
+            if value is None:
+                ws.write_blank(r, c, None, fmts[c])
+            elif amounts[c]:
+                if isinstance(value, float) and pd.isna(value):
+                    ws.write_blank(r, c, None, fmts[c])
+                else:
+                    ws.write_number(r, c, float(value), fmts[c])
+            else:
+                ws.write_string(r, c, str(value), fmts[c])
     n = len(df)
     sh.cell(n, 0, "Totaal", "text", True)
-    for col in ("Verplicht", "Gerealiseerd", "Verplicht totaal"):
-        sh.cell(n, list(df.columns).index(col), sum(df[col], Decimal("0.00")), money, True)
+    for col in AMOUNT_PROJECT_COLUMNS:
+        sh.cell(n, list(df.columns).index(col), sum(columns[list(df.columns).index(col)], Decimal("0.00")),
+                money, True)
     sh.ws.autofilter(HEADER_ROW, 0, HEADER_ROW + n, len(df.columns) - 1)
 
 
