@@ -393,3 +393,78 @@ def _other_workbook() -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+# --- Bulk writing: the trail per object, the chain, and what comes after ----------------------
+
+
+def test_every_object_the_import_made_has_its_audit_entry_and_the_chain_verifies(session, other_app):
+    from core.audit import verify_chain
+
+    data, _figures, users = _demo_export(session)
+    with other_app.app_context():
+        s = db.session
+        for email, name, role in users:
+            create_user(s, ACTOR, email, name, role, PASSWORD)
+        s.commit()
+        assert run_import(s, ACTOR, data, filename="stm.xlsx").errors == []
+        s.commit()
+        audited = {(e.entity, e.entity_id): e for e in s.scalars(select(AuditEntry))}
+        for model in (Programme, Organisation, Project, Commitment, Payment):
+            ids = s.scalars(select(model.id)).all()
+            assert ids, model.__name__
+            assert [i for i in ids if (model.__name__, i) not in audited] == [], model.__name__
+        payment = s.scalar(select(Payment).order_by(Payment.id).limit(1))
+        after = audited[("Payment", payment.id)].changes_dict["after"]
+        assert (after["id"], after["amount"], after["date"]) == (payment.id, str(payment.amount),
+                                                                 payment.date.isoformat())
+        project = s.scalar(select(Project).where(Project.predecessor_id.is_not(None)).limit(1))
+        assert audited[("Project", project.id)].changes_dict["after"]["predecessor_id"] == project.predecessor_id
+        assert verify_chain(s)[0]
+
+
+def test_the_services_write_normally_after_a_bulk_import(session):
+    """Ids handed out by the import leave the sequences where the next ordinary write expects them."""
+    from budget.services import add_payment
+    from core.audit import verify_chain
+    from projects.services import create_project
+
+    assert run_import(session, ACTOR, xlsx(small_programme())).errors == []
+    session.commit()
+    programme = session.scalar(select(Programme))
+    project = create_project(session, ACTOR, programme, {
+        "code": "P2", "title": "Na de import", "category": "nieuw", "line": "zorg", "instrument": "subsidie",
+        "forms": ["overig"]})
+    commitment = session.scalar(select(Commitment))
+    payment = add_payment(session, ACTOR, commitment, payment_date=date(2025, 7, 1), amount="1.000", kind="betaling")
+    session.commit()
+    assert project.id > session.scalar(select(func.min(Project.id)))
+    assert payment.id > session.scalar(select(func.min(Payment.id)))
+    assert verify_chain(session)[0]
+
+
+def test_payments_are_replayed_by_date_whatever_their_order_in_the_file(session):
+    # The refund comes first in the file but last by date: fine. A refund beyond what is paid is not.
+    sheets = small_programme(Betalingen=[["BET-2", "P1", "BS-1", "01-06-2025", 10_000, "Terugbetaling"],
+                                         ["BET-1", "P1", "BS-1", "01-02-2025", 150_000, "Voorschot"]])
+    assert run_import(session, ACTOR, xlsx(sheets)).errors == []
+    session.rollback()
+    sheets = small_programme(Betalingen=[["BET-1", "P1", "BS-1", "01-02-2025", 5_000, "Voorschot"],
+                                         ["BET-2", "P1", "BS-1", "01-06-2025", 10_000, "Terugbetaling"]])
+    [error] = run_import(session, ACTOR, xlsx(sheets)).errors
+    assert (error.sheet, error.row, error.column) == ("Betalingen", 3, "Bedrag")
+    assert "terugbetaling" in error.message.lower()
+
+
+def test_a_follow_up_listed_before_its_predecessor_and_a_cycle(session):
+    sheets = small_programme(Verplichtingen=[], Betalingen=[], Bijstellingen=[])
+    base = sheets["Projecten"][0]
+    vervolg = [*base[:1], "P2", "Vervolg", *base[3:4], "Vervolg", *base[5:13], "P1", *base[14:]]
+    sheets["Projecten"] = [vervolg, base]
+    assert run_import(session, ACTOR, xlsx(sheets)).errors == []
+    p1, p2 = (session.scalar(select(Project).where(Project.code == c)) for c in ("P1", "P2"))
+    assert p2.predecessor_id == p1.id
+    session.rollback()
+    sheets["Projecten"] = [vervolg, [*vervolg[:1], "P1", "Eerste", *vervolg[3:13], "P2", *vervolg[14:]]]
+    errors = run_import(session, ACTOR, xlsx(sheets)).errors
+    assert {(e.sheet, e.column) for e in errors} == {("Projecten", "Vervolg op")} and len(errors) == 2
