@@ -10,6 +10,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from budget.models import (
     FUNDING_KINDS,
@@ -124,7 +125,8 @@ def template_bytes() -> bytes:
 
 def _put(ws, values: list) -> None:
     ws.append(values)
-    row = ws.max_row
+    # The row just appended (ws.max_row scans every cell: quadratic on a large export).
+    row = ws._current_row
     for index, value in enumerate(values, start=1):
         if isinstance(value, date):
             ws.cell(row=row, column=index).number_format = DATE_FORMAT
@@ -156,7 +158,10 @@ def export_bytes(session, programme: Programme) -> bytes:
     for res in reservations:
         for cost in res.costs:
             _put(ws["Personeelskosten"], [cost.reference, code, cost.date, cost.amount, cost.description])
+    # Eager loads: a programme of thousands of projects must not cost a query per project or commitment.
     projects = session.scalars(select(Project).where(Project.programme_id == programme.id)
+                               .options(selectinload(Project.forms), selectinload(Project.organisation),
+                                        selectinload(Project.owner), selectinload(Project.predecessor))
                                .order_by(Project.code)).all()
     # Organisations are shared by all programmes; the export carries those its projects name.
     org_ids = {p.organisation_id for p in projects if p.organisation_id}
@@ -170,6 +175,8 @@ def export_bytes(session, programme: Programme) -> bytes:
             p.start_date, p.end_date, p.requested_amount, p.predecessor.code if p.predecessor else "",
             p.owner.email if p.owner else "", p.contact_person, p.internal_notes])
     commitments = session.scalars(select(Commitment).join(Project).where(Project.programme_id == programme.id)
+                                  .options(selectinload(Commitment.schedule), selectinload(Commitment.adjustments),
+                                           selectinload(Commitment.payments), selectinload(Commitment.project))
                                   .order_by(Commitment.signed_date, Commitment.id)).all()
     payments = defaultdict(list)
     for c in commitments:
