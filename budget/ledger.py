@@ -331,35 +331,33 @@ def project_figures(session, programme_id: int, year: int,
     """
     upto = peildatum or FAR_FUTURE
     in_programme = Project.programme_id == programme_id
-    parts = [
-        select(Project.id.label("pid"), literal(1).label("is_paid"),
-               CommitmentSchedule.year.label("year"), CommitmentSchedule.amount.label("amount"))
-        .select_from(CommitmentSchedule)
-        .join(Commitment, CommitmentSchedule.commitment_id == Commitment.id)
-        .join(Project, Commitment.project_id == Project.id)
-        .where(in_programme, Commitment.signed_date <= upto),
-        select(Project.id, literal(1), CommitmentAdjustment.year, CommitmentAdjustment.amount)
-        .select_from(CommitmentAdjustment)
-        .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id)
-        .join(Project, Commitment.project_id == Project.id)
-        .where(in_programme, CommitmentAdjustment.date <= upto),
-        select(Project.id, literal(2), _year_of(Payment.date), Payment.amount)
-        .select_from(Payment)
-        .join(Commitment, Payment.commitment_id == Commitment.id)
-        .join(Project, Commitment.project_id == Project.id)
-        .where(in_programme, Payment.date <= upto),
-    ]
-    m = union_all(*parts).subquery("m")
-    in_year = m.c.year == bindparam("year", year, type_=Integer)
+    first, last = date(year, 1, 1), date(year, 12, 31)
 
-    def total(kind: int, only_year: bool = False):
-        cond = and_(m.c.is_paid == kind, in_year) if only_year else m.c.is_paid == kind
-        return func.coalesce(func.sum(case((cond, m.c.amount), else_=0)), 0).cast(Money)
+    def per_project(amount, in_year, entry, *conds, paid: bool):
+        # Summed per project inside each part, so the outer sum sees one row per project and part.
+        this_year = func.sum(case((in_year, amount), else_=0))
+        everything = func.sum(amount)
+        zero = literal(0)
+        return (select(Commitment.project_id.label("pid"),
+                       (zero if paid else this_year).label("cy"), (this_year if paid else zero).label("py"),
+                       (zero if paid else everything).label("ct"), (everything if paid else zero).label("pt"))
+                .select_from(entry)
+                .join(Commitment, entry.commitment_id == Commitment.id)
+                .join(Project, Commitment.project_id == Project.id)
+                .where(in_programme, *conds)
+                .group_by(Commitment.project_id))
 
-    # One row per project, not per project and year: the year split is a CASE inside the sums
-    # (a bound year in the select list is fine; in GROUP BY it would trip PostgreSQL).
+    m = union_all(
+        per_project(CommitmentSchedule.amount, CommitmentSchedule.year == year, CommitmentSchedule,
+                    Commitment.signed_date <= upto, paid=False),
+        per_project(CommitmentAdjustment.amount, CommitmentAdjustment.year == year, CommitmentAdjustment,
+                    CommitmentAdjustment.date <= upto, paid=False),
+        per_project(Payment.amount, and_(Payment.date >= first, Payment.date <= last), Payment,
+                    Payment.date <= upto, paid=True),
+    ).subquery("m")
+    money = lambda col: func.coalesce(func.sum(col), 0).cast(Money)  # noqa: E731
     rows = session.execute(
-        select(m.c.pid, total(1, True), total(2, True), total(1), total(2)).group_by(m.c.pid))
+        select(m.c.pid, money(m.c.cy), money(m.c.py), money(m.c.ct), money(m.c.pt)).group_by(m.c.pid))
     return {pid: {"committed_year": cy, "paid_year": py, "committed_total": ct, "paid_total": pt}
             for pid, cy, py, ct, pt in rows}
 

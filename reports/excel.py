@@ -181,28 +181,38 @@ def _projects(book, rf) -> None:
                 + _note(book, True))
     sh.header(list(df.columns), [_PROJECT_WIDTHS.get(c, 16) for c in df.columns])
     money = _money_kind(book, True)
-    # The annex is the bulk of the workbook: the writer and format per column are looked up once,
+    # The annex is the bulk of the workbook: it is written a run of same-kind columns at a time,
     # with the same rules as _Sheet.cell (text always a string cell, amounts a number, None blank).
-    ws, text_fmt, money_fmt = sh.ws, book.fmt("text", False), book.fmt(money, False)
-    amounts = [col in AMOUNT_PROJECT_COLUMNS for col in df.columns]
-    fmts = [money_fmt if a else text_fmt for a in amounts]
-    columns = [df[col].tolist() for col in df.columns]
+    # The workbook has strings_to_formulas/urls/numbers off, so write_row writes text as text.
+    ws, names = sh.ws, list(df.columns)
+    runs: list[tuple[int, int, bool]] = []  # (first column, end column, amounts?)
+    for c, col in enumerate(names):
+        amount = col in AMOUNT_PROJECT_COLUMNS
+        if runs and runs[-1][2] == amount:
+            runs[-1] = (runs[-1][0], c + 1, amount)
+        else:
+            runs.append((c, c + 1, amount))
+    runs = [(a, b, amount, book.fmt(money if amount else "text", False)) for a, b, amount in runs]
+    columns = [df[col].tolist() for col in names]
     for r, values in enumerate(zip(*columns), start=HEADER_ROW + 1):
-        for c, value in enumerate(values):
-            if value is None:
-                ws.write_blank(r, c, None, fmts[c])
-            elif amounts[c]:
-                if isinstance(value, float) and pd.isna(value):
-                    ws.write_blank(r, c, None, fmts[c])
-                else:
-                    ws.write_number(r, c, float(value), fmts[c])
+        for first, end, amount, fmt in runs:
+            part = values[first:end]
+            if amount:
+                part = [None if v is None or (isinstance(v, float) and pd.isna(v)) else float(v) for v in part]
+                ws.write_row(r, first, part, fmt)
+                continue
+            part = [v if v is None or v.__class__ is str else str(v) for v in part]
+            if all(part):
+                ws.write_row(r, first, part, fmt)
             else:
-                ws.write_string(r, c, str(value), fmts[c])
+                # Empty texts stay empty cells (no formatted blanks): the annex has many.
+                for c, v in enumerate(part, start=first):
+                    if v:
+                        ws.write_string(r, c, v, fmt)
     n = len(df)
     sh.cell(n, 0, "Totaal", "text", True)
     for col in AMOUNT_PROJECT_COLUMNS:
-        sh.cell(n, list(df.columns).index(col), sum(columns[list(df.columns).index(col)], Decimal("0.00")),
-                money, True)
+        sh.cell(n, names.index(col), sum(columns[names.index(col)], Decimal("0.00")), money, True)
     sh.ws.autofilter(HEADER_ROW, 0, HEADER_ROW + n, len(df.columns) - 1)
 
 
