@@ -5,12 +5,10 @@ import io
 from collections import defaultdict
 from datetime import date
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
+import xlsxwriter
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased
 
 from budget.models import (
     FUNDING_KINDS,
@@ -18,10 +16,16 @@ from budget.models import (
     MUTATION_MOMENTS,
     PAYMENT_KINDS,
     BudgetMutation,
+    BudgetAllocation,
     Commitment,
+    CommitmentAdjustment,
+    CommitmentSchedule,
     FundingSource,
+    Payment,
+    StaffingCost,
     StaffingReservation,
 )
+from core.users import User
 from imports.services import CODED_COLUMNS, OPTIONAL_COLUMNS, SHEETS
 from projects.models import (
     CATEGORIES,
@@ -33,11 +37,13 @@ from projects.models import (
     Organisation,
     Programme,
     Project,
+    ProjectExploitation,
 )
 
 DATE_FORMAT = "dd-mm-yyyy"
 MONEY_FORMAT = "#,##0.00"
 _MAX_ROW = 10_000  # drop-down validation reaches this far down
+_STREAM = 2_000  # rows fetched at a time from the big export queries
 
 _NOTES = [
     "Zo vult u deze werkmap in",
@@ -71,130 +77,174 @@ def _label_lists() -> list[tuple[str, dict]]:
     return lists
 
 
-def _new_workbook() -> tuple[Workbook, dict]:
-    wb = Workbook()
-    wb.remove(wb.active)
-    sheets = {}
-    for name, headers in SHEETS.items():
-        ws = wb.create_sheet(name)
-        ws.append(headers)
-        for index, header in enumerate(headers, start=1):
-            cell = ws.cell(row=1, column=index)
-            cell.font = Font(bold=True, italic=(name, header) in OPTIONAL_COLUMNS)
-            ws.column_dimensions[get_column_letter(index)].width = max(14, len(header) + 4)
-        ws.freeze_panes = "A2"
-        sheets[name] = ws
-    notes = wb.create_sheet("Toelichting")
+class _Book:
+    """An xlsxwriter workbook in constant-memory mode: each sheet's rows go to disk as they are written.
+
+    Rows are only ever appended, so an export of thousands of projects stays fast and lean.
+    """
+
+    def __init__(self):
+        self.out = io.BytesIO()
+        self.wb = xlsxwriter.Workbook(self.out, {"constant_memory": True})
+        self.formats = {"date": self.wb.add_format({"num_format": DATE_FORMAT}),
+                        "money": self.wb.add_format({"num_format": MONEY_FORMAT}),
+                        "bold": self.wb.add_format({"bold": True}),
+                        "optional": self.wb.add_format({"bold": True, "italic": True})}
+        self.sheets, self.rows, self.money = {}, {}, {}
+
+    def sheet(self, name: str):
+        self.sheets[name], self.rows[name] = self.wb.add_worksheet(name), 0
+        self.money[name] = {i for i, header in enumerate(SHEETS.get(name, ()))
+                            if header in ("Bedrag", "Gevraagd bedrag")}
+        return self.sheets[name]
+
+    def put(self, name: str, values, cell_format: str | None = None) -> None:
+        ws, row, money = self.sheets[name], self.rows[name], self.money[name]
+        for col, value in enumerate(values):
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                ws.write_string(row, col, value, self.formats.get(cell_format))
+            elif isinstance(value, date):
+                ws.write_datetime(row, col, value, self.formats["date"])
+            else:
+                ws.write_number(row, col, value, self.formats["money"] if col in money else None)
+        self.rows[name] = row + 1
+
+    def save(self) -> bytes:
+        self.wb.close()
+        return self.out.getvalue()
+
+
+def _new_workbook() -> _Book:
+    """Every sheet with its headers, then the Toelichting with the lists the drop-downs point at."""
+    book = _Book()
     ranges = {}
     for col, (title, labels) in enumerate(_label_lists(), start=1):
         letter = get_column_letter(col)
-        notes.cell(row=1, column=col, value=title).font = Font(bold=True)
-        for row, label in enumerate(labels.values(), start=2):
-            notes.cell(row=row, column=col, value=label)
-        notes.column_dimensions[letter].width = 28
-        ranges[title] = f"Toelichting!${letter}$2:${letter}${len(labels) + 1}"
-    start = max(len(labels) for _t, labels in _label_lists()) + 3
-    for offset, text in enumerate(_NOTES):
-        cell = notes.cell(row=start + offset, column=1, value=text)
-        if offset == 0:
-            cell.font = Font(bold=True)
-    notes.cell(row=start + len(_NOTES) + 1, column=1,
-               value="Kolomkoppen in cursief zijn optioneel. Het blad Bijstellingen is een aanvulling op het "
-                     "sjabloon: bijstellingen van verplichtingen (datum, jaar, bedrag +/−, reden).")
+        ranges[title] = f"=Toelichting!${letter}$2:${letter}${len(labels) + 1}"
+    for name, headers in SHEETS.items():
+        ws = book.sheet(name)
+        for index, header in enumerate(headers):
+            ws.set_column(index, index, max(14, len(header) + 4))
+            ws.write_string(0, index, header,
+                            book.formats["optional" if (name, header) in OPTIONAL_COLUMNS else "bold"])
+        book.rows[name] = 1
+        ws.freeze_panes(1, 0)
     for (sheet, header), (title, _labels) in CODED_COLUMNS.items():
         if (sheet, header) == ("Projecten", "Vormen van uitbuiting"):
             continue  # several values per cell: a list drop-down would refuse "a; b"
-        letter = get_column_letter(SHEETS[sheet].index(header) + 1)
-        dv = DataValidation(type="list", formula1=ranges[title], allow_blank=True, showErrorMessage=False)
-        dv.add(f"{letter}2:{letter}{_MAX_ROW}")
-        sheets[sheet].add_data_validation(dv)
-    return wb, sheets
+        col = SHEETS[sheet].index(header)
+        book.sheets[sheet].data_validation(1, col, _MAX_ROW - 1, col, {
+            "validate": "list", "source": ranges[title], "ignore_blank": True, "show_error": False})
+    _write_notes(book)
+    return book
 
 
-def _save(wb: Workbook) -> bytes:
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+def _write_notes(book: _Book) -> None:
+    lists = _label_lists()
+    notes = book.sheet("Toelichting")
+    notes.set_column(0, len(lists) - 1, 28)
+    book.put("Toelichting", [title for title, _labels in lists], "bold")
+    columns = [list(labels.values()) for _title, labels in lists]
+    for row in range(max(len(labels) for labels in columns)):
+        book.put("Toelichting", [labels[row] if row < len(labels) else None for labels in columns])
+    book.put("Toelichting", [])
+    for offset, text in enumerate(_NOTES):
+        book.put("Toelichting", [text], "bold" if offset == 0 else None)
+    book.put("Toelichting", [])
+    book.put("Toelichting", ["Kolomkoppen in cursief zijn optioneel. Het blad Bijstellingen is een aanvulling op "
+                             "het sjabloon: bijstellingen van verplichtingen (datum, jaar, bedrag +/−, reden)."])
 
 
 def template_bytes() -> bytes:
     """The empty template: every sheet with its headers, the Toelichting and drop-downs."""
-    wb, _sheets = _new_workbook()
-    return _save(wb)
-
-
-def _put(ws, values: list) -> None:
-    ws.append(values)
-    # The row just appended (ws.max_row scans every cell: quadratic on a large export).
-    row = ws._current_row
-    for index, value in enumerate(values, start=1):
-        if isinstance(value, date):
-            ws.cell(row=row, column=index).number_format = DATE_FORMAT
+    return _new_workbook().save()
 
 
 def export_bytes(session, programme: Programme) -> bytes:
-    """One programme's data in the template format; importing it into an empty database gives the same figures."""
-    wb, ws = _new_workbook()
-    code = programme.code
-    _put(ws["Programma"], [code, programme.name, programme.ministry, programme.budget_article,
-                           programme.first_year, programme.last_year])
-    for source in session.scalars(select(FundingSource).where(FundingSource.programme_id == programme.id)
-                                  .order_by(FundingSource.id)):
-        for alloc in source.allocations:
-            _put(ws["Budget"], [code, source.name, FUNDING_KINDS[source.kind], source.reference, alloc.year,
-                                alloc.amount])
+    """One programme's data in the template format; importing it into an empty database gives the same figures.
+
+    A fixed number of queries whatever the size (one per sheet, rows as plain tuples, the big
+    ones streamed), each row written as it arrives.
+    """
+    out = _new_workbook()
+    code, pid = programme.code, programme.id
+    out.put("Programma", [code, programme.name, programme.ministry, programme.budget_article,
+                          programme.first_year, programme.last_year])
+    for name, kind, reference, year, amount in session.execute(
+            select(FundingSource.name, FundingSource.kind, FundingSource.reference, BudgetAllocation.year,
+                   BudgetAllocation.amount)
+            .join(BudgetAllocation, BudgetAllocation.source_id == FundingSource.id)
+            .where(FundingSource.programme_id == pid).order_by(FundingSource.id, BudgetAllocation.year)):
+        out.put("Budget", [code, name, FUNDING_KINDS[kind], reference, year, amount])
     groups: dict[str, str] = {}
-    for m in session.scalars(select(BudgetMutation).where(BudgetMutation.programme_id == programme.id)
-                             .order_by(BudgetMutation.id)):
-        group = ""
-        if m.kasschuif_group:
-            group = groups.setdefault(m.kasschuif_group, f"KS{len(groups) + 1}")
-        _put(ws["Mutaties"], [code, m.year, m.amount, MUTATION_KINDS[m.kind], MUTATION_MOMENTS[m.moment], m.reason,
-                              m.reference, m.date, group])
-    reservations = session.scalars(select(StaffingReservation).where(
-        StaffingReservation.programme_id == programme.id).order_by(StaffingReservation.year)).all()
-    for res in reservations:
-        _put(ws["Ambtelijke ondersteuning"], [code, res.year, res.fte, res.amount])
-    for res in reservations:
-        for cost in res.costs:
-            _put(ws["Personeelskosten"], [cost.reference, code, cost.date, cost.amount, cost.description])
-    # Eager loads: a programme of thousands of projects must not cost a query per project or commitment.
-    projects = session.scalars(select(Project).where(Project.programme_id == programme.id)
-                               .options(selectinload(Project.forms), selectinload(Project.organisation),
-                                        selectinload(Project.owner), selectinload(Project.predecessor))
-                               .order_by(Project.code)).all()
+    for m in session.execute(select(BudgetMutation.year, BudgetMutation.amount, BudgetMutation.kind,
+                                    BudgetMutation.moment, BudgetMutation.reason, BudgetMutation.reference,
+                                    BudgetMutation.date, BudgetMutation.kasschuif_group)
+                             .where(BudgetMutation.programme_id == pid).order_by(BudgetMutation.id)):
+        group = groups.setdefault(m.kasschuif_group, f"KS{len(groups) + 1}") if m.kasschuif_group else ""
+        out.put("Mutaties", [code, m.year, m.amount, MUTATION_KINDS[m.kind], MUTATION_MOMENTS[m.moment], m.reason,
+                             m.reference, m.date, group])
+    for year, fte, amount in session.execute(
+            select(StaffingReservation.year, StaffingReservation.fte, StaffingReservation.amount)
+            .where(StaffingReservation.programme_id == pid).order_by(StaffingReservation.year)):
+        out.put("Ambtelijke ondersteuning", [code, year, fte, amount])
+    for reference, day, amount, description in session.execute(
+            select(StaffingCost.reference, StaffingCost.date, StaffingCost.amount, StaffingCost.description)
+            .join(StaffingReservation, StaffingCost.reservation_id == StaffingReservation.id)
+            .where(StaffingReservation.programme_id == pid)
+            .order_by(StaffingReservation.year, StaffingCost.date, StaffingCost.id)):
+        out.put("Personeelskosten", [reference, code, day, amount, description])
     # Organisations are shared by all programmes; the export carries those its projects name.
-    org_ids = {p.organisation_id for p in projects if p.organisation_id}
-    for org in session.scalars(select(Organisation).where(Organisation.id.in_(org_ids)).order_by(Organisation.name)):
-        _put(ws["Organisaties"], [org.name, ORGANISATION_TYPES[org.type]])
-    for p in projects:
-        _put(ws["Projecten"], [
-            code, p.code, p.title, p.summary, CATEGORIES[p.category], LINES[p.line],
-            "; ".join(EXPLOITATION_FORMS[f] for f in p.form_codes),
-            p.organisation.name if p.organisation else "", INSTRUMENTS[p.instrument], STATUSES[p.status],
-            p.start_date, p.end_date, p.requested_amount, p.predecessor.code if p.predecessor else "",
-            p.owner.email if p.owner else "", p.contact_person, p.internal_notes])
-    commitments = session.scalars(select(Commitment).join(Project).where(Project.programme_id == programme.id)
-                                  .options(selectinload(Commitment.schedule), selectinload(Commitment.adjustments),
-                                           selectinload(Commitment.payments), selectinload(Commitment.project))
-                                  .order_by(Commitment.signed_date, Commitment.id)).all()
-    payments = defaultdict(list)
-    for c in commitments:
-        for s in c.schedule:
-            _put(ws["Verplichtingen"], [c.project.code, c.reference, c.signed_date, s.year, s.amount])
-        for a in c.adjustments:
-            _put(ws["Bijstellingen"], [c.reference, a.date, a.year, a.amount, a.reason, a.reference])
-        for p in c.payments:
-            payments[p.date].append((p, c))
-    for day in sorted(payments):
-        for p, c in payments[day]:
-            _put(ws["Betalingen"], [p.reference or "", c.project.code, c.reference, p.date, p.amount,
-                                    PAYMENT_KINDS[p.kind]])
-    for name in ("Budget", "Mutaties", "Ambtelijke ondersteuning", "Personeelskosten", "Projecten",
-                 "Verplichtingen", "Betalingen", "Bijstellingen"):
-        for header in ("Bedrag", "Gevraagd bedrag"):
-            if header in SHEETS[name]:
-                letter = get_column_letter(SHEETS[name].index(header) + 1)
-                for cell in ws[name][letter][1:]:
-                    cell.number_format = MONEY_FORMAT
-    return _save(wb)
+    for name, kind in session.execute(
+            select(Organisation.name, Organisation.type)
+            .where(Organisation.id.in_(select(Project.organisation_id).where(Project.programme_id == pid)))
+            .order_by(Organisation.name)):
+        out.put("Organisaties", [name, ORGANISATION_TYPES[kind]])
+    forms = defaultdict(list)
+    for project_id, form in session.execute(
+            select(ProjectExploitation.project_id, ProjectExploitation.form).join(Project)
+            .where(Project.programme_id == pid).order_by(ProjectExploitation.project_id, ProjectExploitation.form)):
+        forms[project_id].append(EXPLOITATION_FORMS[form])
+    predecessor = aliased(Project)
+    for p in session.execute(
+            select(Project.id, Project.code, Project.title, Project.summary, Project.category, Project.line,
+                   Organisation.name.label("organisation"), Project.instrument, Project.status,
+                   Project.start_date, Project.end_date, Project.requested_amount,
+                   predecessor.code.label("predecessor"), User.email.label("owner"), Project.contact_person,
+                   Project.internal_notes)
+            .outerjoin(Organisation, Project.organisation_id == Organisation.id)
+            .outerjoin(predecessor, Project.predecessor_id == predecessor.id)
+            .outerjoin(User, Project.owner_id == User.id)
+            .where(Project.programme_id == pid).order_by(Project.code)
+            .execution_options(yield_per=_STREAM)):
+        out.put("Projecten", [
+            code, p.code, p.title, p.summary, CATEGORIES[p.category], LINES[p.line], "; ".join(forms.pop(p.id, [])),
+            p.organisation or "", INSTRUMENTS[p.instrument], STATUSES[p.status], p.start_date, p.end_date,
+            p.requested_amount, p.predecessor or "", p.owner or "", p.contact_person, p.internal_notes])
+    in_programme = Project.programme_id == pid
+    for row in session.execute(
+            select(Project.code, Commitment.reference, Commitment.signed_date, CommitmentSchedule.year,
+                   CommitmentSchedule.amount)
+            .join(Commitment, CommitmentSchedule.commitment_id == Commitment.id)
+            .join(Project, Commitment.project_id == Project.id).where(in_programme)
+            .order_by(Commitment.signed_date, Commitment.id, CommitmentSchedule.year)
+            .execution_options(yield_per=_STREAM)):
+        out.put("Verplichtingen", list(row))
+    for row in session.execute(
+            select(Commitment.reference, CommitmentAdjustment.date, CommitmentAdjustment.year,
+                   CommitmentAdjustment.amount, CommitmentAdjustment.reason, CommitmentAdjustment.reference)
+            .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id)
+            .join(Project, Commitment.project_id == Project.id).where(in_programme)
+            .order_by(Commitment.signed_date, Commitment.id, CommitmentAdjustment.id)
+            .execution_options(yield_per=_STREAM)):
+        out.put("Bijstellingen", list(row))
+    for reference, project_code, commitment, day, amount, kind in session.execute(
+            select(Payment.reference, Project.code, Commitment.reference, Payment.date, Payment.amount, Payment.kind)
+            .join(Commitment, Payment.commitment_id == Commitment.id)
+            .join(Project, Commitment.project_id == Project.id).where(in_programme)
+            .order_by(Payment.date, Commitment.signed_date, Commitment.id, Payment.id)
+            .execution_options(yield_per=_STREAM)):
+        out.put("Betalingen", [reference or "", project_code, commitment, day, amount, PAYMENT_KINDS[kind]])
+    return out.save()
