@@ -141,7 +141,11 @@ class Project(Base):
         CheckConstraint("requested_amount IS NULL OR requested_amount >= 0", name="requested_nonneg"),
         CheckConstraint("predecessor_id IS NULL OR predecessor_id <> id", name="not_own_predecessor"),
         CheckConstraint("length(code) > 0 AND length(title) > 0", name="code_title_not_empty"),
+        # The list page's filters and sorts (migration 0006): a page of 25 never scans the portfolio.
         Index("ix_project_programme_status", "programme_id", "status"),
+        Index("ix_project_programme_category_line", "programme_id", "category", "line"),
+        Index("ix_project_programme_line", "programme_id", "line"),
+        Index("ix_project_programme_title", "programme_id", "title"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

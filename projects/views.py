@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from core.auth import role_required
 from core.db import db
@@ -100,29 +100,32 @@ def index():
         sort = "code"
     descending = request.args.get("richting") == "af"
 
-    query = (select(Project).where(Project.programme_id == programme.id)
-             .outerjoin(Organisation, Project.organisation_id == Organisation.id)
-             # Eager loading keeps the page at a fixed number of queries, however many projects.
-             .options(joinedload(Project.organisation), selectinload(Project.forms)))
+    conditions = [Project.programme_id == programme.id]
     if "categorie" in filters:
-        query = query.where(Project.category == filters["categorie"])
+        conditions.append(Project.category == filters["categorie"])
     if "lijn" in filters:
-        query = query.where(Project.line == filters["lijn"])
+        conditions.append(Project.line == filters["lijn"])
     if "status" in filters:
-        query = query.where(Project.status == filters["status"])
+        conditions.append(Project.status == filters["status"])
     if "organisatie" in filters:
-        query = query.where(Project.organisation_id == int(filters["organisatie"]))
+        conditions.append(Project.organisation_id == int(filters["organisatie"]))
     if "vorm" in filters:
-        query = query.where(Project.forms.any(ProjectExploitation.form == filters["vorm"]))
+        conditions.append(Project.forms.any(ProjectExploitation.form == filters["vorm"]))
     if "zoek" in filters:
         pattern = f"%{filters['zoek'].lower()}%"
-        query = query.where(or_(func.lower(Project.code).like(pattern), func.lower(Project.title).like(pattern)))
+        conditions.append(or_(func.lower(Project.code).like(pattern), func.lower(Project.title).like(pattern)))
     column = SORTS[sort]
     order = column.desc() if descending else column.asc()
-    # Code breaks ties so the order (and so the pages) are stable.
-    query = query.order_by(order.nulls_last() if sort == "organisatie" else order, Project.code, Project.id)
+    query = (select(Project).where(*conditions)
+             .outerjoin(Organisation, Project.organisation_id == Organisation.id)
+             # Eager loading keeps the page at a fixed number of queries, however many projects.
+             .options(contains_eager(Project.organisation), selectinload(Project.forms))
+             # Code breaks ties so the order (and so the pages) are stable.
+             .order_by(order.nulls_last() if sort == "organisatie" else order, Project.code, Project.id))
 
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False, max_per_page=PER_PAGE)
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False, max_per_page=PER_PAGE, count=False)
+    # Counted on the project table alone (the index answers it), not on the joined, sorted page query.
+    page.total = db.session.scalar(select(func.count(Project.id)).where(*conditions))
     organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
     return render_template("projects/index.html", programme=programme, page=page, filters=filters,
                            sort=sort, descending=descending, organisations=organisations)
