@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func, inspect, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.bulk import insert_rows
 from core.db import Base, utcnow
 
 
@@ -141,8 +142,8 @@ def verify_chain(session, batch: int = 5000) -> tuple[bool, int | None, str]:
             prev, count, last_id = e.entry_hash, count + 1, e.id
 
 
-def record_many(session, actor, items, batch: int = 2000) -> int:
-    """Append many audit entries in order, exactly as record() would one by one, in executemany batches.
+def record_many(session, actor, items) -> int:
+    """Append many audit entries in order, exactly as record() would one by one, written in bulk.
 
     `items` yields (action, entity, entity_id, changes). Ids are given here, after the chain's
     lock, so id order is chain order (verify_chain walks by id). Returns how many were added.
@@ -153,19 +154,19 @@ def record_many(session, actor, items, batch: int = 2000) -> int:
     actor_id = getattr(actor, "id", None)
     label = getattr(actor, "email", None) or str(actor or "systeem")
     at = utcnow()
-    table, rows, count = AuditEntry.__table__, [], 0
-    for action, entity, entity_id, changes in items:
-        text_ = json.dumps(_jsonable(changes or {}), sort_keys=True, ensure_ascii=False)
-        digest = entry_digest(prev, at, actor_id, label, action, entity, entity_id, text_)
-        rows.append({"id": next_id, "at": at, "actor_id": actor_id, "actor_label": label, "action": action,
-                     "entity": entity, "entity_id": entity_id, "changes": text_, "prev_hash": prev,
-                     "entry_hash": digest})
-        prev, next_id, count = digest, next_id + 1, count + 1
-        if len(rows) >= batch:
-            session.execute(table.insert(), rows)
-            rows = []
-    if rows:
-        session.execute(table.insert(), rows)
+    state = {"prev": prev, "id": next_id}
+
+    def rows():
+        for action, entity, entity_id, changes in items:
+            text_ = json.dumps(_jsonable(changes or {}), sort_keys=True, ensure_ascii=False)
+            digest = entry_digest(state["prev"], at, actor_id, label, action, entity, entity_id, text_)
+            yield {"id": state["id"], "at": at, "actor_id": actor_id, "actor_label": label, "action": action,
+                   "entity": entity, "entity_id": entity_id, "changes": text_, "prev_hash": state["prev"],
+                   "entry_hash": digest}
+            state["prev"], state["id"] = digest, state["id"] + 1
+
+    count = insert_rows(session, AuditEntry.__table__, rows())
+    next_id = state["id"]
     if count and session.get_bind().dialect.name == "postgresql":
         # Explicit ids leave the sequence behind; record() after this must not reuse them.
         session.execute(text("SELECT setval(pg_get_serial_sequence('audit_entry', 'id'), :last)"),

@@ -1,12 +1,11 @@
-"""Bulk writing for the import: ids handed out up front, rows in executemany batches."""
+"""Bulk writing for the import: ids handed out up front, rows written in bulk (core.bulk)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import func, select, text
 
-#: Rows per executemany call: big enough to amortise round trips, small enough to keep memory flat.
-BATCH = 2000
+from core.bulk import insert_rows
 
 
 def reserve_ids(session, table, n: int) -> list[int]:
@@ -25,19 +24,5 @@ def reserve_ids(session, table, n: int) -> list[int]:
 
 
 def write_rows(session, table, rows: Iterable[dict], progress: Callable[[int], None] | None = None) -> int:
-    """INSERT every row (dicts with the same keys) in batches; `progress(n)` after each batch."""
-    batch, count = [], 0
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH:
-            session.execute(table.insert(), batch)
-            count += len(batch)
-            if progress:
-                progress(len(batch))
-            batch = []
-    if batch:
-        session.execute(table.insert(), batch)
-        count += len(batch)
-        if progress:
-            progress(len(batch))
-    return count
+    """INSERT every row (dicts with the same keys) in bulk; `progress(n)` after each batch."""
+    return insert_rows(session, table, rows, progress)
