@@ -296,7 +296,10 @@ def frames(state: dict, year: int, internal: bool = False, *, made_at: datetime 
         rows = detail["projects"]
         # The allow-list decides which columns are built; nothing else is ever copied along.
         # Column by column: one list per column is far cheaper than a dict per project.
-        projects = pd.DataFrame({c: [_PROJECT_CELL[c](p) for p in rows] for c in columns}, columns=columns)
+        # object dtype: the cells stay the Python str and Decimal values, without a round trip through
+        # pandas' string arrays.
+        projects = pd.DataFrame({c: [_PROJECT_CELL[c](p) for p in rows] for c in columns}, columns=columns,
+                                dtype=object)
         overpaid = [p["code"] for p in detail["projects"] if _d(p["paid_total"]) > _d(p["committed_total"])]
 
     mutations = pd.DataFrame(

@@ -574,6 +574,33 @@ def test_report_pages_run_a_fixed_number_of_queries(app, client, session, scenar
     assert before[1] < before[0]
 
 
+def test_workbook_download_runs_a_fixed_number_of_queries(app, client, session, scenario):
+    _login(client, session, "financieel")
+    url = "/rapportage/werkboek.xlsx?jaar=2025&peildatum=2025-06-30&versie=intern"
+    client.get(url)  # warm up (login, caches)
+    before = _count_queries(app, lambda: client.get(url))
+    fin = scenario["fin"]
+    for i in range(15):
+        p = make_project(session, fin, scenario["programme"], code=f"W-{i:02d}", owner_id=scenario["owner"].id,
+                         forms=["arbeidsuitbuiting"])
+        commit_money(session, fin, p, {2025: D("1000"), 2026: D("500")}, signed=date(2025, 1, 5),
+                     reference=f"BS-W{i}")
+        portfolio.add_status_update(session, fin, p, status="voorstel", rag="op_koers", update_date=date(2025, 2, 1),
+                                    public_text="tekst")
+    session.commit()
+    response = client.get(url)
+    assert response.status_code == 200
+    assert _count_queries(app, lambda: client.get(url)) == before
+    _h, body = _table(openpyxl.load_workbook(io.BytesIO(response.data))["Projecten"], "Projectcode")
+    rows = {r[0]: r for r in body}
+    header = PUBLIC_HEADER + INTERNAL_EXTRA
+    w = rows["W-07"]
+    assert (w[header.index("Verplicht")], w[header.index("Verplicht totaal")]) == (1000, 1500)
+    assert w[header.index("Toelichting")] == "tekst"
+    # An empty text stays an empty cell, never the text "None" or "nan".
+    assert w[header.index("Interne notitie")] is None
+
+
 def test_snapshot_migration_downgrades_and_upgrades(app, session):
     import flask_migrate
     from sqlalchemy import inspect
