@@ -1,4 +1,4 @@
-"""B4: importing the product's own export of N projects into an empty database vs pandas.read_excel plus one bulk insert."""
+"""B4: importing the product's own export of N projects into an empty database vs read_excel plus one bulk insert."""
 from __future__ import annotations
 
 import io

@@ -1,4 +1,4 @@
-"""The import: check every row, then apply the whole file through the domain services in one transaction.
+"""The import: check every row, then apply the whole file in one transaction (services, or bulk for the big sheets).
 
 Natural keys (how a row finds the record it describes; documented in README "Import"):
 programme `Code`; organisation `Naam` (any case); funding source `Programma`+`Bron`, its
@@ -1179,13 +1179,15 @@ class _Import:
                 row = {"id": state.id, "project_id": project_id, "reference": state.reference,
                        "signed_date": signed, "total": state.signed, "description": "", "created_at": now}
                 commitments.append(row)
-                schedules.extend({"commitment_id": state.id, "year": y, "amount": a} for y, a in sorted(schedule.items()))
+                schedules.extend({"commitment_id": state.id, "year": y, "amount": a}
+                                 for y, a in sorted(schedule.items()))
                 audit.append(("create", "Commitment", state.id, {"after": {
                     **row, "schedule": {str(y): a for y, a in sorted(schedule.items())}}}))
             elif kind == "adjustment":
                 state, day, reason, reference, deltas, before_total, new_total = item
-                rows = [{"id": next(adjustment_ids), "commitment_id": state.id, "date": day, "year": y, "amount": d,
-                         "reason": reason, "reference": reference, "created_at": now} for y, d in sorted(deltas.items())]
+                rows = [{"id": next(adjustment_ids), "commitment_id": state.id, "date": day, "year": y,
+                         "amount": d, "reason": reason, "reference": reference, "created_at": now}
+                        for y, d in sorted(deltas.items())]
                 adjustments.extend(rows)
                 audit.append(("adjust", "Commitment", state.id, {"before": {"total": before_total},
                                                                  "after": {"total": new_total}, "adjustments": rows}))

@@ -468,3 +468,23 @@ def test_a_follow_up_listed_before_its_predecessor_and_a_cycle(session):
     sheets["Projecten"] = [vervolg, [*vervolg[:1], "P1", "Eerste", *vervolg[3:13], "P2", *vervolg[14:]]]
     errors = run_import(session, ACTOR, xlsx(sheets)).errors
     assert {(e.sheet, e.column) for e in errors} == {("Projecten", "Vervolg op")} and len(errors) == 2
+
+
+def test_new_rows_on_an_existing_commitment_meet_its_current_totals(session):
+    # BS-1 is 500.000 - 40.000 (adjustment) with 140.000 paid: 320.000 left.
+    run_import(session, ACTOR, xlsx(small_programme()))
+    session.commit()
+    more = small_programme(Betalingen=small_programme()["Betalingen"] + [
+        ["BET-3", "P1", "BS-1", "01-03-2026", 320_000, "Eindbetaling"]])
+    result = run_import(session, ACTOR, xlsx(more))
+    assert result.errors == [] and result.counts["Betalingen"][NEW] == 1
+    session.rollback()
+    more["Betalingen"][-1][4] = 320_000.01
+    [error] = run_import(session, ACTOR, xlsx(more)).errors
+    assert (error.sheet, error.row) == ("Betalingen", 4) and "BS-1" in error.message
+    session.rollback()
+    lower = small_programme(Bijstellingen=small_programme()["Bijstellingen"] + [
+        ["BS-1", "01-02-2026", 2025, -160_000, "Niet uitgevoerd", "V-2"],
+        ["BS-1", "01-02-2026", 2026, -300_000, "Niet uitgevoerd", "V-2"]])
+    [error] = run_import(session, ACTOR, xlsx(lower)).errors
+    assert (error.sheet, error.column) == ("Bijstellingen", "Bedrag") and "betaald" in error.message
