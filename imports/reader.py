@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -127,46 +128,276 @@ class Sheet:
 
 
 def read_workbook(data: bytes, wanted: dict[str, list[str]]) -> dict[str, Sheet]:
-    """Read the wanted sheets (read-only, cached values, not formulas) that the workbook has.
+    """Read the wanted sheets (cached values, not formulas) that the workbook has.
 
     Sheet and header names match without regard to case or surrounding spaces; empty rows
-    are skipped; `Sheet.missing` names headers the sheet lacks.
+    are skipped; `Sheet.missing` names headers the sheet lacks. The lean reader below does
+    the work (a 10,000-project export in seconds instead of a minute); a part it does not
+    know sends the whole file to openpyxl instead, which reads the same values.
     """
+    try:
+        return _sheets(_LeanBook(data), wanted)
+    except UnsafeFile:
+        raise
+    except Exception:  # noqa: BLE001 - anything unexpected: the complete (slower) reader decides
+        pass
     import openpyxl
 
-    sheets: dict[str, Sheet] = {}
-    total = 0
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds on a broken part; all mean the same to the user
         raise UnsafeFile("Het bestand kon niet als Excel-werkmap worden gelezen.") from None
     try:
-        by_lower = {name.strip().lower(): name for name in workbook.sheetnames}
-        for sheet_name, headers in wanted.items():
-            actual = by_lower.get(sheet_name.lower())
-            if actual is None:
-                continue
-            ws = workbook[actual]
-            rows_iter = ws.iter_rows(values_only=True)
-            header_row = next(rows_iter, None) or ()
-            columns = {}
-            for index, value in enumerate(header_row):
-                if value is not None and str(value).strip():
-                    columns.setdefault(str(value).strip().lower(), index)
-            found = {h: columns[h.lower()] for h in headers if h.lower() in columns}
-            sheet = Sheet(sheet_name, found, missing=[h for h in headers if h not in found])
-            for number, values in enumerate(rows_iter, start=2):
-                if number - 1 > MAX_ROWS_PER_SHEET:
-                    raise UnsafeFile(f"Blad {sheet_name} heeft meer dan {MAX_ROWS_PER_SHEET} regels.")
-                if values and any(v is not None and (v.__class__ is not str or v.strip()) for v in values):
-                    sheet.rows.append((number, values))
-            total += len(sheet.rows)
-            if total > MAX_ROWS_TOTAL:
-                raise UnsafeFile(f"Het bestand heeft meer dan {MAX_ROWS_TOTAL} regels.")
-            sheets[sheet_name] = sheet
+        return _sheets(_OpenpyxlBook(workbook), wanted)
     finally:
         workbook.close()
+
+
+def _sheets(book, wanted: dict[str, list[str]]) -> dict[str, Sheet]:
+    sheets: dict[str, Sheet] = {}
+    total = 0
+    by_lower = {name.strip().lower(): name for name in book.sheetnames}
+    for sheet_name, headers in wanted.items():
+        actual = by_lower.get(sheet_name.lower())
+        if actual is None:
+            continue
+        rows_iter = book.rows(actual)
+        first = next(rows_iter, None)
+        header_row = first[1] if first and first[0] == 1 else ()
+        columns = {}
+        for index, value in enumerate(header_row):
+            if value is not None and str(value).strip():
+                columns.setdefault(str(value).strip().lower(), index)
+        found = {h: columns[h.lower()] for h in headers if h.lower() in columns}
+        sheet = Sheet(sheet_name, found, missing=[h for h in headers if h not in found])
+        if first and first[0] != 1:
+            rows_iter = itertools.chain([first], rows_iter)
+        for number, values in rows_iter:
+            if number - 1 > MAX_ROWS_PER_SHEET:
+                raise UnsafeFile(f"Blad {sheet_name} heeft meer dan {MAX_ROWS_PER_SHEET} regels.")
+            if values and any(v is not None and (v.__class__ is not str or v.strip()) for v in values):
+                sheet.rows.append((number, values))
+        total += len(sheet.rows)
+        if total > MAX_ROWS_TOTAL:
+            raise UnsafeFile(f"Het bestand heeft meer dan {MAX_ROWS_TOTAL} regels.")
+        sheets[sheet_name] = sheet
     return sheets
+
+
+class _OpenpyxlBook:
+    """openpyxl's read-only workbook as (Excel row number, values) per row."""
+
+    def __init__(self, workbook):
+        self.workbook = workbook
+        self.sheetnames = workbook.sheetnames
+
+    def rows(self, name: str):
+        return enumerate(self.workbook[name].iter_rows(values_only=True), start=1)
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def _expat(start=None, end=None, chars=None):
+    """An expat parser with namespaces as 'uri local'; check_xlsx already refused DTDs, this refuses them again."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    def no_doctype(*_args):
+        raise UnsafeFile("Het bestand bevat XML-constructies (DTD of entiteiten) die niet zijn toegestaan; "
+                         "het wordt geweigerd.")
+    parser.StartDoctypeDeclHandler = no_doctype
+    parser.EntityDeclHandler = no_doctype
+    parser.buffer_text = True
+    if start:
+        parser.StartElementHandler = start
+    if end:
+        parser.EndElementHandler = end
+    if chars:
+        parser.CharacterDataHandler = chars
+    return parser
+
+
+def _feed(archive: zipfile.ZipFile, name: str, parser) -> None:
+    with archive.open(name) as stream:
+        while chunk := stream.read(_CHUNK):
+            parser.Parse(chunk, False)
+    parser.Parse(b"", True)
+
+
+def _column(ref: str) -> int:
+    index = 0
+    for ch in ref:
+        if "A" <= ch <= "Z":
+            index = index * 26 + ord(ch) - 64
+        else:
+            break
+    return index - 1
+
+
+class _LeanBook:
+    """The cached cell values of an .xlsx straight from its XML with expat, as openpyxl would give them."""
+
+    def __init__(self, data: bytes):
+        from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+        from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
+
+        self.archive = zipfile.ZipFile(io.BytesIO(data))
+        rels = {}
+
+        def rel(name, attrs):
+            if name == f"{_PKG_REL} Relationship":
+                target = attrs["Target"]
+                rels[attrs["Id"]] = (attrs.get("Type", ""),
+                                     target.lstrip("/") if target.startswith("/") else "xl/" + target)
+        _feed(self.archive, "xl/_rels/workbook.xml.rels", _expat(rel))
+        self.paths: dict[str, str] = {}
+        self.sheetnames: list[str] = []
+        epoch = [CALENDAR_WINDOWS_1900]
+
+        def book(name, attrs):
+            if name == f"{_MAIN} sheet":
+                sheet = attrs["name"]
+                self.sheetnames.append(sheet)
+                self.paths[sheet] = rels[attrs[f"{_REL} id"]][1]
+            elif name == f"{_MAIN} workbookPr" and attrs.get("date1904") in ("1", "true"):
+                epoch[0] = CALENDAR_MAC_1904
+        _feed(self.archive, "xl/workbook.xml", _expat(book))
+        self.epoch = epoch[0]
+        by_type = {kind.rsplit("/", 1)[-1]: path for kind, path in rels.values()}
+        self.strings = self._shared_strings(by_type.get("sharedStrings"))
+        formats = dict(BUILTIN_FORMATS)
+        date_styles: set[int] = set()
+        if by_type.get("styles"):
+            xfs: list[int] = []
+            in_cell_xfs = [False]
+
+            def style(name, attrs):
+                if name == f"{_MAIN} numFmt":
+                    formats[int(attrs["numFmtId"])] = attrs.get("formatCode", "")
+                elif name == f"{_MAIN} cellXfs":
+                    in_cell_xfs[0] = True
+                elif name == f"{_MAIN} xf" and in_cell_xfs[0]:
+                    xfs.append(int(attrs.get("numFmtId", 0)))
+
+            def style_end(name):
+                if name == f"{_MAIN} cellXfs":
+                    in_cell_xfs[0] = False
+            _feed(self.archive, by_type["styles"], _expat(style, style_end))
+            date_styles = {i for i, fmt in enumerate(xfs) if fmt in formats and is_date_format(formats[fmt])}
+        self.date_styles = date_styles
+
+    def _shared_strings(self, path: str | None) -> list[str]:
+        strings: list[str] = []
+        if not path:
+            return strings
+        parts: list[str] = []
+        state = {"text": False, "phonetic": False}
+
+        def start(name, _attrs):
+            if name == f"{_MAIN} t" and not state["phonetic"]:
+                state["text"] = True
+            elif name == f"{_MAIN} rPh":
+                state["phonetic"] = True
+            elif name == f"{_MAIN} si":
+                parts.clear()
+
+        def end(name):
+            if name == f"{_MAIN} t":
+                state["text"] = False
+            elif name == f"{_MAIN} rPh":
+                state["phonetic"] = False
+            elif name == f"{_MAIN} si":
+                strings.append("".join(parts))
+
+        def chars(text_):
+            if state["text"]:
+                parts.append(text_)
+        _feed(self.archive, path, _expat(start, end, chars))
+        return strings
+
+    def rows(self, name: str):
+        """(Excel row number, values) for every row the sheet has, in order; values as openpyxl reads them."""
+        from openpyxl.utils.datetime import from_excel
+
+        rows: list[tuple[int, tuple]] = []
+        strings, date_styles, epoch = self.strings, self.date_styles, self.epoch
+        cell_tag, value_tag, row_tag = f"{_MAIN} c", f"{_MAIN} v", f"{_MAIN} row"
+        text_tag, inline_tag, phonetic_tag = f"{_MAIN} t", f"{_MAIN} is", f"{_MAIN} rPh"
+        state = {"row": 0, "cells": {}, "col": -1, "type": "n", "style": 0, "collect": False, "inline": False,
+                 "phonetic": False, "parts": [], "has_inline": False}
+
+        def start(tag, attrs):
+            if tag == cell_tag:
+                ref = attrs.get("r")
+                state["col"] = _column(ref) if ref else state["col"] + 1
+                state["type"] = attrs.get("t", "n")
+                state["style"] = int(attrs.get("s", 0))
+                state["parts"] = []
+                state["has_inline"] = False
+            elif tag == value_tag:
+                state["collect"] = True
+            elif tag == inline_tag:
+                state["inline"] = state["has_inline"] = True
+            elif tag == text_tag and state["inline"] and not state["phonetic"]:
+                state["collect"] = True
+            elif tag == phonetic_tag:
+                state["phonetic"] = True
+            elif tag == row_tag:
+                ref = attrs.get("r")
+                state["row"] = int(ref) if ref else state["row"] + 1
+                state["cells"] = {}
+                state["col"] = -1
+
+        def end(tag):
+            if tag == cell_tag:
+                kind, raw = state["type"], "".join(state["parts"]) if state["parts"] else None
+                if kind == "n":
+                    if raw is None or raw == "":
+                        value = None
+                    else:
+                        value = float(raw) if ("." in raw or "E" in raw or "e" in raw) else int(raw)
+                        if state["style"] in date_styles:
+                            value = from_excel(value, epoch)
+                elif kind == "s":
+                    value = strings[int(raw)] if raw is not None else None
+                elif kind == "inlineStr":
+                    value = raw if state["has_inline"] else None
+                    if value is None and state["has_inline"]:
+                        value = ""
+                elif kind == "b":
+                    value = bool(int(raw)) if raw is not None else None
+                elif kind == "d":
+                    value = datetime.fromisoformat(raw) if raw else None
+                else:  # "str" (a formula's text) and "e" (an error such as #N/A): the text itself
+                    value = raw
+                if value is not None:
+                    state["cells"][state["col"]] = value
+            elif tag == value_tag or tag == text_tag:
+                state["collect"] = False
+            elif tag == inline_tag:
+                state["inline"] = False
+            elif tag == phonetic_tag:
+                state["phonetic"] = False
+            elif tag == row_tag:
+                cells = state["cells"]
+                if cells:
+                    values = [None] * (max(cells) + 1)
+                    for index, value in cells.items():
+                        values[index] = value
+                    rows.append((state["row"], tuple(values)))
+                else:
+                    rows.append((state["row"], ()))
+
+        def chars(text_):
+            if state["collect"]:
+                state["parts"].append(text_)
+        _feed(self.archive, self.paths[name], _expat(start, end, chars))
+        return iter(rows)
 
 
 # --- Cell values ---------------------------------------------------------------------------
