@@ -6,7 +6,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Date, Integer, and_, bindparam, case, exists, extract, func, literal, or_, select, true, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    exists,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
 from budget.models import (
     BudgetAllocation,

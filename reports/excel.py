@@ -182,7 +182,7 @@ def _projects(book, rf) -> None:
     sh.header(list(df.columns), [_PROJECT_WIDTHS.get(c, 16) for c in df.columns])
     money = _money_kind(book, True)
     # The annex is the bulk of the workbook: it is written a run of same-kind columns at a time,
-    # with the same rules as _Sheet.cell (text always a string cell, amounts a number, None blank).
+    # text always a string cell and amounts a number, as in _Sheet.cell; an empty text is no cell at all.
     # The workbook has strings_to_formulas/urls/numbers off, so write_row writes text as text.
     ws, names = sh.ws, list(df.columns)
     runs: list[tuple[int, int, bool]] = []  # (first column, end column, amounts?)
