@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.engine import make_url
 
+from flask import url_for
+
 from app import create_app
 
 from bench.generate import generate
@@ -229,7 +231,6 @@ def _login_step_counts(world: World) -> dict:
         response = client.post("/login", data={"email": world.users[role].email, "password": PASSWORD})
         location = response.headers["Location"]
         with world.app.test_request_context():
-            from flask import url_for
             assert location.endswith(url_for(endpoint)), location
         result[endpoint] = _statements(world.app, client, location)
     return result
