@@ -51,6 +51,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, set):
+        return list(value)
+    raise TypeError(f"Niet als JSON te schrijven: {type(value).__name__}")
+
+
 #: Never in an audit entry: secrets stay in their own column only.
 SECRET_FIELDS = ("password_hash", "session_token", "totp_secret")
 
@@ -158,7 +168,8 @@ def record_many(session, actor, items) -> int:
 
     def rows():
         for action, entity, entity_id, changes in items:
-            text_ = json.dumps(_jsonable(changes or {}), sort_keys=True, ensure_ascii=False)
+            # json's C encoder with a fallback for dates and amounts: the same text as _jsonable gives.
+            text_ = json.dumps(changes or {}, sort_keys=True, ensure_ascii=False, default=_json_default)
             digest = entry_digest(state["prev"], at, actor_id, label, action, entity, entity_id, text_)
             yield {"id": state["id"], "at": at, "actor_id": actor_id, "actor_label": label, "action": action,
                    "entity": entity, "entity_id": entity_id, "changes": text_, "prev_hash": state["prev"],

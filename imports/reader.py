@@ -97,6 +97,10 @@ def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     """Stream one XML part through defusedxml: no DTD, no entities, and never more bytes than declared."""
     parser = defused_et.DefusedXMLParser(target=_NullTarget(), forbid_dtd=True, forbid_entities=True,
                                          forbid_external=True)
+    # ElementTree routes all text through a Python default handler (millions of calls on a large
+    # sheet); without it expat itself refuses undefined entities, and defusedxml's DTD and entity
+    # handlers stay in place.
+    parser.parser.DefaultHandlerExpand = None
     seen = 0
     try:
         with archive.open(info) as stream:
@@ -328,47 +332,58 @@ class _LeanBook:
         strings, date_styles, epoch = self.strings, self.date_styles, self.epoch
         cell_tag, value_tag, row_tag = f"{_MAIN} c", f"{_MAIN} v", f"{_MAIN} row"
         text_tag, inline_tag, phonetic_tag = f"{_MAIN} t", f"{_MAIN} is", f"{_MAIN} rPh"
-        state = {"row": 0, "cells": {}, "col": -1, "type": "n", "style": 0, "collect": False, "inline": False,
-                 "phonetic": False, "parts": [], "has_inline": False}
+        columns: dict[str, int] = {}
+        # Plain closure variables, not attributes: these handlers run a few million times.
+        number, col, kind, style = 0, -1, "n", 0
+        collect = inline = phonetic = has_inline = False
+        parts: list[str] = []
+        cells: dict[int, object] = {}
+        digits = "0123456789"
 
         def start(tag, attrs):
+            nonlocal number, col, kind, style, collect, inline, phonetic, has_inline, parts, cells
             if tag == cell_tag:
                 ref = attrs.get("r")
-                state["col"] = _column(ref) if ref else state["col"] + 1
-                state["type"] = attrs.get("t", "n")
-                state["style"] = int(attrs.get("s", 0))
-                state["parts"] = []
-                state["has_inline"] = False
+                if ref:
+                    letters = ref.rstrip(digits)
+                    col = columns.get(letters)
+                    if col is None:
+                        col = columns[letters] = _column(letters)
+                else:
+                    col += 1
+                kind = attrs.get("t", "n")
+                style = int(attrs.get("s", 0))
+                parts = []
+                has_inline = False
             elif tag == value_tag:
-                state["collect"] = True
-            elif tag == inline_tag:
-                state["inline"] = state["has_inline"] = True
-            elif tag == text_tag and state["inline"] and not state["phonetic"]:
-                state["collect"] = True
-            elif tag == phonetic_tag:
-                state["phonetic"] = True
+                collect = True
             elif tag == row_tag:
                 ref = attrs.get("r")
-                state["row"] = int(ref) if ref else state["row"] + 1
-                state["cells"] = {}
-                state["col"] = -1
+                number = int(ref) if ref else number + 1
+                cells = {}
+                col = -1
+            elif tag == inline_tag:
+                inline = has_inline = True
+            elif tag == text_tag and inline and not phonetic:
+                collect = True
+            elif tag == phonetic_tag:
+                phonetic = True
 
         def end(tag):
+            nonlocal collect, inline, phonetic
             if tag == cell_tag:
-                kind, raw = state["type"], "".join(state["parts"]) if state["parts"] else None
+                raw = "".join(parts) if parts else None
                 if kind == "n":
                     if raw is None or raw == "":
                         value = None
                     else:
                         value = float(raw) if ("." in raw or "E" in raw or "e" in raw) else int(raw)
-                        if state["style"] in date_styles:
+                        if style in date_styles:
                             value = from_excel(value, epoch)
                 elif kind == "s":
                     value = strings[int(raw)] if raw is not None else None
                 elif kind == "inlineStr":
-                    value = raw if state["has_inline"] else None
-                    if value is None and state["has_inline"]:
-                        value = ""
+                    value = (raw or "") if has_inline else None
                 elif kind == "b":
                     value = bool(int(raw)) if raw is not None else None
                 elif kind == "d":
@@ -376,26 +391,25 @@ class _LeanBook:
                 else:  # "str" (a formula's text) and "e" (an error such as #N/A): the text itself
                     value = raw
                 if value is not None:
-                    state["cells"][state["col"]] = value
+                    cells[col] = value
             elif tag == value_tag or tag == text_tag:
-                state["collect"] = False
-            elif tag == inline_tag:
-                state["inline"] = False
-            elif tag == phonetic_tag:
-                state["phonetic"] = False
+                collect = False
             elif tag == row_tag:
-                cells = state["cells"]
                 if cells:
                     values = [None] * (max(cells) + 1)
                     for index, value in cells.items():
                         values[index] = value
-                    rows.append((state["row"], tuple(values)))
+                    rows.append((number, tuple(values)))
                 else:
-                    rows.append((state["row"], ()))
+                    rows.append((number, ()))
+            elif tag == inline_tag:
+                inline = False
+            elif tag == phonetic_tag:
+                phonetic = False
 
         def chars(text_):
-            if state["collect"]:
-                state["parts"].append(text_)
+            if collect:
+                parts.append(text_)
         _feed(self.archive, self.paths[name], _expat(start, end, chars))
         return iter(rows)
 
