@@ -100,11 +100,10 @@ def _year_of(column):
 def _dated(column, peildatum: date | None, years) -> list:
     """Conditions for a dated entry: on or before the peildatum, inside the years asked for."""
     upto = peildatum or FAR_FUTURE
-    conds = [column <= upto]
-    if years is not None:
-        conds.append(column >= date(min(years), 1, 1))
-        conds.append(column <= date(max(years), 12, 31))
-    return conds
+    if years is None:
+        return [column <= upto]
+    # One upper bound, the earlier of the two: an index range then stops at the peildatum.
+    return [column >= date(min(years), 1, 1), column <= min(upto, date(max(years), 12, 31))]
 
 
 @functools.lru_cache(maxsize=2)
@@ -173,7 +172,9 @@ def programme_figures(session, programme_id: int, peildatum: date | None,
         years = list(years)
         if not years:
             return {}
-        params.update(years=years, first=date(min(years), 1, 1), last=date(max(years), 12, 31))
+        # The last day counted is the earlier of year end and peildatum: the payment index range stops there.
+        params.update(years=years, first=date(min(years), 1, 1),
+                      last=min(date(max(years), 12, 31), peildatum or FAR_FUTURE))
     rows = session.execute(_figures_statement(years is not None), params)
     values: dict[int, dict[str, Decimal]] = {}
     for measure, year, amount in rows:

@@ -187,6 +187,8 @@ class CommitmentSchedule(Base):
         CheckConstraint(year_check(), name="year_range"),
         CheckConstraint("amount >= 0", name="amount_nonneg"),
         Index("ix_commitment_schedule_year", "year"),
+        # Covering: report sums read schedules from the index alone (migration 0007).
+        Index("ix_commitment_schedule_commitment_year_amount", "commitment_id", "year", "amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -230,10 +232,12 @@ class Payment(Base):
         CheckConstraint("(kind = 'terugbetaling' AND amount < 0) OR (kind <> 'terugbetaling' AND amount > 0)",
                         name="sign_matches_kind"),
         UniqueConstraint("reference"),
+        # Covering: report sums read payments from the index alone (migration 0007).
+        Index("ix_payment_commitment_date_amount", "commitment_id", "date", "amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitment.id", ondelete="RESTRICT"), index=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitment.id", ondelete="RESTRICT"))
     #: Optional unique kenmerk (e.g. the booking number); empty stays NULL.
     reference: Mapped[str | None] = mapped_column(String(100))
     date: Mapped[dt.date] = mapped_column(Date, index=True)
