@@ -262,6 +262,7 @@ class _Import:
                     row["row"] = number
                     self.rows[name].append(row)
                 self.result.rows += 1
+            sheet.rows = []  # parsed: on a large file the raw cells would double the memory
 
     def _parse_programma(self, c) -> dict:
         first, last = c("Eerste jaar", reader.year), c("Laatste jaar", reader.year, required=False)
