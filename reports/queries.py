@@ -91,11 +91,9 @@ def collect_state(session, programme: Programme, peildatum: date, years: list[in
 
 
 def _year_detail(session, programme, year, peildatum, figures, projects) -> dict:
-    groups = {}
-    for by in ("category", "line"):
-        groups[by] = {k: {"projects": g.projects, "committed": _s(g.committed), "paid": _s(g.paid),
-                          "pipeline": _s(g.pipeline)}
-                      for k, g in ledger.breakdown(session, programme.id, year, peildatum, by).items()}
+    groups = {by: {k: {"projects": g.projects, "committed": _s(g.committed), "paid": _s(g.paid),
+                       "pipeline": _s(g.pipeline)} for k, g in per_key.items()}
+              for by, per_key in ledger.breakdowns(session, programme.id, year, peildatum).items()}
     detail = {
         "staffing": {"committed": _s(figures.staffing),
                      "paid": _s(ledger.staffing_paid(session, programme.id, year, peildatum))},
