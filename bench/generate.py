@@ -75,12 +75,9 @@ def generate(session, projects: int, programmes: int, seed: int) -> dict[str, in
         progs.append({"id": pid, "code": f"B{seed % 1000:03d}{pid}", "name": f"Benchmarkprogramma {pid}",
                       "ministry": "Ministerie van JenV", "budget_article": "33", "first_year": FIRST_YEAR,
                       "last_year": FIRST_YEAR + YEARS - 1})
-        # Budget sized to the portfolio so free room stays positive in every year (~40 % committed).
-        yearly = Decimal(max(n, 1) * 25_000 + 500_000)
         sources.append({"id": source_id + p, "programme_id": pid, "name": "Structureel", "kind": "structureel",
                         "reference": "bench"})
         for y in range(FIRST_YEAR, FIRST_YEAR + YEARS):
-            allocs.append({"source_id": source_id + p, "year": y, "amount": yearly})
             mutations.append({"programme_id": pid, "year": y, "amount": _cents(rng, 1_000, 50_000),
                               "kind": "beleidsmatig", "moment": "voorjaarsnota", "reason": "Voorjaarsnota",
                               "reference": "", "date": date(y, 4, 15)})
@@ -90,7 +87,7 @@ def generate(session, projects: int, programmes: int, seed: int) -> dict[str, in
                 costs.append({"reservation_id": reservation_id, "reference": "", "amount": Decimal(50_000),
                               "date": date(y, 3 * q + 3, 28), "description": f"Q{q + 1}"})
             reservation_id += 1
-    for model, rows in ((Programme, progs), (FundingSource, sources), (BudgetAllocation, allocs),
+    for model, rows in ((Programme, progs), (FundingSource, sources),
                         (BudgetMutation, mutations), (StaffingReservation, reservations), (StaffingCost, costs)):
         _insert(session, model, rows)
         counts[model.__tablename__] = len(rows)
@@ -99,16 +96,24 @@ def generate(session, projects: int, programmes: int, seed: int) -> dict[str, in
     cats, lines, instruments, forms = list(CATEGORIES), list(LINES), list(INSTRUMENTS), list(EXPLOITATION_FORMS)
     rows: dict[type, list[dict]] = {m: [] for m in (Project, ProjectExploitation, StatusUpdate, Commitment,
                                                     CommitmentSchedule, Payment)}
+    committed: dict[tuple[int, int], Decimal] = {}
     for p, n in enumerate(per_programme):
+        first_project = project_id
         for _ in range(n):
             start = date(FIRST_YEAR, 1, 1) + timedelta(days=rng.randrange(0, 365 * (YEARS - 3)))
             end = start + timedelta(days=rng.randrange(180, 365 * 3))
             status = rng.choice(("voorstel", "in_behandeling", "toegekend", "in_uitvoering", "in_uitvoering",
                                  "afgerond", "afgerond", "afgewezen"))
+            category = rng.choice(cats)
+            # A follow-up continues an earlier project of its programme (the domain requires one).
+            predecessor = rng.randrange(first_project, project_id) if project_id > first_project else None
+            if category == "vervolg" and predecessor is None:
+                category = "lopend"
             rows[Project].append({
                 "id": project_id, "programme_id": prog_id + p, "code": f"P{project_id:06d}",
                 "title": f"Project {project_id} tegen uitbuiting", "summary": "Synthetisch project.",
-                "category": rng.choice(cats), "line": rng.choice(lines), "instrument": rng.choice(instruments),
+                "category": category, "line": rng.choice(lines),
+                "predecessor_id": predecessor if category == "vervolg" else None, "instrument": rng.choice(instruments),
                 "organisation_id": org_id + rng.randrange(200), "owner_id": owner_id + rng.randrange(20),
                 "status": status, "start_date": start, "end_date": end,
                 "requested_amount": _cents(rng, 20_000, 400_000), "internal_notes": "", "contact_person": ""})
@@ -133,6 +138,7 @@ def generate(session, projects: int, programmes: int, seed: int) -> dict[str, in
                                          "reference": f"BS-{seed}-{commitment_id}", "signed_date": signed,
                                          "total": total, "description": ""})
                 for year, amount in zip(span, amounts):
+                    committed[(prog_id + p, year)] = committed.get((prog_id + p, year), Decimal(0)) + amount
                     rows[CommitmentSchedule].append({"commitment_id": commitment_id, "year": year, "amount": amount})
                 # About eight payments that together stay within the total.
                 part = (total / 10).quantize(Decimal("0.01"))
@@ -144,6 +150,13 @@ def generate(session, projects: int, programmes: int, seed: int) -> dict[str, in
                                           "description": ""})
                 commitment_id += 1
             project_id += 1
+    # Budget sized to what was committed: about 60 % of every year committed, so the free room stays
+    # positive and the budget stop lets an export of this data import again.
+    for p in range(programmes):
+        for y in range(FIRST_YEAR, FIRST_YEAR + YEARS):
+            need = committed.get((prog_id + p, y), Decimal(0)) + 200_000
+            allocs.append({"source_id": source_id + p, "year": y, "amount": (need / 6 * 10).quantize(Decimal(1))})
+    rows[BudgetAllocation] = allocs
     for model, model_rows in rows.items():
         _insert(session, model, model_rows)
         counts[model.__tablename__] = len(model_rows)
