@@ -54,10 +54,13 @@ def migrate(url: str) -> None:
     from flask_migrate import upgrade
 
     app = app_for(url)
-    with app.app_context():
-        upgrade()
-    # Alembic's fileConfig turns INFO logging on; the bench prints its own table.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Alembic's env.py switches INFO logging on per run; the bench prints its own lines.
+    logging.disable(logging.INFO)
+    try:
+        with app.app_context():
+            upgrade()
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def _libpq(url: str) -> str:
