@@ -132,8 +132,10 @@ def _mutations(session, programme, year, peildatum) -> list[dict]:
 
 def _project_rows(session, programme, peildatum) -> list[dict]:
     """Every reportable project with its classification and texts: three queries, however many projects."""
-    # Columns, not entities: ten thousand ORM objects cost more than the whole query.
-    rows = session.execute(
+    # Columns, not entities, on the Core connection: ten thousand ORM objects (or even ORM row
+    # handling) cost more than the whole query.
+    conn = session.connection()
+    rows = conn.execute(
         select(Project.id, Project.code, Project.title, Project.category, Project.line, Project.instrument,
                Project.status, Project.start_date, Project.end_date, Project.contact_person,
                Project.internal_notes, Organisation.name, User.name)
@@ -143,7 +145,7 @@ def _project_rows(session, programme, peildatum) -> list[dict]:
         .order_by(Project.code)
     ).all()
     forms: dict[int, list[str]] = {}
-    for pid, form in session.execute(
+    for pid, form in conn.execute(
         select(ProjectExploitation.project_id, ProjectExploitation.form)
         .join(Project, ProjectExploitation.project_id == Project.id)
         .where(Project.programme_id == programme.id)
@@ -151,7 +153,7 @@ def _project_rows(session, programme, peildatum) -> list[dict]:
         forms.setdefault(pid, []).append(form)
     public_text: dict[int, str] = {}
     # Ordered oldest first, so the last one written per project is the latest public text.
-    for pid, text in session.execute(
+    for pid, text in conn.execute(
         select(StatusUpdate.project_id, StatusUpdate.public_text)
         .join(Project, StatusUpdate.project_id == Project.id)
         .where(Project.programme_id == programme.id, StatusUpdate.public_text != "",
