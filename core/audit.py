@@ -40,10 +40,8 @@ class AuditEntry(Base):
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
+    if isinstance(value, Decimal | date | datetime):
+        return _json_default(value)
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
@@ -52,6 +50,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _json_default(value: Any) -> Any:
+    """How an amount, a date or a set is written in an audit entry (json.dumps' `default`)."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, date | datetime):
