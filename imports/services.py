@@ -43,12 +43,13 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
+from core import bulk
 from core.audit import diff, record, record_many, snapshot
 from core.db import utcnow
 from core.errors import BudgetStopError, DomainError, InvalidTransition, PermissionDenied, ValidationError
 from core.money import Money, format_eur
 from core.users import FINANCE_ROLES, User, require_role
-from imports import bulk, reader
+from imports import reader
 from imports.reader import CellError, Sheet
 from projects import services as portfolio
 from projects.models import (
@@ -748,9 +749,9 @@ class _Import:
             self.count("Projecten", NEW)
         self._run(ops, report=False)
         # Staged in dependency order: a predecessor is always written before its follow-up.
-        bulk.write_rows(self.session, table, ({k: v for k, v in row.items() if k != "forms"} for row in staged),
+        bulk.insert_rows(self.session, table, ({k: v for k, v in row.items() if k != "forms"} for row in staged),
                         self._written)
-        bulk.write_rows(self.session, ProjectExploitation.__table__,
+        bulk.insert_rows(self.session, ProjectExploitation.__table__,
                         ({"project_id": row["id"], "form": form} for row in staged for form in row["forms"]))
         record_many(self.session, self.actor, (("create", "Project", row["id"], {"after": row}) for row in staged))
 
@@ -1199,10 +1200,10 @@ class _Import:
                        "created_at": now}
                 payments.append(row)
                 audit.append(("create", "Payment", row["id"], {"after": row}))
-        bulk.write_rows(self.session, Commitment.__table__, commitments)
-        bulk.write_rows(self.session, CommitmentSchedule.__table__, schedules, self._written)
-        bulk.write_rows(self.session, CommitmentAdjustment.__table__, adjustments, self._written)
-        bulk.write_rows(self.session, Payment.__table__, payments, self._written)
+        bulk.insert_rows(self.session, Commitment.__table__, commitments)
+        bulk.insert_rows(self.session, CommitmentSchedule.__table__, schedules, self._written)
+        bulk.insert_rows(self.session, CommitmentAdjustment.__table__, adjustments, self._written)
+        bulk.insert_rows(self.session, Payment.__table__, payments, self._written)
         record_many(self.session, self.actor, audit)
 
 
