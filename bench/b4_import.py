@@ -5,7 +5,7 @@ import io
 import statistics
 import time
 
-from sqlalchemy import Column, Integer, MetaData, Table, Text, create_engine, func, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, Table, Text, create_engine, func, insert, select
 
 from bench.common import Ctx, app_for, row
 
@@ -28,51 +28,11 @@ def _source(ctx: Ctx) -> tuple[bytes, list[str], dict, dict]:
     with app.app_context():
         session = db.session
         programme = session.get(Programme, ctx.programme_id)
-        _name_predecessors(session, programme.id)
-        _fit_budget(session, programme.id)
         data = export_bytes(session, programme)
         emails, counts, figures = _facts(session, programme.code)
-        session.rollback()  # the shared dataset stays as bench.generate made it
+        session.rollback()
         db.engine.dispose()
     return data, emails, counts, figures
-
-
-def _name_predecessors(session, programme_id: int) -> None:
-    """Give every 'vervolg' project without one a predecessor, inside the export's transaction only.
-
-    bench.generate leaves them without: the domain (and so the import) refuses a follow-up that
-    names no project it follows. The neighbouring project in id order stands in; rolled back after.
-    """
-    from projects.models import Project
-
-    other = Project.__table__.alias("other")
-    lower = select(func.max(other.c.id)).where(other.c.programme_id == Project.programme_id,
-                                               other.c.id < Project.id).scalar_subquery()
-    higher = select(func.min(other.c.id)).where(other.c.programme_id == Project.programme_id,
-                                                other.c.id > Project.id).scalar_subquery()
-    session.execute(update(Project.__table__).where(Project.programme_id == programme_id,
-                                                    Project.category == "vervolg",
-                                                    Project.predecessor_id.is_(None))
-                    .values(predecessor_id=func.coalesce(lower, higher)))
-    session.expire_all()
-
-
-def _fit_budget(session, programme_id: int) -> None:
-    """Raise a structural allocation where bench.generate commits more than a year has, inside the transaction.
-
-    The import refuses a file whose state breaks the budget stop (as the pages would), so the
-    export must describe a state the product allows. Rolled back after the export.
-    """
-    from budget.ledger import programme_figures
-    from budget.models import BudgetAllocation, FundingSource
-
-    allocations = {a.year: a for a in session.scalars(
-        select(BudgetAllocation).join(FundingSource).where(FundingSource.programme_id == programme_id)
-        .order_by(FundingSource.id.desc()))}
-    for year, figures in programme_figures(session, programme_id, None).items():
-        if figures.free < 0 and year in allocations:
-            allocations[year].amount += -figures.free
-    session.flush()
 
 
 def _facts(session, code: str) -> tuple[list[str], dict, dict]:
