@@ -146,6 +146,8 @@ class Project(Base):
         Index("ix_project_programme_category_line", "programme_id", "category", "line"),
         Index("ix_project_programme_line", "programme_id", "line"),
         Index("ix_project_programme_title", "programme_id", "title"),
+        # The report's per-project sums (migration 0008): a programme's projects in id order.
+        Index("ix_project_programme", "programme_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
