@@ -240,6 +240,23 @@ def test_thousands_only_changes_presentation(session, scenario):
     assert "1.000" in ws["A2"].value
 
 
+def test_toelichting_is_the_latest_public_text_up_to_the_peildatum(session, scenario):
+    owner, a = scenario["owner"], scenario["a"]
+    for day, text in ((date(2025, 5, 1), "Tweede stand."), (date(2025, 5, 1), "Derde stand, zelfde dag."),
+                      (date(2025, 6, 1), ""),  # no public text: the previous one stays
+                      (date(2025, 7, 1), "Na de peildatum.")):
+        portfolio.add_status_update(session, owner, a, status="voorstel", rag="op_koers", update_date=day,
+                                    progress=PROGRESS, public_text=text, next_steps=NEXT_STEPS)
+    session.commit()
+    _h, body = _table(_book(live_frames(session, scenario["programme"], 2025, PEIL))["Projecten"], "Projectcode")
+    rows = {r[0]: dict(zip(PUBLIC_HEADER, r)) for r in body}
+    assert rows["A-01"]["Toelichting"] == "Derde stand, zelfde dag."
+    assert rows["B-01"]["Toelichting"] is None  # never a text: an empty cell
+    _h, body = _table(_book(live_frames(session, scenario["programme"], 2025, date(2025, 4, 1)))["Projecten"],
+                      "Projectcode")
+    assert {r[0]: dict(zip(PUBLIC_HEADER, r)) for r in body}["A-01"]["Toelichting"] == "De opvang loopt volgens plan."
+
+
 def test_demo_workbook_matches_the_ledger(session):
     from budget.demo import load_demo
     from projects.models import Programme
