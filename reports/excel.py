@@ -8,6 +8,7 @@ from decimal import Decimal
 import pandas as pd
 import xlsxwriter
 
+from core.gcpause import gc_paused
 from reports import APP_VERSION
 from reports.queries import AMOUNT_PROJECT_COLUMNS, ReportFrames
 
@@ -110,6 +111,7 @@ def _note(book: _Book, kamer_table: bool) -> str:
     return "Bedragen in euro."
 
 
+@gc_paused
 def build_workbook(rf: ReportFrames) -> bytes:
     """The workbook as bytes: Samenvatting, Per categorie, Per programmalijn, Matrix, Projecten,
     Mutaties, Controles, Verantwoording."""

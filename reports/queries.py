@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from budget import ledger
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, BudgetMutation
+from core.gcpause import gc_paused
 from core.users import User
 from projects.models import (
     CATEGORIES,
@@ -63,6 +64,7 @@ def _s(amount: Decimal | None) -> str:
     return str(amount if amount is not None else ZERO)
 
 
+@gc_paused
 def collect_state(session, programme: Programme, peildatum: date, years: list[int] | None = None,
                   with_projects: bool = True) -> dict:
     """The figures at `peildatum` as a JSON-able dict: summary for every programme year, detail for `years`.
@@ -252,6 +254,7 @@ def _group_frame(groups: dict, labels: dict, total_label: str, staffing: dict | 
     return pd.DataFrame(rows, index=pd.Index(index, name="Omschrijving"), columns=GROUP_COLUMNS, dtype=object)
 
 
+@gc_paused
 def frames(state: dict, year: int, internal: bool = False, *, made_at: datetime | None = None,
            snapshot: dict | None = None, thousands: bool = False) -> ReportFrames:
     """Turn a state into the report's DataFrames for `year`; public unless `internal`.
@@ -356,6 +359,7 @@ def controls(rf: ReportFrames, year_vals: dict | None) -> pd.DataFrame:
     return pd.DataFrame(checks, columns=CONTROL_COLUMNS)
 
 
+@gc_paused
 def live_frames(session, programme: Programme, year: int, peildatum: date, internal: bool = False,
                 thousands: bool = False, with_projects: bool = True) -> ReportFrames:
     """The report for one year straight from the database."""

@@ -257,6 +257,27 @@ def test_toelichting_is_the_latest_public_text_up_to_the_peildatum(session, scen
     assert {r[0]: dict(zip(PUBLIC_HEADER, r)) for r in body}["A-01"]["Toelichting"] == "De opvang loopt volgens plan."
 
 
+def test_building_a_report_leaves_the_garbage_collector_on(session, scenario):
+    import gc
+
+    from core.gcpause import gc_paused
+
+    assert gc.isenabled()
+    excel.build_workbook(live_frames(session, scenario["programme"], 2025, PEIL))
+    assert gc.isenabled()
+
+    @gc_paused
+    def fails():
+        assert not gc.isenabled()
+        excel.build_workbook(live_frames(session, scenario["programme"], 2025, PEIL))  # nested pause
+        assert not gc.isenabled()
+        raise RuntimeError("kapot")
+
+    with pytest.raises(RuntimeError):
+        fails()
+    assert gc.isenabled()
+
+
 def test_demo_workbook_matches_the_ledger(session):
     from budget.demo import load_demo
     from projects.models import Programme
