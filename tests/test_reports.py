@@ -240,6 +240,18 @@ def test_thousands_only_changes_presentation(session, scenario):
     assert "1.000" in ws["A2"].value
 
 
+def test_text_cells_wrap_at_the_top_and_titles_stay_on_one_line(session, scenario):
+    ws = _book(live_frames(session, scenario["programme"], 2025, PEIL))["Projecten"]
+    header = [c.value for c in ws[3]]
+    row = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "A-01")
+    title = row[header.index("Project")]
+    assert title.alignment.wrap_text and title.alignment.vertical == "top" and not title.font.b
+    amount = row[header.index("Verplicht")]
+    assert amount.alignment.vertical == "top" and "€" in amount.number_format
+    assert not ws["A1"].alignment.wrap_text and ws["A1"].font.b  # the title runs across the columns
+    assert not ws["A2"].alignment.wrap_text
+
+
 def test_toelichting_is_the_latest_public_text_up_to_the_peildatum(session, scenario):
     owner, a = scenario["owner"], scenario["a"]
     for day, text in ((date(2025, 5, 1), "Tweede stand."), (date(2025, 5, 1), "Derde stand, zelfde dag."),
