@@ -7,7 +7,7 @@ import time
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
 from budget.models import (
     BudgetAllocation,
@@ -19,6 +19,7 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
+from core.bulk import advance_id_sequences
 from core.users import User
 from projects.models import (
     CATEGORIES,
@@ -160,20 +161,9 @@ def generate(session, projects: int, programmes: int, seed: int) -> dict[str, in
     for model, model_rows in rows.items():
         _insert(session, model, model_rows)
         counts[model.__tablename__] = len(model_rows)
-    _advance_sequences(session, (User, Organisation, Programme, FundingSource, StaffingReservation, Project,
-                                 Commitment))
+    advance_id_sequences(session, [m.__table__ for m in (User, Organisation, Programme, FundingSource,
+                                                          StaffingReservation, Project, Commitment)])
     return counts
-
-
-def _advance_sequences(session, models) -> None:
-    # PostgreSQL hands out ids from a sequence that explicit ids do not move; without this the
-    # next row the app itself adds would collide with a generated one. SQLite needs nothing.
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for model in models:
-        table = model.__tablename__
-        session.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                             f"(SELECT COALESCE(MAX(id), 1) FROM \"{table}\"))"))
 
 
 def main(argv=None) -> None:

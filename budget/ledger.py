@@ -21,7 +21,6 @@ from sqlalchemy import (
     true,
     union_all,
 )
-
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 

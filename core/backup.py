@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Date, DateTime, func, insert, select, text
 
+from core.bulk import advance_id_sequences
 from core.db import Base, utcnow
 from core.errors import Conflict, ValidationError
 
@@ -99,13 +100,7 @@ def restore_backup(session, path: Path) -> dict[str, int]:
         for start in range(0, len(rows), 1000):
             session.execute(insert(table), rows[start:start + 1000])
         counts[table.name] = len(rows)
-    if session.get_bind().dialect.name == "postgresql":
-        # Rows came with their ids; move each id sequence past them or the next insert collides.
-        for table in _tables():
-            pk = list(table.primary_key.columns)
-            if len(pk) == 1 and pk[0].autoincrement in (True, "auto") and pk[0].type.python_type is int:
-                session.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', '{pk[0].name}'), "
-                    f"COALESCE((SELECT MAX(\"{pk[0].name}\") FROM \"{table.name}\"), 0) + 1, false)"))
+    # Rows came with their ids; move each id sequence past them or the next insert collides.
+    advance_id_sequences(session, _tables())
     session.flush()
     return counts

@@ -24,6 +24,22 @@ def reserve_ids(session, table, n: int) -> list[int]:
     return list(range(start, start + n))
 
 
+def advance_id_sequences(session, tables) -> None:
+    """Move PostgreSQL's id sequences past rows that were inserted with explicit ids.
+
+    A sequence does not notice explicit ids; without this the next row the app adds itself would
+    collide with one of them. SQLite takes max(id) + 1 by itself and needs nothing.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table in tables:
+        pk = list(table.primary_key.columns)
+        if len(pk) == 1 and pk[0].autoincrement in (True, "auto") and pk[0].type.python_type is int:
+            session.execute(text(
+                f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', '{pk[0].name}'), "
+                f"COALESCE((SELECT MAX(\"{pk[0].name}\") FROM \"{table.name}\"), 0) + 1, false)"))
+
+
 def insert_rows(session, table, rows: Iterable[dict], progress: Callable[[int], None] | None = None) -> int:
     """INSERT every row (dicts with the same keys) inside the session's transaction; returns the count.
 
