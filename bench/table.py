@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench.run import RESULTS
+from bench.run import JUDGED_FROM, RESULTS
 
 
 def _num(value, unit: str) -> str:
@@ -30,7 +30,7 @@ def markdown(rows: list[dict], machine: dict) -> str:
     for r in rows:
         ratio = "–" if r["ratio"] is None else f"{r['ratio']:.2f}"
         target = "–" if r["target"] is None else f"{r['compare']} {r['target']:g}"
-        met = "not judged" if r["projects"] < 10_000 else ("yes" if r["met"] else "**no**")
+        met = "not judged" if r["projects"] < JUDGED_FROM else ("yes" if r["met"] else "**no**")
         name = r["name"] if r["name"].endswith(")") else f"{r['name']} ({r['unit']})"
         lines.append(f"| {name} | {r['database']} | {r['projects']:,} | "
                      f"{_num(r['value'], r['unit'])} | {_num(r['floor'], r['unit'])} | {ratio} | {target} | {met} |")
