@@ -68,6 +68,9 @@ def test_other_years_and_all_entries(session, scenario):
     assert figures[2024].committed == D("200000.00")
     assert figures[2024].paid == D("200000.00")
     assert figures[2026].committed == D("300000.00") and figures[2026].paid == D("0.00")
+    # Years asked for apart get exactly their own figures, nothing of the year between them.
+    apart = programme_figures(session, scenario.id, PEIL, [2026, 2024])
+    assert list(apart) == [2024, 2026] and apart == {2024: figures[2024], 2026: figures[2026]}
     everything = year_figures(session, scenario.id, 2025, None)
     assert everything.available == D("2700000.00")
     assert everything.committed == D("910000.00")
