@@ -205,10 +205,13 @@ class StatusUpdate(Base):
     __table_args__ = (
         CheckConstraint(in_list("status", STATUSES), name="status"),
         CheckConstraint(in_list("rag", RAG), name="rag"),
+        # A project's updates newest first, read from the index (the report's latest public text;
+        # migration 0008, replacing the plain project_id index).
+        Index("ix_status_update_project_date", "project_id", "date", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="RESTRICT"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="RESTRICT"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     date: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))
