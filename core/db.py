@@ -39,7 +39,17 @@ def utcnow() -> datetime:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):
+def _connection_settings(dbapi_connection, connection_record):
+    if type(dbapi_connection).__module__.startswith("psycopg"):
+        # PostgreSQL's JIT compiles a statement whose estimated cost is high, such as the report's
+        # project rows with their correlated subqueries: ~20 ms of compiling for a 45 ms query.
+        # The app's statements are all short, so JIT never pays for itself. Autocommit for the
+        # SET, or the pool's rollback of the first transaction would undo it.
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        dbapi_connection.autocommit = autocommit
     # SQLite ignores foreign keys unless every connection asks for them.
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
