@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func, inspect, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.bulk import insert_rows
+from core.bulk import advance_id_sequences, insert_rows
 from core.db import Base, utcnow
 
 
@@ -176,9 +176,7 @@ def record_many(session, actor, items) -> int:
             state["prev"], state["id"] = digest, state["id"] + 1
 
     count = insert_rows(session, AuditEntry.__table__, rows())
-    next_id = state["id"]
-    if count and session.get_bind().dialect.name == "postgresql":
-        # Explicit ids leave the sequence behind; record() after this must not reuse them.
-        session.execute(text("SELECT setval(pg_get_serial_sequence('audit_entry', 'id'), :last)"),
-                        {"last": next_id - 1})
+    if count:
+        # Explicit ids leave PostgreSQL's sequence behind; record() after this must not reuse them.
+        advance_id_sequences(session, [AuditEntry.__table__])
     return count

@@ -1,6 +1,7 @@
 """Bulk inserts for large writes (the import): COPY on PostgreSQL, executemany batches elsewhere."""
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import func, select, text
@@ -78,7 +79,7 @@ def _copy(connection, table, rows: Iterable[dict], progress) -> int:
     count = 0
     driver = connection.connection.driver_connection
     with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in _chain(first, iterator):
+        for row in itertools.chain([first], iterator):
             copy.write_row([value if proc is None or value is None else proc(value)
                             for value, proc in zip((row[name] for name in columns), processors)])
             count += 1
@@ -87,8 +88,3 @@ def _copy(connection, table, rows: Iterable[dict], progress) -> int:
     if progress and count % BATCH:
         progress(count % BATCH)
     return count
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
