@@ -233,16 +233,6 @@ def _feed(archive: zipfile.ZipFile, name: str, parser) -> None:
     parser.Parse(b"", True)
 
 
-def _column(ref: str) -> int:
-    index = 0
-    for ch in ref:
-        if "A" <= ch <= "Z":
-            index = index * 26 + ord(ch) - 64
-        else:
-            break
-    return index - 1
-
-
 class _LeanBook:
     """The cached cell values of an .xlsx straight from its XML with expat, as openpyxl would give them."""
 
@@ -326,6 +316,7 @@ class _LeanBook:
 
     def rows(self, name: str):
         """(Excel row number, values) for every row the sheet has, in order; values as openpyxl reads them."""
+        from openpyxl.utils.cell import column_index_from_string
         from openpyxl.utils.datetime import from_excel
 
         rows: list[tuple[int, tuple]] = []
@@ -348,7 +339,7 @@ class _LeanBook:
                     letters = ref.rstrip(digits)
                     col = columns.get(letters)
                     if col is None:
-                        col = columns[letters] = _column(letters)
+                        col = columns[letters] = column_index_from_string(letters) - 1
                 else:
                     col += 1
                 kind = attrs.get("t", "n")
