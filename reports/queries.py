@@ -109,10 +109,9 @@ def _year_detail(session, programme, year, peildatum, figures, projects) -> dict
     }
     if projects is not None:
         money = ledger.project_figures(session, programme.id, year, peildatum)
-        none = dict.fromkeys(("committed_year", "paid_year", "committed_total", "paid_total"), ZERO)
+        none = dict.fromkeys(("committed_year", "paid_year", "committed_total", "paid_total"))
         # A new dict per project and year: with every year in a snapshot, `projects` is shared.
-        detail["projects"] = [{**p, **{k: str(v) for k, v in money.get(p["id"], none).items()}}
-                              for p in projects]
+        detail["projects"] = [{**p, **{k: _s(v) for k, v in money.get(p["id"], none).items()}} for p in projects]
     return detail
 
 
@@ -219,25 +218,18 @@ def _looptijd(start: str | None, end: str | None) -> str:
     return ""
 
 
-#: How each Projecten column is made from a project of the state: (its keys, a function of them or
-#: None for the value itself). Column by column, with map(), not a function call per cell.
+#: How each Projecten column is made from a project of the state.
 _PROJECT_CELL = {
-    "Projectcode": (("code",), None), "Project": (("title",), None),
-    "Categorie": (("category",), CATEGORIES.__getitem__), "Programmalijn": (("line",), LINES.__getitem__),
-    "Vormen van uitbuiting": (("forms",), lambda forms: ", ".join(EXPLOITATION_FORMS[f] for f in forms)),
-    "Uitvoerende organisatie": (("organisation",), None), "Instrument": (("instrument",), INSTRUMENTS.__getitem__),
-    "Looptijd": (("start", "end"), _looptijd), "Status": (("status",), STATUSES.__getitem__),
-    "Verplicht": (("committed_year",), _d), "Gerealiseerd": (("paid_year",), _d),
-    "Verplicht totaal": (("committed_total",), _d), "Toelichting": (("public_text",), None),
-    "Projectleider": (("owner",), None), "Contactpersoon": (("contact_person",), None),
-    "Interne notitie": (("internal_notes",), None),
+    "Projectcode": lambda p: p["code"], "Project": lambda p: p["title"],
+    "Categorie": lambda p: CATEGORIES[p["category"]], "Programmalijn": lambda p: LINES[p["line"]],
+    "Vormen van uitbuiting": lambda p: ", ".join(EXPLOITATION_FORMS[f] for f in p["forms"]),
+    "Uitvoerende organisatie": lambda p: p["organisation"], "Instrument": lambda p: INSTRUMENTS[p["instrument"]],
+    "Looptijd": lambda p: _looptijd(p["start"], p["end"]), "Status": lambda p: STATUSES[p["status"]],
+    "Verplicht": lambda p: _d(p["committed_year"]), "Gerealiseerd": lambda p: _d(p["paid_year"]),
+    "Verplicht totaal": lambda p: _d(p["committed_total"]), "Toelichting": lambda p: p["public_text"],
+    "Projectleider": lambda p: p["owner"], "Contactpersoon": lambda p: p["contact_person"],
+    "Interne notitie": lambda p: p["internal_notes"],
 }
-
-
-def _project_column(rows: list[dict], column: str) -> list:
-    keys, fn = _PROJECT_CELL[column]
-    values = [[p[k] for p in rows] for k in keys]
-    return values[0] if fn is None else list(map(fn, *values))
 
 
 def _group_frame(groups: dict, labels: dict, total_label: str, staffing: dict | None) -> pd.DataFrame:
@@ -294,7 +286,8 @@ def frames(state: dict, year: int, internal: bool = False, *, made_at: datetime 
         # Column by column: one list per column is far cheaper than a dict per project.
         # object dtype: the cells stay the Python str and Decimal values, without a round trip through
         # pandas' string arrays.
-        projects = pd.DataFrame({c: _project_column(rows, c) for c in columns}, columns=columns, dtype=object)
+        projects = pd.DataFrame({c: [_PROJECT_CELL[c](p) for p in rows] for c in columns}, columns=columns,
+                                dtype=object)
         overpaid = [p["code"] for p in detail["projects"] if _d(p["paid_total"]) > _d(p["committed_total"])]
 
     mutations = pd.DataFrame(
