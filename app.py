@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     # Importing every model registers its table on the metadata (Alembic autogenerate).
     import budget.models  # noqa: F401
     import core.audit  # noqa: F401
+    import core.once  # noqa: F401
     import projects.models  # noqa: F401
     import reports.models  # noqa: F401
     from core.auth import bp as auth_bp

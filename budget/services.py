@@ -25,6 +25,7 @@ from budget.models import (
 )
 from core.audit import diff, record, snapshot
 from core.errors import BudgetStopError, Conflict, NotFound, ValidationError
+from core.locking import serialise
 from core.money import Money, format_eur, parse_eur
 from core.users import FINANCE_ROLES, require_role
 from projects.models import Programme, Project
@@ -57,6 +58,7 @@ def add_funding_source(session, actor, programme: Programme, name: str, kind: st
                        allocations: dict[int, object] | None = None) -> FundingSource:
     """A funding source with its yearly amounts; adding money never hits the budget stop."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     name = _text(name, "een naam", "name", max_len=200)
     if session.scalar(select(FundingSource.id).where(FundingSource.programme_id == programme.id,
                                                      func.lower(FundingSource.name) == name.lower())):
@@ -76,6 +78,7 @@ def set_allocation(session, actor, source: FundingSource, year, amount,
                    override_reason: str | None = None) -> BudgetAllocation:
     """Set one year's amount of a source (create or change); lowering it meets the budget stop."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     year, amount = check_year(year), _amount(amount)
     alloc = session.scalar(select(BudgetAllocation).where(BudgetAllocation.source_id == source.id,
                                                           BudgetAllocation.year == year))
@@ -109,6 +112,7 @@ def add_mutation(session, actor, programme: Programme, *, year, amount, kind: st
                  mutation_date: date, reference: str = "", override_reason: str | None = None) -> BudgetMutation:
     """One budget mutation for one year; a kasschuif goes through add_kasschuif."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     year = check_year(year)
     amount = _amount(amount, allow_negative=True, allow_zero=False)
     fields = _mutation_fields(kind, moment, reason, reference, mutation_date)
@@ -139,6 +143,7 @@ def add_kasschuif(session, actor, programme: Programme, *, amounts: dict, moment
                   override_reason: str | None = None) -> list[BudgetMutation]:
     """A kasschuif: mutations over two or more years that together net to exactly zero."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     clean = _kasschuif_amounts(amounts)
     fields = _mutation_fields("kasschuif", moment, reason, reference, mutation_date)
     override = enforce_budget_stop(session, actor, programme.id, clean, override_reason)
@@ -160,6 +165,7 @@ def set_staffing_reservation(session, actor, programme: Programme, *, year, fte,
                              override_reason: str | None = None) -> StaffingReservation:
     """Create or change a year's staffing reservation; it counts as committed for that year."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     year, amount = check_year(year), _amount(amount)
     fte = parse_eur(fte)  # same Dutch decimal notation, two places
     if fte < 0:
@@ -185,6 +191,7 @@ def add_staffing_cost(session, actor, reservation: StaffingReservation, *, cost_
                       description: str = "", reference: str = "") -> StaffingCost:
     """Book realised staffing costs (e.g. a quarter) against a reservation; counts as paid."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     amount = _amount(amount, allow_negative=True, allow_zero=False)
     cost_date = _date(cost_date, "cost_date")
     if cost_date.year != reservation.year:
@@ -226,6 +233,7 @@ def add_commitment(session, actor, project: Project, *, reference: str, signed_d
                    schedule: dict, description: str = "", override_reason: str | None = None) -> Commitment:
     """A commitment with its cash schedule; the schedule must sum to the total and fit the budget."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     reference = _text(reference, "een kenmerk", "reference", max_len=100)
     if session.scalar(select(Commitment.id).where(Commitment.reference == reference)):
         raise Conflict(f"Er bestaat al een verplichting met kenmerk {reference}.", field="reference")
@@ -254,6 +262,7 @@ def adjust_commitment(session, actor, commitment: Commitment, *, adjustment_date
                       override_reason: str | None = None) -> list[CommitmentAdjustment]:
     """Dated, reasoned changes to a commitment's years (e.g. a lower vaststelling); never an edit."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     adjustment_date = _date(adjustment_date, "adjustment_date")
     reason = _text(reason, "een reden", "reason")
     programme = commitment.project.programme
@@ -289,6 +298,7 @@ def add_payment(session, actor, commitment: Commitment, *, payment_date: date, a
                 reference: str | None = None, description: str = "") -> Payment:
     """A payment on a commitment; a terugbetaling always lowers the paid total."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     kind = _code(kind, PAYMENT_KINDS, "soort betaling", "kind")
     amount = _amount(amount, allow_negative=True, allow_zero=False)
     amount = -abs(amount) if kind == "terugbetaling" else amount
@@ -324,6 +334,7 @@ def update_funding_source(session, actor, source: FundingSource, *, name: str, k
                           reference: str = "") -> FundingSource:
     """Change a source's name, kind or reference; its yearly amounts go through set_allocations."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     name = _text(name, "een naam", "name", max_len=200)
     clash = session.scalar(select(FundingSource.id).where(FundingSource.programme_id == source.programme_id,
                                                           func.lower(FundingSource.name) == name.lower(),
@@ -344,6 +355,7 @@ def set_allocations(session, actor, source: FundingSource, amounts: dict,
                     override_reason: str | None = None) -> list[BudgetAllocation]:
     """Set several years of a source at once; the budget stop sees all lowered years together."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     clean = {check_year(y): _amount(a) for y, a in amounts.items()}
     existing = {a.year: a for a in session.scalars(
         select(BudgetAllocation).where(BudgetAllocation.source_id == source.id))}
@@ -371,6 +383,7 @@ def set_allocations(session, actor, source: FundingSource, amounts: dict,
 def delete_funding_source(session, actor, source: FundingSource) -> None:
     """Remove a source only when no year still carries money (setting those to zero meets the budget stop)."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     years = sorted(a.year for a in session.scalars(
         select(BudgetAllocation).where(BudgetAllocation.source_id == source.id, BudgetAllocation.amount != 0)))
     if years:
@@ -389,6 +402,7 @@ def update_mutation(session, actor, mutation: BudgetMutation, *, year, amount, k
                     override_reason: str | None = None) -> BudgetMutation:
     """Change a single-year mutation; the stop sees the old amount leave and the new one arrive."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     if mutation.kasschuif_group:
         raise ValidationError("Een kasschuif wijzigt u als geheel via het kasschuifformulier.")
     year = check_year(year)
@@ -419,6 +433,7 @@ def update_kasschuif(session, actor, group: str, *, amounts: dict, moment: str, 
                      override_reason: str | None = None) -> list[BudgetMutation]:
     """Replace a kasschuif's years and amounts; the new set must again net to zero."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     rows = kasschuif_rows(session, group)
     if not rows:
         raise NotFound("Deze kasschuif bestaat niet.")
@@ -456,6 +471,7 @@ def update_kasschuif(session, actor, group: str, *, amounts: dict, moment: str, 
 def delete_mutation(session, actor, mutation: BudgetMutation, override_reason: str | None = None) -> None:
     """Delete a mutation (a kasschuif as a whole); removing money meets the budget stop."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     rows = kasschuif_rows(session, mutation.kasschuif_group) if mutation.kasschuif_group else [mutation]
     deltas: dict[int, Decimal] = {}
     for row in rows:
@@ -470,6 +486,7 @@ def delete_mutation(session, actor, mutation: BudgetMutation, override_reason: s
 def delete_staffing_reservation(session, actor, reservation: StaffingReservation) -> None:
     """Remove a year's reservation; refused while staffing costs are booked against it."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     count = session.scalar(select(func.count(StaffingCost.id)).where(StaffingCost.reservation_id == reservation.id))
     if count:
         raise Conflict(f"De reservering voor {reservation.year} heeft {count} geboekte personeelskosten; "
@@ -483,6 +500,7 @@ def update_staffing_cost(session, actor, cost: StaffingCost, *, cost_date: date,
                          description: str = "", reference: str = "") -> StaffingCost:
     """Correct a booked staffing cost; it must stay inside its reservation and year."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     reservation = cost.reservation
     amount = _amount(amount, allow_negative=True, allow_zero=False)
     cost_date = _date(cost_date, "cost_date")
@@ -511,6 +529,7 @@ def update_staffing_cost(session, actor, cost: StaffingCost, *, cost_date: date,
 def delete_staffing_cost(session, actor, cost: StaffingCost) -> None:
     """Remove a booked staffing cost, unless that leaves the remaining bookings negative."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     others = session.scalar(select(func.coalesce(func.sum(StaffingCost.amount), 0).cast(Money)).where(
         StaffingCost.reservation_id == cost.reservation_id, StaffingCost.id != cost.id))
     if others < 0:
@@ -523,6 +542,7 @@ def delete_staffing_cost(session, actor, cost: StaffingCost) -> None:
 def delete_commitment(session, actor, commitment: Commitment) -> None:
     """Remove a wrongly entered commitment; refused once payments or adjustments rest on it."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     payments = session.scalar(select(func.count(Payment.id)).where(Payment.commitment_id == commitment.id))
     adjustments = session.scalar(select(func.count(CommitmentAdjustment.id)).where(
         CommitmentAdjustment.commitment_id == commitment.id))

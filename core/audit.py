@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.bulk import advance_id_sequences, insert_rows
 from core.db import Base, utcnow
+from core.locking import WRITE_LOCK
 
 
 class AuditEntry(Base):
@@ -81,8 +82,6 @@ def diff(before: dict, after: dict) -> dict:
 
 
 GENESIS = "0" * 64
-#: Any constant: PostgreSQL advisory lock that serialises appends to the chain.
-_CHAIN_LOCK = 7_424_711
 
 
 def _canonical_time(at: datetime) -> str:
@@ -101,8 +100,9 @@ def entry_digest(prev_hash: str, at: datetime, actor_id, actor_label: str, actio
 
 def _last_hash(session) -> str:
     if session.get_bind().dialect.name == "postgresql":
-        # Two transactions appending at once would both link to the same predecessor.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+        # Two transactions appending at once would both link to the same predecessor. The same
+        # key as core.locking's write lock: a transaction that holds one holds both.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
     last = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
     return last or GENESIS
 

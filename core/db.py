@@ -58,4 +58,7 @@ def _connection_settings(dbapi_connection, connection_record):
         # payment index from the OS again for every aggregate. 32 MB (a cap, filled only as pages
         # are read) keeps a 10,000-project database's hot indexes in the connection: ~10% less SQL time.
         cursor.execute("PRAGMA cache_size=-32768")
+        # A writer waits this long for another's write lock (core.locking) before it gives up
+        # with "database is locked", which core.web turns into a Dutch "probeer het opnieuw".
+        cursor.execute("PRAGMA busy_timeout = 15000")
         cursor.close()

@@ -133,21 +133,37 @@ def _stale_edit(error):
 
 
 def _database_unavailable(error):
-    """A lost or unreachable database answers 503 in Dutch; the next request simply tries again."""
-    if not getattr(error, "connection_invalidated", False) and not _is_connection_error(error):
+    """A lost database or a write lock held too long answers 503 in Dutch; nothing was written."""
+    busy = _is_busy(error)
+    if not busy and not getattr(error, "connection_invalidated", False) and not _is_connection_error(error):
         raise error
     try:
         db.session.rollback()
     except DBAPIError:
         pass
-    current_app.logger.error("Database niet bereikbaar: %s", type(error.orig).__name__)
     # The page must not ask the database who is logged in: render it as for a visitor.
     from core.auth import login_manager
 
     g._login_user = login_manager.anonymous_user()
-    return render_template("errors/error.html", code=503, title=_l("Tijdelijk niet beschikbaar"),
-                           text=_l("De database is op dit moment niet bereikbaar. Probeer het over een "
-                                   "paar minuten opnieuw."), incident=None), 503
+    if busy:
+        current_app.logger.warning("Schrijfslot niet op tijd vrij bij %s %s", request.method, request.path)
+        text = _l("Er werd tegelijk met u veel opgeslagen; uw wijziging is niet opgeslagen. "
+                  "Probeer het opnieuw.")
+        retry = "5"
+    else:
+        current_app.logger.error("Database niet bereikbaar: %s", type(error.orig).__name__)
+        text = _l("De database is op dit moment niet bereikbaar. Probeer het over een paar minuten opnieuw.")
+        retry = "60"
+    page = render_template("errors/error.html", code=503, title=_l("Tijdelijk niet beschikbaar"), text=text,
+                           incident=None)
+    return page, 503, {"Retry-After": retry}
+
+
+def _is_busy(error) -> bool:
+    """Another writer held the write lock (core.locking) longer than a request waits for it."""
+    orig = getattr(error, "orig", None)
+    # PostgreSQL: lock_timeout (55P03); SQLite: busy_timeout ran out ("database is locked").
+    return getattr(orig, "sqlstate", None) == "55P03" or "database is locked" in str(orig).lower()
 
 
 def _is_connection_error(error) -> bool:

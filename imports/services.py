@@ -47,6 +47,7 @@ from core import bulk
 from core.audit import diff, record, record_many, snapshot
 from core.db import utcnow
 from core.errors import BudgetStopError, DomainError, InvalidTransition, PermissionDenied, ValidationError
+from core.locking import serialise
 from core.money import Money, format_eur
 from core.users import FINANCE_ROLES, User, require_role
 from imports import reader
@@ -212,6 +213,9 @@ def run_import(session, actor, data: bytes, *, dry_run: bool = False,
     job.parse()
     if job.result.errors:
         return job.result
+    if not dry_run:
+        # From here to commit no other write lands: the file is judged on the state it is written to.
+        serialise(session)
     job.resolve()
     if job.result.errors:
         return job.result

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from core.audit import diff, record, snapshot
 from core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from core.locking import serialise
 from core.money import parse_eur
 from core.users import FINANCE_ROLES, User, require_role
 from projects.models import (
@@ -58,6 +59,7 @@ def check_year(year, field: str = "year") -> int:
 def create_programme(session, actor, code: str, name: str, ministry: str, budget_article: str,
                      first_year: int, last_year: int | None = None) -> Programme:
     require_role(actor, "beheerder")
+    serialise(session)
     code = _text(code, "een code", "code", max_len=20).upper()
     if session.scalar(select(Programme.id).where(Programme.code == code)):
         raise Conflict(f"Programma {code} bestaat al.", field="code")
@@ -77,6 +79,7 @@ def create_programme(session, actor, code: str, name: str, ministry: str, budget
 
 def create_organisation(session, actor, name: str, type: str) -> Organisation:
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     name = _text(name, "een naam", "name", max_len=200)
     if session.scalar(select(Organisation.id).where(func.lower(Organisation.name) == name.lower())):
         raise Conflict(f"Organisatie '{name}' bestaat al.", field="name")
@@ -89,6 +92,7 @@ def create_organisation(session, actor, name: str, type: str) -> Organisation:
 def update_organisation(session, actor, org: Organisation, name: str, type: str) -> Organisation:
     """Rename or retype an organisation (finance roles); names stay unique, case-insensitively."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     name = _text(name, "een naam", "name", max_len=200)
     dup = select(Organisation.id).where(func.lower(Organisation.name) == name.lower(), Organisation.id != org.id)
     if session.scalar(dup):
@@ -109,6 +113,7 @@ def organisation_project_count(session, org: Organisation) -> int:
 def delete_organisation(session, actor, org: Organisation) -> None:
     """Remove an organisation that no project names (penvoerder); otherwise say which hold it."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     count = organisation_project_count(session, org)
     if count:
         noun = "project noemt" if count == 1 else "projecten noemen"
@@ -195,6 +200,7 @@ def _is_descendant_or_self(session, candidate: Project, project: Project) -> boo
 def create_project(session, actor, programme: Programme, data: dict) -> Project:
     """Add a project (status voorstel unless given) after checking every field."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     v = _project_values(session, programme, data, None)
     status = _code(data.get("status") or "voorstel", STATUSES, "status", "status")
     forms = v.pop("forms")
@@ -208,6 +214,7 @@ def create_project(session, actor, programme: Programme, data: dict) -> Project:
 def update_project(session, actor, project: Project, data: dict) -> Project:
     """Change a project's classification and details (finance roles only; status goes via updates)."""
     require_role(actor, *FINANCE_ROLES)
+    serialise(session)
     before = {**snapshot(project), "forms": project.form_codes}
     v = _project_values(session, project.programme, {**_current(project), **data}, project)
     forms = v.pop("forms")
@@ -237,6 +244,7 @@ def add_status_update(session, actor, project: Project, *, status: str, rag: str
     """Record a status update; a projectleider may do this for own projects only."""
     if not may_update_status(actor, project):
         raise PermissionDenied("U mag alleen de status van uw eigen projecten bijwerken.")
+    serialise(session)
     status = _code(status, STATUSES, "status", "status")
     rag = _code(rag, RAG, "voortgangsindicatie", "rag")
     if status != project.status and status not in TRANSITIONS[project.status]:
