@@ -10,6 +10,7 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
 
+from core.locking import LOCK_TIMEOUT_SECONDS
 from core.money import Money
 
 NAMING_CONVENTION = {
@@ -60,5 +61,5 @@ def _connection_settings(dbapi_connection, connection_record):
         cursor.execute("PRAGMA cache_size=-32768")
         # A writer waits this long for another's write lock (core.locking) before it gives up
         # with "database is locked", which core.web turns into a Dutch "probeer het opnieuw".
-        cursor.execute("PRAGMA busy_timeout = 15000")
+        cursor.execute(f"PRAGMA busy_timeout = {LOCK_TIMEOUT_SECONDS * 1000}")
         cursor.close()

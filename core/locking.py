@@ -31,10 +31,10 @@ def serialise(session) -> None:
         connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'"))
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
     elif connection.dialect.name == "sqlite":
-        raw = connection.connection.driver_connection
         # pysqlite opens a transaction only at the first INSERT/UPDATE/DELETE; once it has,
         # this connection already holds SQLite's write lock.
-        if not raw.in_transaction:
-            raw.execute("BEGIN IMMEDIATE")
+        if not connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {LOCK_TIMEOUT_SECONDS * 1000}")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
     session.info[_HELD] = session.get_transaction()
     session.expire_all()
