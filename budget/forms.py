@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from budget.models import FUNDING_KINDS, MUTATION_KINDS, MUTATION_MOMENTS, PAYMENT_KINDS
 from core.errors import ValidationError as DomainValidationError
 from core.forms import MoneyField, VersionField
+from core.once import OnceTokenField
 from core.money import parse_eur
 from projects.models import YEAR_MAX, YEAR_MIN
 
@@ -77,6 +78,7 @@ def year_amounts(form) -> dict:
 
 
 class FundingSourceForm(FlaskForm):
+    form_token = OnceTokenField()
     version = VersionField()
     name = StringField(_l("Naam"), validators=[DataRequired(_l("Vul een naam in.")), Length(max=200)])
     kind = SelectField(_l("Soort"), choices=_choices(FUNDING_KINDS))
@@ -117,6 +119,7 @@ class FundingSourceForm(FlaskForm):
 
 
 class MutationForm(FlaskForm):
+    form_token = OnceTokenField()
     version = VersionField()
     year = _year_field(_l("Jaar"))
     amount = MoneyField(_l("Bedrag (negatief voor een verlaging)"), allow_negative=True,
@@ -134,6 +137,7 @@ class MutationForm(FlaskForm):
 
 
 class KasschuifForm(FlaskForm):
+    form_token = OnceTokenField()
     version = VersionField()
     moment = SelectField(_l("Moment"), choices=_choices(MUTATION_MOMENTS))
     reason = TextAreaField(_l("Toelichting"), validators=[DataRequired(_l("Vul een toelichting in."))])
@@ -143,6 +147,7 @@ class KasschuifForm(FlaskForm):
 
 
 class StaffingForm(FlaskForm):
+    form_token = OnceTokenField()
     version = VersionField()
     year = _year_field(_l("Jaar"))
     fte = StringField(_l("Fte"), validators=[DataRequired(_l("Vul het aantal fte in."))])
@@ -159,6 +164,7 @@ class StaffingForm(FlaskForm):
 
 
 class StaffingCostForm(FlaskForm):
+    form_token = OnceTokenField()
     version = VersionField()
     cost_date = DateField(_l("Datum"), validators=[InputRequired(_REQUIRED_DATE)])
     amount = MoneyField(_l("Bedrag (negatief voor een correctie)"), allow_negative=True,
@@ -168,6 +174,7 @@ class StaffingCostForm(FlaskForm):
 
 
 class CommitmentForm(FlaskForm):
+    form_token = OnceTokenField()
     reference = StringField(_l("Kenmerk (beschikking of contract)"),
                             validators=[DataRequired(_l("Vul een kenmerk in.")), Length(max=100)])
     signed_date = DateField(_l("Datum ondertekening"), validators=[InputRequired(_REQUIRED_DATE)])
@@ -181,6 +188,7 @@ class CommitmentForm(FlaskForm):
 
 
 class AdjustmentForm(FlaskForm):
+    form_token = OnceTokenField()
     adjustment_date = DateField(_l("Datum bijstelling"), validators=[InputRequired(_REQUIRED_DATE)])
     reason = TextAreaField(_l("Reden"), validators=[DataRequired(_l("Vul een reden in."))])
     reference = StringField(_l("Kenmerk"), validators=[Length(max=100)])
@@ -188,6 +196,7 @@ class AdjustmentForm(FlaskForm):
 
 
 class PaymentForm(FlaskForm):
+    form_token = OnceTokenField()
     payment_date = DateField(_l("Datum"), validators=[InputRequired(_REQUIRED_DATE)])
     amount = MoneyField(_l("Bedrag"), validators=[InputRequired(_REQUIRED_AMOUNT)])
     kind = SelectField(_l("Soort betaling"), choices=_choices(PAYMENT_KINDS), default="betaling")

@@ -4,12 +4,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, literal_column, select, union_all
 from sqlalchemy.orm.attributes import flag_modified
-from werkzeug.routing import BuildError
 
 from budget import services
 from budget.forms import (
@@ -42,10 +41,11 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
+from core import unit
 from core.auth import role_required
 from core.db import db
 from core.errors import BudgetStopError, DomainError
-from core.forms import apply_domain_error, check_version
+from core.forms import check_version
 from core.money import Money, format_eur
 from core.users import FINANCE_ROLES
 from core.web import current_programme
@@ -92,34 +92,24 @@ def _override(form) -> str | None:
     return form.override_reason.data if "override_reason" in form else None
 
 
+def _index(anchor: str) -> str:
+    return url_for("budget.index") + anchor
+
+
 def _project_url(project) -> str:
-    """The colleague's project page when it exists; the budget overview otherwise."""
-    if "projects.detail" in current_app.view_functions:
-        for key in ("project_id", "id"):
-            try:
-                return url_for("projects.detail", **{key: project.id}) + "#geld"
-            except BuildError:
-                continue
-    return url_for("budget.index")
+    return url_for("projects.detail", project_id=project.id) + "#geld"
 
 
-def _save(form, action, success: str, field_map: dict | None = None, year_field: bool = False):
-    """Run a service, commit, flash; a domain error goes back on the form (True = saved)."""
-    try:
-        action()
-    except DomainError as exc:
-        db.session.rollback()
-        apply_domain_error(form, exc, field_map)
+def _save(form, action, success: str, field_map: dict | None = None, year_field: bool = False, *, next_url):
+    """core.unit.save for a budget form: a budget stop also marks the years that fall short."""
+    def on_refusal(exc):
         if year_field and isinstance(exc, BudgetStopError):
             for year, shortfall in exc.shortfalls.items():
                 key = year_key(year)
                 if key in form:
                     form[key].errors = list(form[key].errors) + [
                         _("tekort %(amount)s", amount=format_eur(shortfall))]
-        return False
-    db.session.commit()
-    flash(success, "success")
-    return True
+    return unit.save(form, action, success, next_url, field_map=field_map, on_refusal=on_refusal)
 
 
 def _page(template: str, form, **context):
@@ -189,8 +179,9 @@ def source_new():
             services.set_allocations(db.session, current_user, source, form.amounts(), _override(form))
             # The yearly amounts are part of the source: changing them makes older forms stale too.
             flag_modified(source, "name")
-        if _save(form, action, _("Financieringsbron toegevoegd."), {"year": "range_from"}, year_field=True):
-            return redirect(url_for("budget.index") + "#bronnen")
+        if done := _save(form, action, _("Financieringsbron toegevoegd."), {"year": "range_from"},
+                         year_field=True, next_url=_index("#bronnen")):
+            return done
     return _page("budget/source_form.html", form, programme=programme, source=None)
 
 
@@ -209,15 +200,16 @@ def source_edit(source_id: int):
             services.set_allocations(db.session, current_user, source, form.amounts(), _override(form))
             # The yearly amounts are part of the source: changing them makes older forms stale too.
             flag_modified(source, "name")
-        if _save(form, action, _("Financieringsbron opgeslagen."), {"year": "range_from"}, year_field=True):
-            return redirect(url_for("budget.index") + "#bronnen")
+        if done := _save(form, action, _("Financieringsbron opgeslagen."), {"year": "range_from"},
+                         year_field=True, next_url=_index("#bronnen")):
+            return done
     return _page("budget/source_form.html", form, programme=programme, source=source)
 
 
 # --- deletes (one pattern: POST, refusal as a flash message that says why) -------------------
 
 
-def _delete(action, success: str, anchor: str):
+def _delete(action, success: str, next_url: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
@@ -229,7 +221,7 @@ def _delete(action, success: str, anchor: str):
     else:
         db.session.commit()
         flash(success, "success")
-    return redirect(url_for("budget.index") + anchor)
+    return redirect(next_url)
 
 
 @bp.route("/budget/bronnen/<int:source_id>/verwijderen", methods=["POST"])
@@ -237,7 +229,7 @@ def _delete(action, success: str, anchor: str):
 def source_delete(source_id: int):
     source = _owned(FundingSource, source_id)
     return _delete(lambda: services.delete_funding_source(db.session, current_user, source),
-                   _("Financieringsbron verwijderd."), "#bronnen")
+                   _("Financieringsbron verwijderd."), _index("#bronnen"))
 
 
 @bp.route("/budget/mutaties/<int:mutation_id>/verwijderen", methods=["POST"])
@@ -245,7 +237,7 @@ def source_delete(source_id: int):
 def mutation_delete(mutation_id: int):
     mutation = _owned(BudgetMutation, mutation_id)
     return _delete(lambda: services.delete_mutation(db.session, current_user, mutation),
-                   _("Mutatie verwijderd."), "#mutaties")
+                   _("Mutatie verwijderd."), _index("#mutaties"))
 
 
 @bp.route("/budget/personeel/<int:reservation_id>/verwijderen", methods=["POST"])
@@ -253,7 +245,7 @@ def mutation_delete(mutation_id: int):
 def staffing_delete(reservation_id: int):
     reservation = _owned(StaffingReservation, reservation_id)
     return _delete(lambda: services.delete_staffing_reservation(db.session, current_user, reservation),
-                   _("Reservering verwijderd."), "#personeel")
+                   _("Reservering verwijderd."), _index("#personeel"))
 
 
 @bp.route("/budget/personeelskosten/<int:cost_id>/verwijderen", methods=["POST"])
@@ -261,7 +253,7 @@ def staffing_delete(reservation_id: int):
 def cost_delete(cost_id: int):
     cost = _staffing_cost(cost_id)
     return _delete(lambda: services.delete_staffing_cost(db.session, current_user, cost),
-                   _("Personeelskosten verwijderd."), "#personeel")
+                   _("Personeelskosten verwijderd."), _index("#personeel"))
 
 
 # --- mutations and kasschuif ---------------------------------------------------------------
@@ -288,9 +280,10 @@ def mutation_new():
     programme = _programme()
     form = _mutation_form()
     if form.validate_on_submit():
-        if _save(form, lambda: services.add_mutation(db.session, current_user, programme, **_mutation_args(form)),
-                 _("Mutatie toegevoegd."), {"mutation_date": "date"}):
-            return redirect(url_for("budget.index") + "#mutaties")
+        if done := _save(form, lambda: services.add_mutation(db.session, current_user, programme,
+                                                             **_mutation_args(form)),
+                         _("Mutatie toegevoegd."), {"mutation_date": "date"}, next_url=_index("#mutaties")):
+            return done
     return _page("budget/mutation_form.html", form, mutation=None)
 
 
@@ -303,9 +296,10 @@ def mutation_edit(mutation_id: int):
     form = _mutation_form(mutation)
     if form.validate_on_submit():
         check_version(mutation, form)
-        if _save(form, lambda: services.update_mutation(db.session, current_user, mutation, **_mutation_args(form)),
-                 _("Mutatie opgeslagen."), {"mutation_date": "date"}):
-            return redirect(url_for("budget.index") + "#mutaties")
+        if done := _save(form, lambda: services.update_mutation(db.session, current_user, mutation,
+                                                                **_mutation_args(form)),
+                         _("Mutatie opgeslagen."), {"mutation_date": "date"}, next_url=_index("#mutaties")):
+            return done
     return _page("budget/mutation_form.html", form, mutation=mutation)
 
 
@@ -335,9 +329,11 @@ def kasschuif_new():
     programme = _programme()
     form = _kasschuif_form(programme)
     if form.validate_on_submit():
-        if _save(form, lambda: services.add_kasschuif(db.session, current_user, programme, **_kasschuif_args(form)),
-                 _("Kasschuif toegevoegd."), {"mutation_date": "date"}, year_field=True):
-            return redirect(url_for("budget.index") + "#mutaties")
+        if done := _save(form, lambda: services.add_kasschuif(db.session, current_user, programme,
+                                                              **_kasschuif_args(form)),
+                         _("Kasschuif toegevoegd."), {"mutation_date": "date"}, year_field=True,
+                         next_url=_index("#mutaties")):
+            return done
     return _page("budget/kasschuif_form.html", form, group=None)
 
 
@@ -351,9 +347,11 @@ def kasschuif_edit(group: str):
     form = _kasschuif_form(programme, rows)
     if form.validate_on_submit():
         check_version(rows[0], form)
-        if _save(form, lambda: services.update_kasschuif(db.session, current_user, group, **_kasschuif_args(form)),
-                 _("Kasschuif opgeslagen."), {"mutation_date": "date"}, year_field=True):
-            return redirect(url_for("budget.index") + "#mutaties")
+        if done := _save(form, lambda: services.update_kasschuif(db.session, current_user, group,
+                                                                 **_kasschuif_args(form)),
+                         _("Kasschuif opgeslagen."), {"mutation_date": "date"}, year_field=True,
+                         next_url=_index("#mutaties")):
+            return done
     return _page("budget/kasschuif_form.html", form, group=group)
 
 
@@ -394,11 +392,11 @@ def staffing_edit(reservation_id: int | None = None):
                                                  StaffingReservation.year == form.year.data))
         if exists:
             form.year.errors.append(_("Er is al een reservering voor %(year)s; wijzig die.", year=form.year.data))
-        elif _save(form, lambda: services.set_staffing_reservation(
-                db.session, current_user, programme, year=form.year.data, fte=form.fte.data,
-                amount=form.amount.data, override_reason=_override(form)),
-                _("Reservering opgeslagen.")):
-            return redirect(url_for("budget.index") + "#personeel")
+        elif done := _save(form, lambda: services.set_staffing_reservation(
+                    db.session, current_user, programme, year=form.year.data, fte=form.fte.data,
+                    amount=form.amount.data, override_reason=_override(form)),
+                _("Reservering opgeslagen."), next_url=_index("#personeel")):
+            return done
     return _page("budget/staffing_form.html", form, reservation=reservation)
 
 
@@ -422,8 +420,8 @@ def cost_edit(reservation_id: int | None = None, cost_id: int | None = None):
         else:
             def action():
                 services.add_staffing_cost(db.session, current_user, reservation, **args)
-        if _save(form, action, _("Personeelskosten opgeslagen.")):
-            return redirect(url_for("budget.index") + "#personeel")
+        if done := _save(form, action, _("Personeelskosten opgeslagen."), next_url=_index("#personeel")):
+            return done
     return _page("budget/cost_form.html", form, reservation=reservation, cost=cost)
 
 
@@ -450,8 +448,8 @@ def commitment_new(project_id: int):
                                     signed_date=form.signed_date.data, total=form.total.data,
                                     schedule=year_amounts(form), description=form.description.data or "",
                                     override_reason=_override(form))
-        if _save(form, action, _("Verplichting vastgelegd."), year_field=True):
-            return redirect(_project_url(project))
+        if done := _save(form, action, _("Verplichting vastgelegd."), year_field=True, next_url=_project_url(project)):
+            return done
     return _page("budget/commitment_form.html", form, project=project, back=_project_url(project))
 
 
@@ -472,8 +470,8 @@ def commitment_adjust(commitment_id: int):
                                        adjustment_date=form.adjustment_date.data, changes=year_amounts(form),
                                        reason=form.reason.data, reference=form.reference.data or "",
                                        override_reason=_override(form))
-        if _save(form, action, _("Bijstelling vastgelegd."), year_field=True):
-            return redirect(_project_url(project))
+        if done := _save(form, action, _("Bijstelling vastgelegd."), year_field=True, next_url=_project_url(project)):
+            return done
     total, paid = services.commitment_totals(db.session, commitment.id)
     return _page("budget/adjustment_form.html", form, project=project, commitment=commitment, current=current,
                  total=total, paid=paid, back=_project_url(project))
@@ -492,8 +490,8 @@ def payment_new(commitment_id: int):
             services.add_payment(db.session, current_user, commitment, payment_date=form.payment_date.data,
                                  amount=form.amount.data, kind=form.kind.data, reference=form.reference.data,
                                  description=form.description.data or "")
-        if _save(form, action, _("Betaling vastgelegd.")):
-            return redirect(_project_url(project))
+        if done := _save(form, action, _("Betaling vastgelegd."), next_url=_project_url(project)):
+            return done
     total, paid = services.commitment_totals(db.session, commitment.id)
     return _page("budget/payment_form.html", form, project=project, commitment=commitment, total=total,
                  paid=paid, back=_project_url(project))
@@ -504,18 +502,8 @@ def payment_new(commitment_id: int):
 def commitment_delete(commitment_id: int):
     commitment = _commitment(commitment_id)
     project = commitment.project
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        services.delete_commitment(db.session, current_user, commitment)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(_("Niet verwijderd: %(reason)s", reason=exc.message), "error")
-    else:
-        db.session.commit()
-        flash(_("Verplichting verwijderd."), "success")
-    return redirect(_project_url(project))
+    return _delete(lambda: services.delete_commitment(db.session, current_user, commitment),
+                   _("Verplichting verwijderd."), _project_url(project))
 
 
 # --- the money section of the project page (projects must not import budget) ----------------

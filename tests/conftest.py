@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from flask import g, request_started
+from flask.testing import FlaskClient
 
 from app import create_app
 from core.db import db
@@ -160,6 +161,20 @@ def _truncate_all() -> None:
 _test_numbers = itertools.count(1)
 
 
+class FormClient(FlaskClient):
+    """The test client, posting as from a freshly rendered form: with a new one-time form token.
+
+    A browser sends the token of the form it showed (core.once); a test that posts a dict
+    without one stands for a form opened just before. Tests of the token itself pass their own.
+    """
+
+    def post(self, *args, **kwargs):
+        data = kwargs.get("data")
+        if isinstance(data, dict) and "form_token" not in data:
+            kwargs["data"] = {**data, "form_token": secrets.token_urlsafe(24)}
+        return super().post(*args, **kwargs)
+
+
 @pytest.fixture
 def app(_database: Path | str, _migrated: Path | str) -> Iterator:
     """A new app on an empty, migrated database; yielded inside its app context."""
@@ -171,6 +186,7 @@ def app(_database: Path | str, _migrated: Path | str) -> Iterator:
     else:
         uri = _migrated
     flask_app = create_app(_base_config(uri))
+    flask_app.test_client_class = FormClient
     # The test keeps one app context open, and test-client requests reuse it; a real request
     # starts with an empty `g` (no cached login user or programme), so give each one that.
     request_started.connect(_fresh_g, flask_app)

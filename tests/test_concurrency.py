@@ -42,11 +42,18 @@ def server(app, tmp_path):
     db.session.remove()
 
 
-def _fire(base: str, email: str, path: str, posts: list[dict]) -> Counter:
-    """Each form is fetched first (its own tokens), then all are posted at once, each on its own connection."""
+def _fire(base: str, email: str, path: str, posts: list[dict], same_form: bool = False) -> Counter:
+    """Each form is fetched first (its own tokens), then all are posted at once, each on its own connection.
+
+    `same_form`: one form fetched and posted len(posts) times at once (a user's repeated clicks).
+    """
     browser = Browser(base)
     browser.log_in(email, PASSWORD)
-    forms = [{**browser.hidden(path), **data} for data in posts]
+    if same_form:
+        form = browser.hidden(path)
+        forms = [{**form, **data} for data in posts]
+    else:
+        forms = [{**browser.hidden(path), **data} for data in posts]
     start = threading.Barrier(len(posts))
 
     def post(data):
@@ -60,7 +67,7 @@ def _fire(base: str, email: str, path: str, posts: list[dict]) -> Counter:
     # Whatever was refused was refused with the rule's own Dutch message, or a Dutch "try again".
     for status, body in answers:
         if status == 400:
-            assert "Budgetstop" in body or "Betaling geweigerd" in body
+            assert "Budgetstop" in body or "Betaling geweigerd" in body or "bestaat al" in body
         if status == 503:
             assert "Probeer het opnieuw" in body
     return Counter(status for status, _ in answers)
@@ -113,6 +120,28 @@ def test_parallel_payments_never_exceed_the_commitment(app, server):
         assert answers[302] == count
         if not answers[503]:
             assert count == 4
+
+
+def test_one_form_posted_twenty_times_at_once_books_once(server):
+    year = FIRST_YEAR
+    data = {"reference": "KLIK-1", "signed_date": f"{year}-01-15", "total": "1.000,00",
+            f"jaar_{year}": "1.000,00"}
+    answers = _fire(server["base"], server["fin"].email, f"/projecten/{server['project'].id}/verplichtingen/nieuw",
+                    [data] * PARALLEL, same_form=True)
+    assert db.session.scalar(select(func.count(Commitment.id)).where(Commitment.reference == "KLIK-1")) == 1
+    # Every click lands on the project page that shows the one booking (or is told to try again).
+    assert answers[302] + answers[503] == PARALLEL
+
+
+def test_the_same_kenmerk_twenty_times_at_once_gives_one_commitment_and_a_dutch_message(server):
+    year = FIRST_YEAR + 1
+    data = {"reference": "DUBBEL-1", "signed_date": f"{year}-01-15", "total": "1.000,00",
+            f"jaar_{year}": "1.000,00"}
+    answers = _fire(server["base"], server["fin"].email, f"/projecten/{server['project'].id}/verplichtingen/nieuw",
+                    [data] * PARALLEL)
+    assert db.session.scalar(select(func.count(Commitment.id)).where(Commitment.reference == "DUBBEL-1")) == 1
+    assert answers[302] == 1
+    assert answers[400] + answers[503] == PARALLEL - 1
 
 
 def test_a_writer_that_waits_too_long_is_told_to_try_again_and_nothing_is_written(app, client, monkeypatch,

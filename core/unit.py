@@ -1,0 +1,72 @@
+"""One way to commit a page's unit of work: claim the form's token, run the services, commit or explain."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import flash, redirect
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from core import once
+from core.db import db
+from core.errors import DomainError
+from core.forms import apply_domain_error
+
+
+def save(form, action: Callable, success: str | Callable, next_url: str | Callable, *,
+         field_map: dict | None = None, on_refusal: Callable | None = None):
+    """Run `action` (services that flush, never commit) as one transaction for a submitted form.
+
+    Returns a redirect when it was saved, or when this very form was saved before (a double
+    click, a reload, the back button: nothing is booked again); returns None when the form
+    must be shown again with the refusal on it. `success` and `next_url` may be callables
+    that take what `action` returned. `on_refusal(exc)` adds more to the form (e.g. per year).
+    """
+    session = db.session
+    token = form.form_token.data if "form_token" in form else None
+    user_id = getattr(current_user, "id", None)
+    try:
+        if token is not None:
+            earlier = once.claim(session, token, user_id)
+            if earlier is not None:
+                session.rollback()
+                return _repeat(form, earlier, user_id)
+        result = action()
+        url = next_url(result) if callable(next_url) else next_url
+        if token is not None:
+            once.done(session, token, url)
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        apply_domain_error(form, exc, field_map)
+        if on_refusal is not None:
+            on_refusal(exc)
+        return None
+    except IntegrityError:
+        # The rules already refuse duplicates under the write lock; what is left is the same
+        # form posted twice at the same moment, or a key someone else just took.
+        session.rollback()
+        earlier = once.used(session, token) if token is not None else None
+        if earlier is not None:
+            return _repeat(form, earlier, user_id)
+        _form_error(form, _("Iemand anders heeft zojuist hetzelfde opgeslagen. Controleer het overzicht; "
+                            "er is niets dubbel geboekt."))
+        return None
+    flash(success(result) if callable(success) else success, "success")
+    return redirect(url)
+
+
+def _repeat(form, earlier: once.FormSubmission, user_id):
+    if earlier.user_id != user_id or not earlier.location:
+        _form_error(form, _("Dit formulier is al gebruikt. Open het opnieuw en vul het nog eens in."))
+        return None
+    flash(_("Dit formulier was al verwerkt; er is niets opnieuw geboekt. Hieronder ziet u wat er is "
+            "opgeslagen."), "info")
+    return redirect(earlier.location)
+
+
+def _form_error(form, message: str) -> None:
+    form.form_errors.append(message)
+    # form.errors is cached by WTForms; reset so the summary includes the new message.
+    form._errors = None
