@@ -56,8 +56,12 @@ class YearFigures:
     paid: Decimal = ZERO
 
     @property
+    def funding(self) -> Decimal:
+        return self.structural + self.incidental
+
+    @property
     def available(self) -> Decimal:
-        return self.structural + self.incidental + self.mutations
+        return self.funding + self.mutations
 
     @property
     def committed(self) -> Decimal:

@@ -7,10 +7,10 @@ from decimal import Decimal
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, literal_column, select, union_all
+from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
-from budget import services
+from budget import queries, services
 from budget.forms import (
     AdjustmentForm,
     CommitmentForm,
@@ -25,28 +25,24 @@ from budget.forms import (
     year_amounts,
     year_key,
 )
-from budget.ledger import programme_figures, programme_years
+from budget.ledger import programme_years
 from budget.models import (
     FUNDING_KINDS,
     MUTATION_KINDS,
     MUTATION_MOMENTS,
-    PAYMENT_KINDS,
-    BudgetAllocation,
     BudgetMutation,
     Commitment,
-    CommitmentAdjustment,
-    CommitmentSchedule,
     FundingSource,
-    Payment,
     StaffingCost,
     StaffingReservation,
 )
 from core import unit
 from core.auth import role_required
+from core.sections import add_project_section
 from core.db import db
 from core.errors import BudgetStopError, DomainError
 from core.forms import check_version
-from core.money import Money, format_eur
+from core.money import format_eur
 from core.users import FINANCE_ROLES
 from core.web import current_programme
 from projects.models import Project
@@ -125,30 +121,11 @@ def index():
     programme = current_programme()
     if programme is None:
         return render_template("budget/index.html", programme=None)
-    session = db.session
-    years = programme_years(session, programme)
-    sources = session.scalars(select(FundingSource).where(FundingSource.programme_id == programme.id)
-                              .order_by(FundingSource.kind.desc(), FundingSource.name)).all()
-    allocations: dict[tuple[int, int], Decimal] = {
-        (a.source_id, a.year): a.amount for a in session.scalars(
-            select(BudgetAllocation).join(FundingSource).where(FundingSource.programme_id == programme.id))}
-    alloc_years = sorted({y for _s, y in allocations} | set(years))
-    mutations = session.scalars(select(BudgetMutation).where(BudgetMutation.programme_id == programme.id)
-                                .order_by(BudgetMutation.date.desc(), BudgetMutation.id.desc())).all()
-    reservations = session.scalars(select(StaffingReservation)
-                                   .where(StaffingReservation.programme_id == programme.id)
-                                   .order_by(StaffingReservation.year)).all()
-    costs: dict[int, list[StaffingCost]] = {}
-    for cost in session.scalars(select(StaffingCost).join(StaffingReservation)
-                                .where(StaffingReservation.programme_id == programme.id)
-                                .order_by(StaffingCost.date, StaffingCost.id)):
-        costs.setdefault(cost.reservation_id, []).append(cost)
-    figures = programme_figures(session, programme.id, None, years)
     return render_template(
-        "budget/index.html", programme=programme, years=years, alloc_years=alloc_years, sources=sources,
-        allocations=allocations, mutations=mutations, reservations=reservations, costs=costs, figures=figures,
+        "budget/index.html", programme=programme, **queries.budget_overview(db.session, programme),
         funding_kinds=FUNDING_KINDS, mutation_kinds=MUTATION_KINDS, moments=MUTATION_MOMENTS,
         confirm=ConfirmForm())
+
 
 
 # --- funding sources -----------------------------------------------------------------------
@@ -506,57 +483,5 @@ def commitment_delete(commitment_id: int):
                    _("Verplichting verwijderd."), _project_url(project))
 
 
-# --- the money section of the project page (projects must not import budget) ----------------
-
-
-@bp.app_template_global()
-def project_money(project) -> dict:
-    """Commitments of a project with schedule, adjustments, payments and totals, in five queries."""
-    session = db.session
-    commitments = session.scalars(select(Commitment).where(Commitment.project_id == project.id)
-                                  .order_by(Commitment.signed_date, Commitment.id)).all()
-    ids = [c.id for c in commitments]
-    result = {"commitments": [], "total": ZERO, "paid": ZERO, "remaining": ZERO, "years": [],
-              "by_year": {}, "payment_kinds": PAYMENT_KINDS}
-    if not ids:
-        return result
-    sched = select(CommitmentSchedule.commitment_id.label("cid"), CommitmentSchedule.year.label("year"),
-                   CommitmentSchedule.amount.label("amount"), literal_column("0").label("adj")
-                   ).where(CommitmentSchedule.commitment_id.in_(ids))
-    adj = select(CommitmentAdjustment.commitment_id, CommitmentAdjustment.year, literal_column("0"),
-                 CommitmentAdjustment.amount).where(CommitmentAdjustment.commitment_id.in_(ids))
-    m = union_all(sched, adj).subquery("m")
-    per_year: dict[int, dict[int, dict[str, Decimal]]] = {}
-    for cid, year, planned, adjusted in session.execute(
-            select(m.c.cid, m.c.year, func.sum(m.c.amount).cast(Money), func.sum(m.c.adj).cast(Money))
-            .group_by(m.c.cid, m.c.year)):
-        per_year.setdefault(cid, {})[int(year)] = {"planned": planned or ZERO, "adjusted": adjusted or ZERO}
-    paid = dict(session.execute(select(Payment.commitment_id, func.sum(Payment.amount).cast(Money))
-                                .where(Payment.commitment_id.in_(ids)).group_by(Payment.commitment_id)).all())
-    payments: dict[int, list[Payment]] = {}
-    for p in session.scalars(select(Payment).where(Payment.commitment_id.in_(ids))
-                             .order_by(Payment.date, Payment.id)):
-        payments.setdefault(p.commitment_id, []).append(p)
-    adjustments: dict[int, list[CommitmentAdjustment]] = {}
-    for a in session.scalars(select(CommitmentAdjustment).where(CommitmentAdjustment.commitment_id.in_(ids))
-                             .order_by(CommitmentAdjustment.date, CommitmentAdjustment.id)):
-        adjustments.setdefault(a.commitment_id, []).append(a)
-    years = sorted({y for rows in per_year.values() for y in rows})
-    for c in commitments:
-        rows = per_year.get(c.id, {})
-        schedule = {y: v["planned"] + v["adjusted"] for y, v in rows.items()}
-        current = c.total + sum((v["adjusted"] for v in rows.values()), ZERO)
-        c_paid = paid.get(c.id) or ZERO
-        result["commitments"].append({
-            "commitment": c, "total": c.total, "current": current, "paid": c_paid,
-            "remaining": current - c_paid, "schedule": schedule, "adjusted_years": {y for y, v in rows.items()
-                                                                                    if v["adjusted"]},
-            "adjustments": adjustments.get(c.id, []), "payments": payments.get(c.id, []),
-        })
-        result["total"] += current
-        result["paid"] += c_paid
-        for y, amount in schedule.items():
-            result["by_year"][y] = result["by_year"].get(y, ZERO) + amount
-    result["remaining"] = result["total"] - result["paid"]
-    result["years"] = years
-    return result
+# The money section of the project page: projects must not import budget, so budget adds it.
+add_project_section("budget/_project_money.html", queries.project_money)

@@ -11,6 +11,7 @@ from core.auth import role_required
 from core.db import db
 from core.errors import DomainError
 from core.forms import apply_domain_error, check_version
+from core.sections import project_sections
 from core.users import FINANCE_ROLES, User
 from core.web import current_programme
 from projects import services
@@ -153,6 +154,7 @@ def detail(project_id: int):
         selectinload(Project.successors), selectinload(Project.forms),
         selectinload(Project.updates).joinedload(StatusUpdate.author))
     return render_template("projects/detail.html", project=project,
+                           sections=project_sections(db.session, project),
                            can_see_internal=_may_see_internal(project),
                            can_edit=current_user.role in FINANCE_ROLES,
                            can_update_status=services.may_update_status(current_user, project))

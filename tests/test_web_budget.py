@@ -10,7 +10,7 @@ from flask import render_template
 from flask_login import login_user
 from sqlalchemy import event, func, select
 
-from budget import services
+from budget import queries, services
 from budget.models import (
     BudgetAllocation,
     BudgetMutation,
@@ -514,7 +514,8 @@ def test_unknown_ids_give_404(app, world):
 def _render_money(app, user, project) -> str:
     with app.test_request_context("/"):
         login_user(user)
-        return render_template("budget/_project_money.html", project=project)
+        return render_template("budget/_project_money.html", project=project,
+                               data=queries.project_money(db.session, project))
 
 
 def test_money_partial_shows_figures_and_controls_only_to_finance(app, session, world):

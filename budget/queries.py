@@ -1,0 +1,101 @@
+"""Read-only queries for the budget pages: the overview and a project's money (no rules, no writes)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, literal_column, select, union_all
+
+from budget.ledger import programme_figures, programme_years
+from budget.models import (
+    PAYMENT_KINDS,
+    BudgetAllocation,
+    BudgetMutation,
+    Commitment,
+    CommitmentAdjustment,
+    CommitmentSchedule,
+    FundingSource,
+    Payment,
+    StaffingCost,
+    StaffingReservation,
+)
+from core.money import Money
+
+ZERO = Decimal("0.00")
+
+
+def budget_overview(session, programme) -> dict:
+    """Everything the Budget page shows: sources with yearly amounts, mutations, staffing, figures."""
+    years = programme_years(session, programme)
+    sources = session.scalars(select(FundingSource).where(FundingSource.programme_id == programme.id)
+                              .order_by(FundingSource.kind.desc(), FundingSource.name)).all()
+    allocations: dict[tuple[int, int], Decimal] = {
+        (a.source_id, a.year): a.amount for a in session.scalars(
+            select(BudgetAllocation).join(FundingSource).where(FundingSource.programme_id == programme.id))}
+    mutations = session.scalars(select(BudgetMutation).where(BudgetMutation.programme_id == programme.id)
+                                .order_by(BudgetMutation.date.desc(), BudgetMutation.id.desc())).all()
+    reservations = session.scalars(select(StaffingReservation)
+                                   .where(StaffingReservation.programme_id == programme.id)
+                                   .order_by(StaffingReservation.year)).all()
+    costs: dict[int, list[StaffingCost]] = {}
+    for cost in session.scalars(select(StaffingCost).join(StaffingReservation)
+                                .where(StaffingReservation.programme_id == programme.id)
+                                .order_by(StaffingCost.date, StaffingCost.id)):
+        costs.setdefault(cost.reservation_id, []).append(cost)
+    booked = {r.id: sum((c.amount for c in costs.get(r.id, [])), ZERO) for r in reservations}
+    return {
+        "years": years, "alloc_years": sorted({y for _s, y in allocations} | set(years)), "sources": sources,
+        "allocations": allocations, "mutations": mutations, "reservations": reservations, "costs": costs,
+        "booked": booked, "remaining": {r.id: r.amount - booked[r.id] for r in reservations},
+        "figures": programme_figures(session, programme.id, None, years),
+    }
+
+
+def project_money(session, project) -> dict:
+    """Commitments of a project with schedule, adjustments, payments and totals, in five queries."""
+    commitments = session.scalars(select(Commitment).where(Commitment.project_id == project.id)
+                                  .order_by(Commitment.signed_date, Commitment.id)).all()
+    ids = [c.id for c in commitments]
+    result = {"commitments": [], "total": ZERO, "paid": ZERO, "remaining": ZERO, "years": [],
+              "by_year": {}, "payment_kinds": PAYMENT_KINDS}
+    if not ids:
+        return result
+    sched = select(CommitmentSchedule.commitment_id.label("cid"), CommitmentSchedule.year.label("year"),
+                   CommitmentSchedule.amount.label("amount"), literal_column("0").label("adj")
+                   ).where(CommitmentSchedule.commitment_id.in_(ids))
+    adj = select(CommitmentAdjustment.commitment_id, CommitmentAdjustment.year, literal_column("0"),
+                 CommitmentAdjustment.amount).where(CommitmentAdjustment.commitment_id.in_(ids))
+    m = union_all(sched, adj).subquery("m")
+    per_year: dict[int, dict[int, dict[str, Decimal]]] = {}
+    for cid, year, planned, adjusted in session.execute(
+            select(m.c.cid, m.c.year, func.sum(m.c.amount).cast(Money), func.sum(m.c.adj).cast(Money))
+            .group_by(m.c.cid, m.c.year)):
+        per_year.setdefault(cid, {})[int(year)] = {"planned": planned or ZERO, "adjusted": adjusted or ZERO}
+    paid = dict(session.execute(select(Payment.commitment_id, func.sum(Payment.amount).cast(Money))
+                                .where(Payment.commitment_id.in_(ids)).group_by(Payment.commitment_id)).all())
+    payments: dict[int, list[Payment]] = {}
+    for p in session.scalars(select(Payment).where(Payment.commitment_id.in_(ids))
+                             .order_by(Payment.date, Payment.id)):
+        payments.setdefault(p.commitment_id, []).append(p)
+    adjustments: dict[int, list[CommitmentAdjustment]] = {}
+    for a in session.scalars(select(CommitmentAdjustment).where(CommitmentAdjustment.commitment_id.in_(ids))
+                             .order_by(CommitmentAdjustment.date, CommitmentAdjustment.id)):
+        adjustments.setdefault(a.commitment_id, []).append(a)
+    years = sorted({y for rows in per_year.values() for y in rows})
+    for c in commitments:
+        rows = per_year.get(c.id, {})
+        schedule = {y: v["planned"] + v["adjusted"] for y, v in rows.items()}
+        current = c.total + sum((v["adjusted"] for v in rows.values()), ZERO)
+        c_paid = paid.get(c.id) or ZERO
+        result["commitments"].append({
+            "commitment": c, "total": c.total, "current": current, "paid": c_paid,
+            "remaining": current - c_paid, "schedule": schedule, "adjusted_years": {y for y, v in rows.items()
+                                                                                    if v["adjusted"]},
+            "adjustments": adjustments.get(c.id, []), "payments": payments.get(c.id, []),
+        })
+        result["total"] += current
+        result["paid"] += c_paid
+        for y, amount in schedule.items():
+            result["by_year"][y] = result["by_year"].get(y, ZERO) + amount
+    result["remaining"] = result["total"] - result["paid"]
+    result["years"] = years
+    return result
