@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.validators import ValidationError as FieldError
 
 from core.forms import MoneyField, MultiCheckboxField, VersionField
+from core.once import OnceTokenField
 from projects.models import (
     CATEGORIES,
     EXPLOITATION_FORMS,
@@ -38,6 +39,7 @@ def choices(items, blank=None) -> list[SelectChoice]:
 
 
 class ProjectForm(FlaskForm):
+    form_token = OnceTokenField()
     version = VersionField()
     code = StringField(_l("Projectcode"), validators=[DataRequired(_l("Vul een projectcode in.")),
                                                      Length(max=30, message=_l("Hoogstens 30 tekens."))])
@@ -68,6 +70,7 @@ class ProjectForm(FlaskForm):
 
 
 class OrganisationForm(FlaskForm):
+    form_token = OnceTokenField()
     version = VersionField()
     name = StringField(_l("Naam"), validators=[DataRequired(_l("Vul een naam in.")),
                                                Length(max=200, message=_l("Hoogstens 200 tekens."))])
@@ -76,6 +79,7 @@ class OrganisationForm(FlaskForm):
 
 
 class StatusUpdateForm(FlaskForm):
+    form_token = OnceTokenField()
     status = SelectField(_l("Nieuwe status"), choices=[])
     rag = SelectField(_l("Voortgang (RAG)"), choices=choices(RAG.items(), _CHOOSE),
                       validators=[InputRequired(_l("Kies hoe het project ervoor staat."))])

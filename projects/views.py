@@ -7,10 +7,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
+from core import unit
 from core.auth import role_required
 from core.db import db
 from core.errors import DomainError
-from core.forms import apply_domain_error, check_version
+from core.forms import check_version
 from core.sections import project_sections
 from core.users import FINANCE_ROLES, User
 from core.web import current_programme
@@ -196,16 +197,11 @@ def create():
     form = ProjectForm()
     _fill_project_choices(form, programme, None)
     if form.validate_on_submit():
-        try:
-            project = services.create_project(db.session, current_user, programme,
-                                              {**_project_data(form), "status": form.status.data})
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
-        else:
-            flash(_("Project %(code)s is toegevoegd.", code=project.code), "success")
-            return redirect(url_for("projects.detail", project_id=project.id))
+        done = unit.save(form, lambda: services.create_project(db.session, current_user, programme,
+                                                               {**_project_data(form), "status": form.status.data}),
+                         lambda project: _("Project %(code)s is toegevoegd.", code=project.code), _detail_url)
+        if done:
+            return done
     return _render_form(form, None, programme)
 
 
@@ -220,16 +216,15 @@ def edit(project_id: int):
     _fill_project_choices(form, project.programme, project)
     if form.validate_on_submit():
         check_version(project, form)
-        try:
-            services.update_project(db.session, current_user, project, _project_data(form))
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
-        else:
-            flash(_("Project %(code)s is opgeslagen.", code=project.code), "success")
-            return redirect(url_for("projects.detail", project_id=project.id))
+        done = unit.save(form, lambda: services.update_project(db.session, current_user, project, _project_data(form)),
+                         lambda saved: _("Project %(code)s is opgeslagen.", code=saved.code), _detail_url)
+        if done:
+            return done
     return _render_form(form, project, project.programme)
+
+
+def _detail_url(project: Project) -> str:
+    return url_for("projects.detail", project_id=project.id)
 
 
 def _render_form(form, project, programme):
@@ -248,18 +243,13 @@ def status_update(project_id: int):
         [(project.status, _("Ongewijzigd (%(status)s)", status=STATUSES[project.status]))]
         + [(code, label) for code, label in STATUSES.items() if code in TRANSITIONS[project.status]])
     if form.validate_on_submit():
-        try:
-            services.add_status_update(
-                db.session, current_user, project, status=form.status.data, rag=form.rag.data,
-                update_date=form.update_date.data, progress=form.progress.data,
-                public_text=form.public_text.data, next_steps=form.next_steps.data)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
-        else:
-            flash(_("De statusupdate voor %(code)s is opgeslagen.", code=project.code), "success")
-            return redirect(url_for("projects.detail", project_id=project.id))
+        done = unit.save(form, lambda: services.add_status_update(
+            db.session, current_user, project, status=form.status.data, rag=form.rag.data,
+            update_date=form.update_date.data, progress=form.progress.data,
+            public_text=form.public_text.data, next_steps=form.next_steps.data),
+            _("De statusupdate voor %(code)s is opgeslagen.", code=project.code), _detail_url(project))
+        if done:
+            return done
     return render_template("projects/status_update.html", form=form, project=project), (400 if form.errors else 200)
 
 
@@ -287,21 +277,23 @@ def organisation_edit(organisation_id: int):
 def _organisation_form(org: Organisation | None):
     form = OrganisationForm(obj=org if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
-            if org is None:
-                org = services.create_organisation(db.session, current_user, form.name.data, form.type.data)
-                message = _("Organisatie %(name)s is toegevoegd.", name=org.name)
-            else:
-                check_version(org, form)
-                services.update_organisation(db.session, current_user, org, form.name.data, form.type.data)
-                message = _("Organisatie %(name)s is opgeslagen.", name=org.name)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
+        if org is None:
+            def action():
+                return services.create_organisation(db.session, current_user, form.name.data, form.type.data)
+
+            def message(saved):
+                return _("Organisatie %(name)s is toegevoegd.", name=saved.name)
         else:
-            flash(message, "success")
-            return redirect(url_for("projects.organisations"))
+            check_version(org, form)
+
+            def action():
+                return services.update_organisation(db.session, current_user, org, form.name.data, form.type.data)
+
+            def message(saved):
+                return _("Organisatie %(name)s is opgeslagen.", name=saved.name)
+        done = unit.save(form, action, message, url_for("projects.organisations"))
+        if done:
+            return done
     return (render_template("projects/organisation_form.html", form=form, organisation=org),
             400 if form.errors else 200)
 
