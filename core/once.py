@@ -45,8 +45,8 @@ class OnceTokenField(HiddenField):
 def claim(session, token: str, user_id: int | None) -> FormSubmission | None:
     """Mark `token` used in this transaction; returns the earlier use instead when there was one.
 
-    Two posts of one token at the same moment both get past the look-up; the primary key
-    then refuses the second insert (IntegrityError), which the caller treats as a repeat.
+    Called under the write lock (core.unit), so two posts of one token are looked up one after
+    the other; the primary key would refuse a second insert all the same.
     """
     earlier = used(session, token)
     if earlier is not None:

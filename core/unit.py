@@ -12,6 +12,7 @@ from core import once
 from core.db import db
 from core.errors import DomainError
 from core.forms import apply_domain_error
+from core.locking import serialise
 
 
 def save(form, action: Callable, success: str | Callable, next_url: str | Callable, *,
@@ -27,6 +28,9 @@ def save(form, action: Callable, success: str | Callable, next_url: str | Callab
     token = form.form_token.data if "form_token" in form else None
     user_id = getattr(current_user, "id", None)
     try:
+        # The whole unit is one serialised step: the token's look-up and the rules see every
+        # earlier write, and no other write lands before this one commits (core.locking).
+        serialise(session)
         if token is not None:
             earlier = once.claim(session, token, user_id)
             if earlier is not None:
@@ -44,8 +48,8 @@ def save(form, action: Callable, success: str | Callable, next_url: str | Callab
             on_refusal(exc)
         return None
     except IntegrityError:
-        # The rules already refuse duplicates under the write lock; what is left is the same
-        # form posted twice at the same moment, or a key someone else just took.
+        # Under the write lock the rules and the token's look-up already refuse duplicates; this
+        # is the database's last word (a key taken by a write that skipped the lock).
         session.rollback()
         earlier = once.used(session, token) if token is not None else None
         if earlier is not None:
