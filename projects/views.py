@@ -29,6 +29,7 @@ from projects.models import (
     ProjectExploitation,
     StatusUpdate,
 )
+from projects.rules import settable_statuses
 
 bp = Blueprint("projects", __name__, template_folder="templates")
 
@@ -242,9 +243,12 @@ def status_update(project_id: int):
     if not services.may_update_status(current_user, project):
         abort(403)
     form = StatusUpdateForm()
+    # Only what this user may set: a projectleider is not offered the financial decisions.
+    settable = settable_statuses(current_user.role, project.status)
+    withheld = [STATUSES[code] for code in STATUSES if code in TRANSITIONS[project.status] and code not in settable]
     form.status.choices = choices(
         [(project.status, _("Ongewijzigd (%(status)s)", status=STATUSES[project.status]))]
-        + [(code, label) for code, label in STATUSES.items() if code in TRANSITIONS[project.status]])
+        + [(code, STATUSES[code]) for code in settable])
     if form.validate_on_submit():
         try:
             services.add_status_update(
@@ -258,7 +262,8 @@ def status_update(project_id: int):
         else:
             flash(_("De statusupdate voor %(code)s is opgeslagen.", code=project.code), "success")
             return redirect(url_for("projects.detail", project_id=project.id))
-    return render_template("projects/status_update.html", form=form, project=project), (400 if form.errors else 200)
+    return render_template("projects/status_update.html", form=form, project=project,
+                           withheld=withheld), (400 if form.errors else 200)
 
 
 @bp.route("/organisaties")
