@@ -17,8 +17,9 @@ def text(value, label: str, field: str, required: bool = True, max_len: int | No
     if required and not clean:
         raise ValidationError(f"Vul {label} in.", field=field)
     if max_len and len(clean) > max_len:
-        raise ValidationError(f"{label[0].upper() + label[1:]} is te lang (hoogstens {max_len} tekens).",
-                              field=field)
+        # An optional field has no label ("Vul ... in" never shows for it), yet can still be too long.
+        subject = label[0].upper() + label[1:] if label else "De tekst"
+        raise ValidationError(f"{subject} is te lang (hoogstens {max_len} tekens).", field=field)
     return clean
 
 
