@@ -14,6 +14,7 @@ from core.validate import amount, code, day, text, year
 ZERO = Decimal("0.00")
 #: The shortest reason a beheerder must give to break through the budget stop.
 OVERRIDE_REASON_MIN = 10
+_NOTHING_COMMITTED = "Een verplichting heeft een bedrag groter dan nul."
 
 
 # --- Commitments and payments ------------------------------------------------------------------
@@ -64,12 +65,12 @@ def new_commitment(total, schedule: Mapping | Iterable[tuple], programme_years,
     if total is not None:
         total = amount(total, "total")
         if total == 0:
-            raise ValidationError("Een verplichting heeft een bedrag groter dan nul.", field="total")
+            raise ValidationError(_NOTHING_COMMITTED, field="total")
     years = commitment_schedule(schedule, programme_years)
     scheduled = sum(years.values(), ZERO)
     if total is None:
         if scheduled == 0:
-            raise ValidationError("Een verplichting heeft een bedrag groter dan nul.", field="total")
+            raise ValidationError(_NOTHING_COMMITTED, field="total")
         total = scheduled
     elif scheduled != total:
         raise ValidationError(f"Het kasritme telt op tot {format_eur(scheduled)}, "
