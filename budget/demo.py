@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections import Counter, deque
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,13 +12,12 @@ from sqlalchemy import func, select
 from budget import services as budget
 from core.users import SystemActor, User, create_user
 from projects import services as portfolio
-from projects.models import STATUSES, TRANSITIONS, Organisation, Programme, Project
+from projects.models import STATUSES, Organisation, Programme, Project
+from projects.rules import status_path
 
 DEMO_CODE = "STM"
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "demo" / "stm.json"
 
-#: The main lifecycle; a path search prefers these steps so the demo walks the usual route.
-_MAIN_PATH = ("voorstel", "in_behandeling", "toegekend", "in_uitvoering", "afgerond")
 _CLOSING = ("afgerond", "afgewezen", "ingetrokken")
 
 #: Texts of the status updates the loader adds for steps the data file does not spell out.
@@ -168,27 +167,6 @@ def _load_projects(session, actor, programme: Programme, specs: list[dict], orga
 # --- Status history ------------------------------------------------------------------------
 
 
-def status_path(start: str, target: str) -> list[str]:
-    """The shortest way through TRANSITIONS from `start` to `target` (excluding `start`)."""
-    order = {s: i for i, s in enumerate(_MAIN_PATH)}
-    queue, came_from = deque([start]), {start: None}
-    while queue:
-        current = queue.popleft()
-        if current == target:
-            break
-        for nxt in sorted(TRANSITIONS[current], key=lambda s: (order.get(s, len(order)), s)):
-            if nxt not in came_from:
-                came_from[nxt] = current
-                queue.append(nxt)
-    if target not in came_from:
-        raise ValueError(f"demodata: status '{target}' is niet bereikbaar vanuit '{start}'")
-    path, node = [], target
-    while node != start:
-        path.append(node)
-        node = came_from[node]
-    return path[::-1]
-
-
 def _default_step_date(status: str, spec: dict) -> date | None:
     """Date of a status step the data file leaves implicit, from the project's own dates."""
     given = (spec.get("status_dates") or {}).get(status)
@@ -240,7 +218,10 @@ def _walk_to(session, actor, project, spec, target: str, last: date, *, until: d
     """Generated updates for the steps up to `target` (and `target` itself when asked)."""
     if target == project.status:
         return last
-    steps = status_path(project.status, target)
+    try:
+        steps = status_path(project.status, target)
+    except ValueError as exc:
+        raise ValueError(f"demodata: {exc}") from None
     if not include_target:
         steps = steps[:-1]
     for status in steps:

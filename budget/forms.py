@@ -180,11 +180,8 @@ class CommitmentForm(FlaskForm):
     signed_date = DateField(_l("Datum ondertekening"), validators=[InputRequired(_REQUIRED_DATE)])
     total = MoneyField(_l("Totaalbedrag"), validators=[InputRequired(_REQUIRED_AMOUNT)])
     description = TextAreaField(_l("Omschrijving"), validators=[Optional()])
+    # A total of zero is refused by the rule (budget.rules.new_commitment), on this field.
     override_reason = OverrideMixin.override_reason
-
-    def validate_total(self, field):
-        if field.data is not None and field.data == 0:
-            raise ValidationError(_l("Een verplichting heeft een bedrag groter dan nul."))
 
 
 class AdjustmentForm(FlaskForm):

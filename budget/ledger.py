@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from budget import rules
 from budget.models import (
     BudgetAllocation,
     BudgetMutation,
@@ -35,7 +36,6 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
-from core.errors import BudgetStopError, PermissionDenied, ValidationError
 from core.money import Money
 from projects.models import PIPELINE_STATUSES, Programme, Project
 
@@ -374,22 +374,14 @@ def enforce_budget_stop(session, actor, programme_id: int, deltas: dict[int, Dec
 
     `deltas` is the change in free room per year the change would cause. Returns None when
     the change fits, or the override details for the audit entry when a beheerder overrides.
+    The rule and who may override are budget.rules'; this loads the free room they judge.
     """
-    lowered = {y: d for y, d in deltas.items() if d < 0}
+    lowered = [y for y, d in deltas.items() if d < 0]
     if not lowered:
         return None
-    figures = programme_figures(session, programme_id, None, list(lowered))
-    shortfalls = {y: -(figures[y].free + d) for y, d in lowered.items() if figures[y].free + d < 0}
-    if not shortfalls:
-        return None
-    if override_reason is None or not override_reason.strip():
-        raise BudgetStopError(shortfalls)
-    if getattr(actor, "role", None) != "beheerder":
-        raise PermissionDenied("Alleen een beheerder mag een budgetstop doorbreken.")
-    if len(override_reason.strip()) < 10:
-        raise ValidationError("Geef een reden van minstens 10 tekens voor het doorbreken van de budgetstop.",
-                              field="override_reason")
-    return {"reason": override_reason.strip(), "shortfalls": {str(y): str(a) for y, a in shortfalls.items()}}
+    figures = programme_figures(session, programme_id, None, lowered)
+    shortfalls = rules.budget_stop({y: figures[y].free for y in lowered}, deltas)
+    return rules.override(getattr(actor, "role", None), override_reason, shortfalls)
 
 
 # --- Read-only additions for the stand-van-zaken reports (reports/queries.py) ---------------

@@ -7,12 +7,10 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from budget import rules
 from budget.ledger import commitment_totals, commitment_year_amounts, enforce_budget_stop, programme_years
 from budget.models import (
     FUNDING_KINDS,
-    MUTATION_KINDS,
-    MUTATION_MOMENTS,
-    PAYMENT_KINDS,
     BudgetAllocation,
     BudgetMutation,
     Commitment,
@@ -23,28 +21,13 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
+from core import validate
 from core.audit import diff, record, snapshot
-from core.errors import BudgetStopError, Conflict, NotFound, ValidationError
+from core.errors import Conflict, NotFound, ValidationError
 from core.locking import serialise
-from core.money import Money, format_eur, parse_eur
+from core.money import Money
 from core.users import FINANCE_ROLES, require_role
 from projects.models import Programme, Project
-from projects.services import _code, _text, check_year
-
-
-def _amount(value, field: str = "amount", allow_negative: bool = False, allow_zero: bool = True) -> Decimal:
-    amount = parse_eur(value)
-    if amount < 0 and not allow_negative:
-        raise ValidationError("Het bedrag kan niet negatief zijn.", field=field)
-    if amount == 0 and not allow_zero:
-        raise ValidationError("Het bedrag kan niet nul zijn.", field=field)
-    return amount
-
-
-def _date(value, field: str) -> date:
-    if not isinstance(value, date):
-        raise ValidationError("Vul een geldige datum in.", field=field)
-    return value
 
 
 def _with_override(changes: dict, override: dict | None) -> dict:
@@ -59,14 +42,14 @@ def add_funding_source(session, actor, programme: Programme, name: str, kind: st
     """A funding source with its yearly amounts; adding money never hits the budget stop."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    name = _text(name, "een naam", "name", max_len=200)
+    name = validate.text(name, "een naam", "name", max_len=200)
     if session.scalar(select(FundingSource.id).where(FundingSource.programme_id == programme.id,
                                                      func.lower(FundingSource.name) == name.lower())):
         raise Conflict(f"Financieringsbron '{name}' bestaat al.", field="name")
-    amounts = {check_year(y): _amount(a) for y, a in (allocations or {}).items()}
+    amounts = {validate.year(y): validate.amount(a) for y, a in (allocations or {}).items()}
     source = FundingSource(programme_id=programme.id, name=name,
-                           kind=_code(kind, FUNDING_KINDS, "soort", "kind"),
-                           reference=_text(reference, "", "reference", required=False, max_len=200))
+                           kind=validate.code(kind, FUNDING_KINDS, "soort", "kind"),
+                           reference=validate.text(reference, "", "reference", required=False, max_len=200))
     source.allocations = [BudgetAllocation(year=y, amount=a) for y, a in sorted(amounts.items())]
     session.add(source)
     record(session, actor, "create", source,
@@ -79,7 +62,7 @@ def set_allocation(session, actor, source: FundingSource, year, amount,
     """Set one year's amount of a source (create or change); lowering it meets the budget stop."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    year, amount = check_year(year), _amount(amount)
+    year, amount = validate.year(year), validate.amount(amount)
     alloc = session.scalar(select(BudgetAllocation).where(BudgetAllocation.source_id == source.id,
                                                           BudgetAllocation.year == year))
     old = alloc.amount if alloc else Decimal("0.00")
@@ -98,44 +81,20 @@ def set_allocation(session, actor, source: FundingSource, year, amount,
 # --- Mutations -----------------------------------------------------------------------------
 
 
-def _mutation_fields(kind, moment, reason, reference, mutation_date) -> dict:
-    return {
-        "kind": _code(kind, MUTATION_KINDS, "soort mutatie", "kind"),
-        "moment": _code(moment, MUTATION_MOMENTS, "moment", "moment"),
-        "reason": _text(reason, "een toelichting", "reason"),
-        "reference": _text(reference, "", "reference", required=False, max_len=200),
-        "date": _date(mutation_date, "date"),
-    }
-
-
 def add_mutation(session, actor, programme: Programme, *, year, amount, kind: str, moment: str, reason: str,
                  mutation_date: date, reference: str = "", override_reason: str | None = None) -> BudgetMutation:
     """One budget mutation for one year; a kasschuif goes through add_kasschuif."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    year = check_year(year)
-    amount = _amount(amount, allow_negative=True, allow_zero=False)
-    fields = _mutation_fields(kind, moment, reason, reference, mutation_date)
-    if fields["kind"] == "kasschuif":
-        raise ValidationError("Een kasschuif boekt u over meerdere jaren tegelijk, als kasschuif.", field="kind")
+    year = validate.year(year)
+    amount = validate.amount(amount, allow_negative=True, allow_zero=False)
+    fields = rules.mutation_fields(kind, moment, reason, reference, mutation_date)
+    rules.single_mutation(fields["kind"])
     override = enforce_budget_stop(session, actor, programme.id, {year: amount}, override_reason)
     mutation = BudgetMutation(programme_id=programme.id, year=year, amount=amount, **fields)
     session.add(mutation)
     record(session, actor, "create", mutation, _with_override({"after": snapshot(mutation)}, override))
     return mutation
-
-
-def _kasschuif_amounts(amounts: dict) -> dict[int, Decimal]:
-    """The non-zero amounts per year of a kasschuif: at least two years, netting to exactly zero."""
-    clean = {check_year(y): _amount(a, allow_negative=True) for y, a in amounts.items()}
-    clean = {y: a for y, a in clean.items() if a != 0}
-    if len(clean) < 2:
-        raise ValidationError("Een kasschuif verschuift geld tussen minstens twee jaren.", field="amounts")
-    total = sum(clean.values(), Decimal("0.00"))
-    if total != 0:
-        raise ValidationError(f"Een kasschuif moet op nul uitkomen; het saldo is nu {format_eur(total)}.",
-                              field="amounts")
-    return clean
 
 
 def add_kasschuif(session, actor, programme: Programme, *, amounts: dict, moment: str, reason: str,
@@ -144,8 +103,8 @@ def add_kasschuif(session, actor, programme: Programme, *, amounts: dict, moment
     """A kasschuif: mutations over two or more years that together net to exactly zero."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    clean = _kasschuif_amounts(amounts)
-    fields = _mutation_fields("kasschuif", moment, reason, reference, mutation_date)
+    clean = rules.kasschuif(amounts)
+    fields = rules.mutation_fields("kasschuif", moment, reason, reference, mutation_date)
     override = enforce_budget_stop(session, actor, programme.id, clean, override_reason)
     group = str(uuid.uuid4())
     mutations = []
@@ -166,10 +125,8 @@ def set_staffing_reservation(session, actor, programme: Programme, *, year, fte,
     """Create or change a year's staffing reservation; it counts as committed for that year."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    year, amount = check_year(year), _amount(amount)
-    fte = parse_eur(fte)  # same Dutch decimal notation, two places
-    if fte < 0:
-        raise ValidationError("Het aantal fte kan niet negatief zijn.", field="fte")
+    year, amount = validate.year(year), validate.amount(amount)
+    fte = rules.staffing_fte(fte)
     res = session.scalar(select(StaffingReservation).where(StaffingReservation.programme_id == programme.id,
                                                            StaffingReservation.year == year))
     old = res.amount if res else Decimal("0.00")
@@ -192,41 +149,27 @@ def add_staffing_cost(session, actor, reservation: StaffingReservation, *, cost_
     """Book realised staffing costs (e.g. a quarter) against a reservation; counts as paid."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    amount = _amount(amount, allow_negative=True, allow_zero=False)
-    cost_date = _date(cost_date, "cost_date")
-    if cost_date.year != reservation.year:
-        raise ValidationError(f"Deze reservering is voor {reservation.year}; de datum valt in {cost_date.year}.",
-                              field="cost_date")
-    booked = session.scalar(select(func.coalesce(func.sum(StaffingCost.amount), 0).cast(Money)).where(
-        StaffingCost.reservation_id == reservation.id))
-    if booked + amount > reservation.amount:
-        raise BudgetStopError({reservation.year: booked + amount - reservation.amount},
-                              f"De personeelskosten komen boven de reservering van {format_eur(reservation.amount)} "
-                              f"voor {reservation.year} (tekort {format_eur(booked + amount - reservation.amount)}).")
-    if booked + amount < 0:
-        raise ValidationError("Een correctie kan de geboekte personeelskosten niet negatief maken.", field="amount")
+    amount = validate.amount(amount, allow_negative=True, allow_zero=False)
+    cost_date = rules.staffing_day(cost_date, reservation.year)
+    rules.staffing_room(_staffing_booked(session, reservation.id), amount, reservation.amount, reservation.year)
     cost = StaffingCost(reservation_id=reservation.id, date=cost_date, amount=amount,
-                        description=_text(description, "", "description", required=False),
-                        reference=_text(reference, "", "reference", required=False, max_len=100))
+                        description=validate.text(description, "", "description", required=False),
+                        reference=validate.text(reference, "", "reference", required=False, max_len=100))
     session.add(cost)
     record(session, actor, "create", cost, {"after": snapshot(cost)})
     return cost
 
 
+def _staffing_booked(session, reservation_id: int, but: int | None = None) -> Decimal:
+    """The staffing costs booked on a reservation (all dates), leaving out the cost `but`."""
+    query = select(func.coalesce(func.sum(StaffingCost.amount), 0).cast(Money)).where(
+        StaffingCost.reservation_id == reservation_id)
+    if but is not None:
+        query = query.where(StaffingCost.id != but)
+    return session.scalar(query)
+
+
 # --- Commitments and payments --------------------------------------------------------------
-
-
-def _schedule(session, programme: Programme, schedule: dict, allow_negative: bool = False) -> dict[int, Decimal]:
-    years = programme_years(session, programme)
-    clean: dict[int, Decimal] = {}
-    for y, a in schedule.items():
-        year = check_year(y, "schedule")
-        if year not in years:
-            raise ValidationError(f"{year} valt buiten de programmajaren {years[0]}–{years[-1]}.", field="schedule")
-        amount = _amount(a, "schedule", allow_negative=allow_negative)
-        if amount != 0:
-            clean[year] = clean.get(year, Decimal("0.00")) + amount
-    return clean
 
 
 def add_commitment(session, actor, project: Project, *, reference: str, signed_date: date, total,
@@ -234,22 +177,16 @@ def add_commitment(session, actor, project: Project, *, reference: str, signed_d
     """A commitment with its cash schedule; the schedule must sum to the total and fit the budget."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    reference = _text(reference, "een kenmerk", "reference", max_len=100)
+    reference = validate.text(reference, "een kenmerk", "reference", max_len=100)
     if session.scalar(select(Commitment.id).where(Commitment.reference == reference)):
         raise Conflict(f"Er bestaat al een verplichting met kenmerk {reference}.", field="reference")
-    signed_date = _date(signed_date, "signed_date")
-    total = _amount(total, "total")
-    if total == 0:
-        raise ValidationError("Een verplichting heeft een bedrag groter dan nul.", field="total")
-    years = _schedule(session, project.programme, schedule)
-    scheduled = sum(years.values(), Decimal("0.00"))
-    if scheduled != total:
-        raise ValidationError(f"Het kasritme telt op tot {format_eur(scheduled)}, "
-                              f"maar de verplichting is {format_eur(total)}.", field="schedule")
+    signed_date = validate.day(signed_date, "signed_date")
+    state = rules.new_commitment(total, schedule, programme_years(session, project.programme), reference)
+    total, years = state.total, state.years
     override = enforce_budget_stop(session, actor, project.programme_id, {y: -a for y, a in years.items()},
                                    override_reason)
     commitment = Commitment(project_id=project.id, reference=reference, signed_date=signed_date, total=total,
-                            description=_text(description, "", "description", required=False))
+                            description=validate.text(description, "", "description", required=False))
     commitment.schedule = [CommitmentSchedule(year=y, amount=a) for y, a in sorted(years.items())]
     session.add(commitment)
     after = {**snapshot(commitment), "schedule": {str(y): a for y, a in sorted(years.items())}}
@@ -263,28 +200,20 @@ def adjust_commitment(session, actor, commitment: Commitment, *, adjustment_date
     """Dated, reasoned changes to a commitment's years (e.g. a lower vaststelling); never an edit."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    adjustment_date = _date(adjustment_date, "adjustment_date")
-    reason = _text(reason, "een reden", "reason")
+    adjustment_date = validate.day(adjustment_date, "adjustment_date")
+    reason = validate.text(reason, "een reden", "reason")
+    reference = validate.text(reference, "", "reference", required=False, max_len=100)
     programme = commitment.project.programme
-    deltas = _schedule(session, programme, changes, allow_negative=True)
-    if not deltas:
-        raise ValidationError("Geef per jaar het bedrag van de bijstelling.", field="changes")
-    current = commitment_year_amounts(session, commitment.id)
-    for year, delta in deltas.items():
-        if current.get(year, Decimal("0.00")) + delta < 0:
-            raise ValidationError(f"De bijstelling maakt het kasritme in {year} negatief.", field="changes")
+    deltas = rules.commitment_schedule(changes, programme_years(session, programme), allow_negative=True)
     total, paid = commitment_totals(session, commitment.id)
-    new_total = total + sum(deltas.values(), Decimal("0.00"))
-    if new_total < paid:
-        raise ValidationError(f"Na deze bijstelling is de verplichting {format_eur(new_total)}, "
-                              f"maar er is al {format_eur(paid)} betaald.", field="changes")
+    state = rules.CommitmentState(total, paid, commitment_year_amounts(session, commitment.id))
+    new_total = rules.adjust(state, deltas).total
     override = enforce_budget_stop(session, actor, programme.id, {y: -d for y, d in deltas.items()},
                                    override_reason)
     rows = []
     for year, delta in sorted(deltas.items()):
         row = CommitmentAdjustment(commitment_id=commitment.id, date=adjustment_date, year=year, amount=delta,
-                                   reason=reason, reference=_text(reference, "", "reference", required=False,
-                                                                  max_len=100))
+                                   reason=reason, reference=reference)
         session.add(row)
         rows.append(row)
     session.flush()
@@ -299,32 +228,18 @@ def add_payment(session, actor, commitment: Commitment, *, payment_date: date, a
     """A payment on a commitment; a terugbetaling always lowers the paid total."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    kind = _code(kind, PAYMENT_KINDS, "soort betaling", "kind")
-    amount = _amount(amount, allow_negative=True, allow_zero=False)
-    amount = -abs(amount) if kind == "terugbetaling" else amount
-    if amount < 0 and kind != "terugbetaling":
-        raise ValidationError("Een negatief bedrag boekt u als terugbetaling.", field="amount")
-    payment_date = _date(payment_date, "payment_date")
+    amount = rules.payment_amount(amount, kind)
+    payment_date = validate.day(payment_date, "payment_date")
     reference = (reference or "").strip() or None
     if reference and session.scalar(select(Payment.id).where(Payment.reference == reference)):
         raise Conflict(f"Er bestaat al een betaling met kenmerk {reference}.", field="reference")
     total, paid = commitment_totals(session, commitment.id)
-    if paid + amount > total:
-        raise BudgetStopError({payment_date.year: paid + amount - total},
-                              _overpay_message(commitment, total, paid + amount - total))
-    if paid + amount < 0:
-        raise ValidationError("De terugbetaling is groter dan wat er op deze verplichting is betaald.",
-                              field="amount")
+    rules.pay(rules.CommitmentState(total, paid, reference=commitment.reference), amount, kind, payment_date)
     payment = Payment(commitment_id=commitment.id, date=payment_date, amount=amount, kind=kind,
-                      reference=reference, description=_text(description, "", "description", required=False))
+                      reference=reference, description=validate.text(description, "", "description", required=False))
     session.add(payment)
     record(session, actor, "create", payment, {"after": snapshot(payment)})
     return payment
-
-
-def _overpay_message(commitment: Commitment, total: Decimal, excess: Decimal) -> str:
-    return (f"Betaling geweigerd: verplichting {commitment.reference} is {format_eur(total)}; "
-            f"deze betaling gaat daar {format_eur(excess)} overheen.")
 
 
 # --- Edits and deletes (web forms); every change that lowers free room meets the budget stop ---
@@ -335,7 +250,7 @@ def update_funding_source(session, actor, source: FundingSource, *, name: str, k
     """Change a source's name, kind or reference; its yearly amounts go through set_allocations."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    name = _text(name, "een naam", "name", max_len=200)
+    name = validate.text(name, "een naam", "name", max_len=200)
     clash = session.scalar(select(FundingSource.id).where(FundingSource.programme_id == source.programme_id,
                                                           func.lower(FundingSource.name) == name.lower(),
                                                           FundingSource.id != source.id))
@@ -343,8 +258,8 @@ def update_funding_source(session, actor, source: FundingSource, *, name: str, k
         raise Conflict(f"Financieringsbron '{name}' bestaat al.", field="name")
     before = snapshot(source)
     source.name = name
-    source.kind = _code(kind, FUNDING_KINDS, "soort", "kind")
-    source.reference = _text(reference, "", "reference", required=False, max_len=200)
+    source.kind = validate.code(kind, FUNDING_KINDS, "soort", "kind")
+    source.reference = validate.text(reference, "", "reference", required=False, max_len=200)
     changes = diff(before, snapshot(source))
     if changes["after"]:
         record(session, actor, "update", source, changes)
@@ -356,7 +271,7 @@ def set_allocations(session, actor, source: FundingSource, amounts: dict,
     """Set several years of a source at once; the budget stop sees all lowered years together."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    clean = {check_year(y): _amount(a) for y, a in amounts.items()}
+    clean = {validate.year(y): validate.amount(a) for y, a in amounts.items()}
     existing = {a.year: a for a in session.scalars(
         select(BudgetAllocation).where(BudgetAllocation.source_id == source.id))}
     deltas = {y: a - (existing[y].amount if y in existing else Decimal("0.00")) for y, a in clean.items()}
@@ -405,11 +320,10 @@ def update_mutation(session, actor, mutation: BudgetMutation, *, year, amount, k
     serialise(session)
     if mutation.kasschuif_group:
         raise ValidationError("Een kasschuif wijzigt u als geheel via het kasschuifformulier.")
-    year = check_year(year)
-    amount = _amount(amount, allow_negative=True, allow_zero=False)
-    fields = _mutation_fields(kind, moment, reason, reference, mutation_date)
-    if fields["kind"] == "kasschuif":
-        raise ValidationError("Een kasschuif boekt u over meerdere jaren tegelijk, als kasschuif.", field="kind")
+    year = validate.year(year)
+    amount = validate.amount(amount, allow_negative=True, allow_zero=False)
+    fields = rules.mutation_fields(kind, moment, reason, reference, mutation_date)
+    rules.single_mutation(fields["kind"])
     deltas = {mutation.year: -mutation.amount}
     deltas[year] = deltas.get(year, Decimal("0.00")) + amount
     override = enforce_budget_stop(session, actor, mutation.programme_id, deltas, override_reason)
@@ -437,8 +351,8 @@ def update_kasschuif(session, actor, group: str, *, amounts: dict, moment: str, 
     rows = kasschuif_rows(session, group)
     if not rows:
         raise NotFound("Deze kasschuif bestaat niet.")
-    clean = _kasschuif_amounts(amounts)
-    fields = _mutation_fields("kasschuif", moment, reason, reference, mutation_date)
+    clean = rules.kasschuif(amounts)
+    fields = rules.mutation_fields("kasschuif", moment, reason, reference, mutation_date)
     deltas = dict(clean)
     for row in rows:
         deltas[row.year] = deltas.get(row.year, Decimal("0.00")) - row.amount
@@ -502,24 +416,14 @@ def update_staffing_cost(session, actor, cost: StaffingCost, *, cost_date: date,
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
     reservation = cost.reservation
-    amount = _amount(amount, allow_negative=True, allow_zero=False)
-    cost_date = _date(cost_date, "cost_date")
-    if cost_date.year != reservation.year:
-        raise ValidationError(f"Deze reservering is voor {reservation.year}; de datum valt in {cost_date.year}.",
-                              field="cost_date")
-    others = session.scalar(select(func.coalesce(func.sum(StaffingCost.amount), 0).cast(Money)).where(
-        StaffingCost.reservation_id == reservation.id, StaffingCost.id != cost.id))
-    if others + amount > reservation.amount:
-        excess = others + amount - reservation.amount
-        raise BudgetStopError({reservation.year: excess},
-                              f"De personeelskosten komen boven de reservering van {format_eur(reservation.amount)} "
-                              f"voor {reservation.year} (tekort {format_eur(excess)}).")
-    if others + amount < 0:
-        raise ValidationError("Een correctie kan de geboekte personeelskosten niet negatief maken.", field="amount")
+    amount = validate.amount(amount, allow_negative=True, allow_zero=False)
+    cost_date = rules.staffing_day(cost_date, reservation.year)
+    rules.staffing_room(_staffing_booked(session, reservation.id, but=cost.id), amount, reservation.amount,
+                        reservation.year)
     before = snapshot(cost)
     cost.date, cost.amount = cost_date, amount
-    cost.description = _text(description, "", "description", required=False)
-    cost.reference = _text(reference, "", "reference", required=False, max_len=100)
+    cost.description = validate.text(description, "", "description", required=False)
+    cost.reference = validate.text(reference, "", "reference", required=False, max_len=100)
     changes = diff(before, snapshot(cost))
     if changes["after"]:
         record(session, actor, "update", cost, changes)
@@ -530,10 +434,7 @@ def delete_staffing_cost(session, actor, cost: StaffingCost) -> None:
     """Remove a booked staffing cost, unless that leaves the remaining bookings negative."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    others = session.scalar(select(func.coalesce(func.sum(StaffingCost.amount), 0).cast(Money)).where(
-        StaffingCost.reservation_id == cost.reservation_id, StaffingCost.id != cost.id))
-    if others < 0:
-        raise Conflict("Zonder deze boeking zouden de correcties de personeelskosten negatief maken.")
+    rules.staffing_removal(_staffing_booked(session, cost.reservation_id, but=cost.id))
     record(session, actor, "delete", cost, {"before": snapshot(cost)})
     session.delete(cost)
     session.flush()

@@ -34,15 +34,14 @@ class Conflict(DomainError):
 
 
 class BudgetStopError(DomainError):
-    """A change would make a year's free room negative (or overpay a commitment)."""
+    """A change would make a year's free room negative (or overpay a commitment).
 
-    def __init__(self, shortfalls: dict[int, Decimal], message: str | None = None):
-        from core.money import format_eur
+    `shortfalls` is the amount short per year (forms mark those year fields); the rule that
+    refuses builds the message (budget.rules), so this module formats no money.
+    """
 
+    def __init__(self, shortfalls: dict[int, Decimal], message: str):
         self.shortfalls = dict(sorted(shortfalls.items()))
-        if message is None:
-            parts = [f"{year}: tekort {format_eur(amount)}" for year, amount in self.shortfalls.items()]
-            message = "Budgetstop: onvoldoende vrije ruimte in " + "; ".join(parts) + "."
         super().__init__(message)
 
 

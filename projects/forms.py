@@ -80,7 +80,9 @@ class OrganisationForm(FlaskForm):
 
 class StatusUpdateForm(FlaskForm):
     form_token = OnceTokenField()
-    status = SelectField(_l("Nieuwe status"), choices=[])
+    # The view offers only the statuses this user may set; a posted status is judged by the rule
+    # (projects.rules.check_status_change), whose message says why, not by "not a valid choice".
+    status = SelectField(_l("Nieuwe status"), choices=[], validate_choice=False)
     rag = SelectField(_l("Voortgang (RAG)"), choices=choices(RAG.items(), _CHOOSE),
                       validators=[InputRequired(_l("Kies hoe het project ervoor staat."))])
     update_date = DateField(_l("Datum"), default=date.today,

@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
+from core.validate import YEAR_MAX, YEAR_MIN
 
 # Code -> Dutch label, in the order pages and reports show them.
 CATEGORIES = {
@@ -81,7 +82,6 @@ ORGANISATION_TYPES = {
     "kennisinstelling": "Kennisinstelling",
     "overig": "Overig",
 }
-YEAR_MIN, YEAR_MAX = 2000, 2100
 
 
 def in_list(column: str, values) -> str:

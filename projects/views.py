@@ -31,6 +31,7 @@ from projects.models import (
     ProjectExploitation,
     StatusUpdate,
 )
+from projects.rules import settable_statuses
 
 bp = Blueprint("projects", __name__, template_folder="templates")
 
@@ -239,9 +240,12 @@ def status_update(project_id: int):
     if not services.may_update_status(current_user, project):
         abort(403)
     form = StatusUpdateForm()
+    # Only what this user may set: a projectleider is not offered the financial decisions.
+    settable = settable_statuses(current_user.role, project.status)
+    withheld = [STATUSES[code] for code in STATUSES if code in TRANSITIONS[project.status] and code not in settable]
     form.status.choices = choices(
         [(project.status, _("Ongewijzigd (%(status)s)", status=STATUSES[project.status]))]
-        + [(code, label) for code, label in STATUSES.items() if code in TRANSITIONS[project.status]])
+        + [(code, STATUSES[code]) for code in settable])
     if form.validate_on_submit():
         done = unit.save(form, lambda: services.add_status_update(
             db.session, current_user, project, status=form.status.data, rag=form.rag.data,
@@ -250,7 +254,8 @@ def status_update(project_id: int):
             _("De statusupdate voor %(code)s is opgeslagen.", code=project.code), _detail_url(project))
         if done:
             return done
-    return render_template("projects/status_update.html", form=form, project=project), (400 if form.errors else 200)
+    return render_template("projects/status_update.html", form=form, project=project,
+                           withheld=withheld), (400 if form.errors else 200)
 
 
 @bp.route("/organisaties")

@@ -56,8 +56,10 @@ def test_owner_cannot_change_project_details_or_amounts(session, setup):
 def test_status_follows_the_lifecycle(session, setup):
     with pytest.raises(InvalidTransition, match="toegestaan"):
         _update(session, setup["owner"], setup["project"], "afgerond")
-    for status in ("in_behandeling", "toegekend", "in_uitvoering", "opgeschort", "in_uitvoering", "afgerond"):
-        _update(session, setup["owner"], setup["project"], status)
+    # The owner takes the project's own steps, finance the financial decisions (toegekend, afgerond).
+    for who, status in (("owner", "in_behandeling"), ("fin", "toegekend"), ("owner", "in_uitvoering"),
+                        ("owner", "opgeschort"), ("owner", "in_uitvoering"), ("fin", "afgerond")):
+        _update(session, setup[who], setup["project"], status)
     with pytest.raises(InvalidTransition):
         _update(session, setup["owner"], setup["project"], "in_uitvoering")
 

@@ -453,6 +453,10 @@ def test_bad_commitment_input_writes_nothing(app, session, world):
         "reference": "BS-9", "signed_date": "2025-02-01", "total": "100.000", "jaar_2025": "90.000"})
     assert response.status_code == 400
     assert "Het kasritme telt op tot € 90.000,00" in text(response)
+    response = client.post(f"/projecten/{world['project'].id}/verplichtingen/nieuw", data={
+        "reference": "BS-9", "signed_date": "2025-02-01", "total": "0", "jaar_2025": "0"})
+    assert response.status_code == 400
+    assert 'id="total-fout">Een verplichting heeft een bedrag groter dan nul.' in text(response)
     session.expire_all()
     assert counts(session) == before
 

@@ -485,3 +485,68 @@ def test_without_a_programme_the_pages_explain_instead_of_failing(app, session):
         response = client.get(page)
         assert response.status_code == 302 and response.headers["Location"] == "/", page
     assert "Er is nog geen programma" in text(client.get("/"))
+
+
+# --- financial statuses are for finance roles ------------------------------------------------
+
+def _in_behandeling(session, world):
+    project = world["project"]
+    project.status = "in_behandeling"
+    session.commit()
+    return project
+
+
+def _status_options(html: str) -> list[str]:
+    select_html = html[html.index('id="status"'):html.index("</select>", html.index('id="status"'))]
+    return re.findall(r'<option[^>]*value="([^"]+)"', select_html)
+
+
+@pytest.mark.parametrize("role, options", [
+    ("owner", ["in_behandeling", "ingetrokken"]),
+    ("financieel", ["in_behandeling", "toegekend", "afgewezen", "ingetrokken"]),
+    ("beheerder", ["in_behandeling", "toegekend", "afgewezen", "ingetrokken"]),
+])
+def test_status_form_offers_financial_statuses_only_to_finance(app, session, world, role, options):
+    project = _in_behandeling(session, world)
+    html = text(login(app, world[role]).get(f"/projecten/{project.id}/status"))
+    assert _status_options(html) == options
+    hint = "De status Toegekend of Afgewezen zet alleen de financiële afdeling."
+    assert (hint in html) is (role == "owner")
+
+
+@pytest.mark.parametrize("status", ["toegekend", "afgewezen"])
+def test_owner_cannot_post_a_financial_status(app, session, world, status):
+    project = _in_behandeling(session, world)
+    audit_before = session.scalar(select(func.count(AuditEntry.id)))
+    response = login(app, world["owner"]).post(f"/projecten/{project.id}/status", data=_update_form(status=status))
+    html = text(response)
+    assert response.status_code == 400 and field_error(html, "status")
+    label = {"toegekend": "Toegekend", "afgewezen": "Afgewezen"}[status]
+    assert (f"De status &#39;{label}&#39; is een financieel besluit; die zet alleen een financieel medewerker "
+            "of beheerder.") in html
+    session.expire_all()
+    assert session.scalars(select(StatusUpdate)).all() == []
+    assert session.get(Project, project.id).status == "in_behandeling"
+    assert session.scalar(select(func.count(AuditEntry.id))) == audit_before
+
+
+def test_owner_cannot_close_a_project_but_finance_can(app, session, world):
+    project = world["project"]
+    project.status = "in_uitvoering"
+    session.commit()
+    response = login(app, world["owner"]).post(f"/projecten/{project.id}/status", data=_update_form(status="afgerond"))
+    assert response.status_code == 400 and "Afgerond&#39; is een financieel besluit" in text(response)
+    response = login(app, world["financieel"]).post(f"/projecten/{project.id}/status",
+                                                    data=_update_form(status="afgerond"))
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(Project, project.id).status == "afgerond"
+
+
+def test_finance_grants_what_the_owner_proposed(app, session, world):
+    project = _in_behandeling(session, world)
+    response = login(app, world["financieel"]).post(f"/projecten/{project.id}/status",
+                                                    data=_update_form(status="toegekend"))
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(Project, project.id).status == "toegekend"

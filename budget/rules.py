@@ -1,0 +1,243 @@
+"""Money rules on plain state (no session): commitments, adjustments, payments, kasschuif, staffing, budget stop."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+
+from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, PAYMENT_KINDS
+from core.errors import BudgetStopError, Conflict, PermissionDenied, ValidationError
+from core.money import format_eur
+from core.validate import amount, code, day, text, year
+
+ZERO = Decimal("0.00")
+#: The shortest reason a beheerder must give to break through the budget stop.
+OVERRIDE_REASON_MIN = 10
+_NOTHING_COMMITTED = "Een verplichting heeft een bedrag groter dan nul."
+
+
+# --- Commitments and payments ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommitmentState:
+    """One commitment as the rules see it: total incl. adjustments, paid so far, cash per year (all dates).
+
+    A rule never changes a state; it returns the next one, so a caller can replay a series of
+    rows (the import) or check one change (the services) with the same functions.
+    """
+
+    total: Decimal
+    paid: Decimal
+    #: Left empty where a rule needs no cash schedule (a payment).
+    years: Mapping[int, Decimal] = field(default_factory=dict)
+    #: The kenmerk, only for the overpayment message.
+    reference: str = ""
+
+
+def commitment_schedule(schedule: Mapping | Iterable[tuple], programme_years, allow_negative: bool = False,
+                        ) -> dict[int, Decimal]:
+    """A clean cash schedule: years inside the programme, amounts checked, zero years left out.
+
+    `schedule` is a {year: amount} mapping or (year, amount) pairs; a year named twice (two
+    rows of a sheet) is summed.
+    """
+    pairs = schedule.items() if isinstance(schedule, Mapping) else schedule
+    clean: dict[int, Decimal] = {}
+    for y, a in pairs:
+        checked = year(y, "schedule")
+        if checked not in programme_years:
+            raise ValidationError(f"{checked} valt buiten de programmajaren {programme_years[0]}–"
+                                  f"{programme_years[-1]}.", field="schedule")
+        value = amount(a, "schedule", allow_negative=allow_negative)
+        if value != 0:
+            clean[checked] = clean.get(checked, ZERO) + value
+    return clean
+
+
+def new_commitment(total, schedule: Mapping | Iterable[tuple], programme_years,
+                   reference: str = "") -> CommitmentState:
+    """A commitment's first state: total above zero and a schedule inside the programme summing to it.
+
+    `total` None takes the schedule's sum as the total (a sheet that has no total column).
+    """
+    if total is not None:
+        total = amount(total, "total")
+        if total == 0:
+            raise ValidationError(_NOTHING_COMMITTED, field="total")
+    years = commitment_schedule(schedule, programme_years)
+    scheduled = sum(years.values(), ZERO)
+    if total is None:
+        if scheduled == 0:
+            raise ValidationError(_NOTHING_COMMITTED, field="total")
+        total = scheduled
+    elif scheduled != total:
+        raise ValidationError(f"Het kasritme telt op tot {format_eur(scheduled)}, "
+                              f"maar de verplichting is {format_eur(total)}.", field="schedule")
+    return CommitmentState(total, ZERO, years, reference)
+
+
+def adjust(state: CommitmentState, deltas: Mapping[int, Decimal]) -> CommitmentState:
+    """Apply an adjustment's clean deltas (commitment_schedule with allow_negative=True).
+
+    No year of the cash schedule may go below zero, and the total never below what is paid.
+    """
+    if not deltas:
+        raise ValidationError("Geef per jaar het bedrag van de bijstelling.", field="changes")
+    for y, delta in deltas.items():
+        if state.years.get(y, ZERO) + delta < 0:
+            raise ValidationError(f"De bijstelling maakt het kasritme in {y} negatief.", field="changes")
+    new_total = state.total + sum(deltas.values(), ZERO)
+    if new_total < state.paid:
+        raise ValidationError(f"Na deze bijstelling is de verplichting {format_eur(new_total)}, "
+                              f"maar er is al {format_eur(state.paid)} betaald.", field="changes")
+    years = dict(state.years)
+    for y, delta in deltas.items():
+        years[y] = years.get(y, ZERO) + delta
+    return replace(state, total=new_total, years=years)
+
+
+def payment_amount(value, kind: str) -> Decimal:
+    """The signed amount of a payment: never zero, a terugbetaling always negative, nothing else negative."""
+    kind = code(kind, PAYMENT_KINDS, "soort betaling", "kind")
+    signed = amount(value, allow_negative=True, allow_zero=False)
+    if kind == "terugbetaling":
+        # Written either way (500 or -500), a refund lowers the paid total.
+        return -abs(signed)
+    if signed < 0:
+        raise ValidationError("Een negatief bedrag boekt u als terugbetaling.", field="amount")
+    return signed
+
+
+def pay(state: CommitmentState, value, kind: str, payment_day: date) -> CommitmentState:
+    """Book a payment: the paid total stays within the commitment and never goes below zero.
+
+    An overpayment is refused as a budget stop in the payment's year (its date's year).
+    """
+    paid = state.paid + payment_amount(value, kind)
+    if paid > state.total:
+        excess = paid - state.total
+        raise BudgetStopError({payment_day.year: excess},
+                              f"Betaling geweigerd: verplichting {state.reference} is {format_eur(state.total)}; "
+                              f"deze betaling gaat daar {format_eur(excess)} overheen.")
+    if paid < 0:
+        raise ValidationError("De terugbetaling is groter dan wat er op deze verplichting is betaald.",
+                              field="amount")
+    return replace(state, paid=paid)
+
+
+# --- Mutations and kasschuif -------------------------------------------------------------------
+
+
+def mutation_fields(kind, moment, reason, reference, mutation_day) -> dict:
+    """The descriptive fields of a budget mutation, checked."""
+    return {
+        "kind": code(kind, MUTATION_KINDS, "soort mutatie", "kind"),
+        "moment": code(moment, MUTATION_MOMENTS, "moment", "moment"),
+        "reason": text(reason, "een toelichting", "reason"),
+        "reference": text(reference, "", "reference", required=False, max_len=200),
+        "date": day(mutation_day, "date"),
+    }
+
+
+def single_mutation(kind: str) -> None:
+    """A single-year mutation is never a kasschuif: that moves money between years, as one whole."""
+    if kind == "kasschuif":
+        raise ValidationError("Een kasschuif boekt u over meerdere jaren tegelijk, als kasschuif.", field="kind")
+
+
+def kasschuif(amounts: Mapping | Iterable[tuple]) -> dict[int, Decimal]:
+    """The non-zero amounts per year of a kasschuif: at least two years, netting to exactly zero."""
+    pairs = amounts.items() if isinstance(amounts, Mapping) else amounts
+    clean = {year(y): amount(a, allow_negative=True) for y, a in pairs}
+    clean = {y: a for y, a in clean.items() if a != 0}
+    if len(clean) < 2:
+        raise ValidationError("Een kasschuif verschuift geld tussen minstens twee jaren.", field="amounts")
+    total = sum(clean.values(), ZERO)
+    if total != 0:
+        raise ValidationError(f"Een kasschuif moet op nul uitkomen; het saldo is nu {format_eur(total)}.",
+                              field="amounts")
+    return clean
+
+
+# --- Staffing ----------------------------------------------------------------------------------
+
+
+def staffing_fte(value) -> Decimal:
+    # The same Dutch decimal notation as money, two places.
+    fte = amount(value, "fte", allow_negative=True)
+    if fte < 0:
+        raise ValidationError("Het aantal fte kan niet negatief zijn.", field="fte")
+    return fte
+
+
+def staffing_day(value, reservation_year: int) -> date:
+    """A staffing cost is dated inside its reservation's year."""
+    checked = day(value, "cost_date")
+    if checked.year != reservation_year:
+        raise ValidationError(f"Deze reservering is voor {reservation_year}; de datum valt in {checked.year}.",
+                              field="cost_date")
+    return checked
+
+
+def staffing_room(booked_others: Decimal, value: Decimal, reservation_amount: Decimal,
+                  reservation_year: int) -> Decimal:
+    """The booked staffing costs with this one: within the reservation and not below zero; returns the sum."""
+    booked = booked_others + value
+    if booked > reservation_amount:
+        excess = booked - reservation_amount
+        raise BudgetStopError({reservation_year: excess},
+                              f"De personeelskosten komen boven de reservering van {format_eur(reservation_amount)} "
+                              f"voor {reservation_year} (tekort {format_eur(excess)}).")
+    if booked < 0:
+        raise ValidationError("Een correctie kan de geboekte personeelskosten niet negatief maken.", field="amount")
+    return booked
+
+
+def staffing_removal(booked_others: Decimal) -> None:
+    """Removing a booking may not leave the corrections (negative costs) of the others below zero."""
+    if booked_others < 0:
+        raise Conflict("Zonder deze boeking zouden de correcties de personeelskosten negatief maken.")
+
+
+# --- The budget stop ---------------------------------------------------------------------------
+
+
+def budget_stop(free_by_year: Mapping[int, Decimal], deltas: Mapping[int, Decimal]) -> dict[int, Decimal]:
+    """The shortfall per year a change would cause: years it lowers below zero free room.
+
+    `free_by_year` is today's free room (all entries, whatever their date) of at least the years
+    the change lowers; `deltas` the change in free room per year. Raising a year never counts,
+    so money can always be added, even to a year that is short already.
+    """
+    shortfalls = {}
+    for y, delta in deltas.items():
+        if delta < 0:
+            after = free_by_year.get(y, ZERO) + delta
+            if after < 0:
+                shortfalls[y] = -after
+    return dict(sorted(shortfalls.items()))
+
+
+def shortfall_message(shortfalls: Mapping[int, Decimal]) -> str:
+    parts = [f"{y}: tekort {format_eur(a)}" for y, a in sorted(shortfalls.items())]
+    return "Budgetstop: onvoldoende vrije ruimte in " + "; ".join(parts) + "."
+
+
+def override(actor_role: str | None, reason: str | None, shortfalls: Mapping[int, Decimal]) -> dict | None:
+    """Who may break through the budget stop: only a beheerder, with a reason of ten characters or more.
+
+    Returns None when there is no shortfall, else the override details the audit entry keeps.
+    """
+    if not shortfalls:
+        return None
+    reason = (reason or "").strip()
+    if not reason:
+        raise BudgetStopError(dict(shortfalls), shortfall_message(shortfalls))
+    if actor_role != "beheerder":
+        raise PermissionDenied("Alleen een beheerder mag een budgetstop doorbreken.")
+    if len(reason) < OVERRIDE_REASON_MIN:
+        raise ValidationError("Geef een reden van minstens 10 tekens voor het doorbreken van de budgetstop.",
+                              field="override_reason")
+    return {"reason": reason, "shortfalls": {str(y): str(a) for y, a in sorted(shortfalls.items())}}

@@ -1,0 +1,170 @@
+"""Portfolio rules on plain state (no session): programme years, project fields, the status lifecycle."""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+from core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
+from core.money import parse_eur
+from core.users import FINANCE_ROLES
+from core.validate import code, text, year
+from projects.models import CATEGORIES, EXPLOITATION_FORMS, INSTRUMENTS, LINES, STATUSES, TRANSITIONS
+
+__all__ = ["TRANSITIONS", "FINANCIAL_STATUSES", "ProjectLookups", "check_programme_years", "check_project",
+           "check_status_change", "may_set_status", "settable_statuses", "status_path"]
+
+#: The main lifecycle; a path search prefers these steps so a generated history walks the usual route.
+MAIN_PATH = ("voorstel", "in_behandeling", "toegekend", "in_uitvoering", "afgerond")
+
+#: Statuses only a finance role (financieel, beheerder) sets. Toegekend and afgewezen are the grant
+#: decision itself. Afgerond is one too: it follows the eindverantwoording and the vaststelling (the
+#: final settlement of the money, often a lower commitment), and it is final (no way back), so a
+#: project owner must not close the books on a project. The owner reports "done" in the progress text.
+FINANCIAL_STATUSES = frozenset({"toegekend", "afgewezen", "afgerond"})
+
+
+# --- Programme -----------------------------------------------------------------------------------
+
+
+def check_programme_years(first, last=None) -> tuple[int, int | None]:
+    """A programme's first year and optional last year, the last not before the first."""
+    first = year(first, "first_year")
+    last = year(last, "last_year") if last else None
+    if last is not None and last < first:
+        raise ValidationError("Het laatste jaar ligt voor het eerste jaar.", field="last_year")
+    return first, last
+
+
+# --- Project fields ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectLookups:
+    """What check_project needs to know of the world, loaded by the caller (a service or the import).
+
+    Only what the values refer to has to be present: the organisation and owner they name, the
+    predecessor and (when editing) its chain of predecessors, and whether the code is taken.
+    """
+
+    programme_id: int
+    #: The project being edited; None for a new one.
+    project_id: int | None = None
+    organisations: Collection[int] = frozenset()
+    #: Ids of active users (a projectleider of an inactive account cannot own a project).
+    active_owners: Collection[int] = frozenset()
+    #: Project id -> (programme id, predecessor id), for the predecessor and the projects it follows.
+    projects: Mapping[int, tuple[int, int | None]] = field(default_factory=dict)
+    #: Codes other projects of the programme already use.
+    taken_codes: Collection[str] = frozenset()
+
+
+def check_project(values: Mapping, lookups: ProjectLookups) -> dict:
+    """Check every project field; returns the clean values or raises the first DomainError."""
+    v: dict = {}
+    v["code"] = text(values.get("code"), "een projectcode", "code", max_len=30)
+    v["title"] = text(values.get("title"), "een titel", "title", max_len=300)
+    v["summary"] = text(values.get("summary"), "", "summary", required=False)
+    v["category"] = code(values.get("category"), CATEGORIES, "categorie", "category")
+    v["line"] = code(values.get("line"), LINES, "programmalijn", "line")
+    v["instrument"] = code(values.get("instrument"), INSTRUMENTS, "instrument", "instrument")
+    forms = list(dict.fromkeys(values.get("forms") or []))
+    for form in forms:
+        code(form, EXPLOITATION_FORMS, "vorm van uitbuiting", "forms")
+    if not forms:
+        raise ValidationError("Kies minstens één vorm van uitbuiting.", field="forms")
+    v["forms"] = forms
+    org_id = values.get("organisation_id")
+    if org_id is not None and org_id not in lookups.organisations:
+        raise ValidationError("Onbekende organisatie.", field="organisation_id")
+    v["organisation_id"] = org_id
+    owner_id = values.get("owner_id")
+    if owner_id is not None and owner_id not in lookups.active_owners:
+        raise ValidationError("Onbekende of inactieve projectleider.", field="owner_id")
+    v["owner_id"] = owner_id
+    pred_id = values.get("predecessor_id")
+    if pred_id is not None:
+        pred = lookups.projects.get(pred_id)
+        if pred is None or pred[0] != lookups.programme_id:
+            raise ValidationError("Het voorgaande project hoort niet bij dit programma.", field="predecessor_id")
+        if lookups.project_id is not None and _follows(lookups, pred_id, lookups.project_id):
+            raise ValidationError("Een project kan geen vervolg zijn van zichzelf of van een eigen vervolg.",
+                                  field="predecessor_id")
+    if v["category"] == "vervolg" and pred_id is None:
+        raise ValidationError("Een vervolgproject noemt het project waarop het volgt.", field="predecessor_id")
+    v["predecessor_id"] = pred_id
+    start, end = values.get("start_date"), values.get("end_date")
+    if start and end and end < start:
+        raise ValidationError("De einddatum ligt voor de startdatum.", field="end_date")
+    v["start_date"], v["end_date"] = start, end
+    requested = values.get("requested_amount")
+    if requested not in (None, ""):
+        requested = parse_eur(requested)
+        if requested < 0:
+            raise ValidationError("Het gevraagde bedrag kan niet negatief zijn.", field="requested_amount")
+    else:
+        requested = None
+    v["requested_amount"] = requested
+    v["internal_notes"] = text(values.get("internal_notes"), "", "internal_notes", required=False)
+    v["contact_person"] = text(values.get("contact_person"), "", "contact_person", required=False, max_len=200)
+    if v["code"] in lookups.taken_codes:
+        raise Conflict(f"Projectcode {v['code']} bestaat al in dit programma.", field="code")
+    return v
+
+
+def _follows(lookups: ProjectLookups, candidate: int, project: int) -> bool:
+    """Whether `candidate` is `project` or one of its follow-ups (walking candidate's predecessors)."""
+    node, seen = candidate, set()
+    while node is not None and node not in seen:
+        if node == project:
+            return True
+        seen.add(node)
+        node = lookups.projects.get(node, (None, None))[1]
+    return False
+
+
+# --- Status --------------------------------------------------------------------------------------
+
+
+def status_path(start: str, target: str) -> list[str]:
+    """The shortest way through TRANSITIONS from `start` to `target` (excluding `start`); ValueError if none."""
+    order = {s: i for i, s in enumerate(MAIN_PATH)}
+    queue, came_from = deque([start]), {start: None}
+    while queue:
+        current = queue.popleft()
+        if current == target:
+            break
+        for nxt in sorted(TRANSITIONS[current], key=lambda s: (order.get(s, len(order)), s)):
+            if nxt not in came_from:
+                came_from[nxt] = current
+                queue.append(nxt)
+    if target not in came_from:
+        raise ValueError(f"status '{target}' is niet bereikbaar vanuit '{start}'")
+    path, node = [], target
+    while node != start:
+        path.append(node)
+        node = came_from[node]
+    return path[::-1]
+
+
+def may_set_status(role: str | None, current: str, new: str) -> bool:
+    """Whether this role may move a project from `current` to `new` (keeping the status is always fine)."""
+    return new == current or new not in FINANCIAL_STATUSES or role in FINANCE_ROLES
+
+
+def settable_statuses(role: str | None, current: str) -> list[str]:
+    """The statuses this role may move a project to from `current`, in lifecycle order."""
+    return [s for s in STATUSES if s in TRANSITIONS[current] and may_set_status(role, current, s)]
+
+
+def check_status_change(role: str | None, current: str, new: str) -> str:
+    """A status (code) the lifecycle allows from `current`, and that this role may set."""
+    new = code(new, STATUSES, "status", "status")
+    if new != current and new not in TRANSITIONS[current]:
+        allowed = ", ".join(STATUSES[s] for s in sorted(TRANSITIONS[current])) or "geen"
+        raise InvalidTransition(f"Van '{STATUSES[current]}' kan de status niet naar '{STATUSES[new]}'; "
+                                f"toegestaan: {allowed}.", field="status")
+    if not may_set_status(role, current, new):
+        raise PermissionDenied(f"De status '{STATUSES[new]}' is een financieel besluit; die zet alleen een "
+                               "financieel medewerker of beheerder.", field="status")
+    return new
