@@ -75,6 +75,11 @@ def snapshot(obj, exclude: tuple[str, ...] = ()) -> dict:
     }
 
 
+def with_override(changes: dict, override: dict | None) -> dict:
+    """An audit entry's changes plus the budget-stop override (reason, shortfalls) that let it through."""
+    return {**changes, "override": override} if override else changes
+
+
 def diff(before: dict, after: dict) -> dict:
     """Only the fields that changed, as {'before': {...}, 'after': {...}}."""
     keys = [k for k in after if before.get(k) != after.get(k)]

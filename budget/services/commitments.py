@@ -1,0 +1,112 @@
+"""Commitments with their cash schedule, adjustments and payments: the money rules at the moment of writing."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from budget import rules
+from budget.ledger import commitment_totals, commitment_year_amounts, enforce_budget_stop, programme_years
+from budget.models import (
+    Commitment,
+    CommitmentAdjustment,
+    CommitmentSchedule,
+    Payment,
+)
+from core import validate
+from core.audit import record, snapshot, with_override
+from core.errors import Conflict
+from core.locking import serialise
+from core.users import FINANCE_ROLES, require_role
+from projects.models import Project
+
+
+def add_commitment(session, actor, project: Project, *, reference: str, signed_date: date, total,
+                   schedule: dict, description: str = "", override_reason: str | None = None) -> Commitment:
+    """A commitment with its cash schedule; the schedule must sum to the total and fit the budget."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    reference = validate.text(reference, "een kenmerk", "reference", max_len=100)
+    if session.scalar(select(Commitment.id).where(Commitment.reference == reference)):
+        raise Conflict(f"Er bestaat al een verplichting met kenmerk {reference}.", field="reference")
+    signed_date = validate.day(signed_date, "signed_date")
+    state = rules.new_commitment(total, schedule, programme_years(session, project.programme), reference)
+    total, years = state.total, state.years
+    override = enforce_budget_stop(session, actor, project.programme_id, {y: -a for y, a in years.items()},
+                                   override_reason)
+    commitment = Commitment(project_id=project.id, reference=reference, signed_date=signed_date, total=total,
+                            description=validate.text(description, "", "description", required=False))
+    commitment.schedule = [CommitmentSchedule(year=y, amount=a) for y, a in sorted(years.items())]
+    session.add(commitment)
+    after = {**snapshot(commitment), "schedule": {str(y): a for y, a in sorted(years.items())}}
+    record(session, actor, "create", commitment, with_override({"after": after}, override))
+    return commitment
+
+
+def adjust_commitment(session, actor, commitment: Commitment, *, adjustment_date: date, changes: dict,
+                      reason: str, reference: str = "",
+                      override_reason: str | None = None) -> list[CommitmentAdjustment]:
+    """Dated, reasoned changes to a commitment's years (e.g. a lower vaststelling); never an edit."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    adjustment_date = validate.day(adjustment_date, "adjustment_date")
+    reason = validate.text(reason, "een reden", "reason")
+    reference = validate.text(reference, "", "reference", required=False, max_len=100)
+    programme = commitment.project.programme
+    deltas = rules.commitment_schedule(changes, programme_years(session, programme), allow_negative=True)
+    total, paid = commitment_totals(session, commitment.id)
+    state = rules.CommitmentState(total, paid, commitment_year_amounts(session, commitment.id))
+    new_total = rules.adjust(state, deltas).total
+    override = enforce_budget_stop(session, actor, programme.id, {y: -d for y, d in deltas.items()},
+                                   override_reason)
+    rows = []
+    for year, delta in sorted(deltas.items()):
+        row = CommitmentAdjustment(commitment_id=commitment.id, date=adjustment_date, year=year, amount=delta,
+                                   reason=reason, reference=reference)
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    record(session, actor, "adjust", commitment, with_override({
+        "before": {"total": total}, "after": {"total": new_total},
+        "adjustments": [snapshot(r) for r in rows]}, override))
+    return rows
+
+
+def add_payment(session, actor, commitment: Commitment, *, payment_date: date, amount, kind: str,
+                reference: str | None = None, description: str = "") -> Payment:
+    """A payment on a commitment; a terugbetaling always lowers the paid total."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    amount = rules.payment_amount(amount, kind)
+    payment_date = validate.day(payment_date, "payment_date")
+    reference = (reference or "").strip() or None
+    if reference and session.scalar(select(Payment.id).where(Payment.reference == reference)):
+        raise Conflict(f"Er bestaat al een betaling met kenmerk {reference}.", field="reference")
+    total, paid = commitment_totals(session, commitment.id)
+    rules.pay(rules.CommitmentState(total, paid, reference=commitment.reference), amount, kind, payment_date)
+    payment = Payment(commitment_id=commitment.id, date=payment_date, amount=amount, kind=kind,
+                      reference=reference, description=validate.text(description, "", "description", required=False))
+    session.add(payment)
+    record(session, actor, "create", payment, {"after": snapshot(payment)})
+    return payment
+
+
+def delete_commitment(session, actor, commitment: Commitment) -> None:
+    """Remove a wrongly entered commitment; refused once payments or adjustments rest on it."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    payments = session.scalar(select(func.count(Payment.id)).where(Payment.commitment_id == commitment.id))
+    adjustments = session.scalar(select(func.count(CommitmentAdjustment.id)).where(
+        CommitmentAdjustment.commitment_id == commitment.id))
+    if payments or adjustments:
+        parts = []
+        if payments:
+            parts.append(f"{payments} betaling(en)")
+        if adjustments:
+            parts.append(f"{adjustments} bijstelling(en)")
+        raise Conflict(f"Verplichting {commitment.reference} heeft {' en '.join(parts)}; "
+                       "stel haar zo nodig bij in plaats van haar te verwijderen.")
+    before = {**snapshot(commitment), "schedule": {str(s.year): s.amount for s in commitment.schedule}}
+    record(session, actor, "delete", commitment, {"before": before})
+    session.delete(commitment)
+    session.flush()

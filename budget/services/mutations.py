@@ -1,0 +1,141 @@
+"""Budget mutations and kasschuiven: dated changes to a year's budget, checked by the budget stop."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from budget import rules
+from budget.ledger import enforce_budget_stop
+from budget.models import (
+    BudgetMutation,
+)
+from core import validate
+from core.audit import diff, record, snapshot, with_override
+from core.errors import NotFound, ValidationError
+from core.locking import serialise
+from core.users import FINANCE_ROLES, require_role
+from projects.models import Programme
+
+
+def add_mutation(session, actor, programme: Programme, *, year, amount, kind: str, moment: str, reason: str,
+                 mutation_date: date, reference: str = "", override_reason: str | None = None) -> BudgetMutation:
+    """One budget mutation for one year; a kasschuif goes through add_kasschuif."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    year = validate.year(year)
+    amount = validate.amount(amount, allow_negative=True, allow_zero=False)
+    fields = rules.mutation_fields(kind, moment, reason, reference, mutation_date)
+    rules.single_mutation(fields["kind"])
+    override = enforce_budget_stop(session, actor, programme.id, {year: amount}, override_reason)
+    mutation = BudgetMutation(programme_id=programme.id, year=year, amount=amount, **fields)
+    session.add(mutation)
+    record(session, actor, "create", mutation, with_override({"after": snapshot(mutation)}, override))
+    return mutation
+
+
+def add_kasschuif(session, actor, programme: Programme, *, amounts: dict, moment: str, reason: str,
+                  mutation_date: date, reference: str = "",
+                  override_reason: str | None = None) -> list[BudgetMutation]:
+    """A kasschuif: mutations over two or more years that together net to exactly zero."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    clean = rules.kasschuif(amounts)
+    fields = rules.mutation_fields("kasschuif", moment, reason, reference, mutation_date)
+    override = enforce_budget_stop(session, actor, programme.id, clean, override_reason)
+    group = str(uuid.uuid4())
+    mutations = []
+    for year, amount in sorted(clean.items()):
+        mutation = BudgetMutation(programme_id=programme.id, year=year, amount=amount,
+                                  kasschuif_group=group, **fields)
+        session.add(mutation)
+        record(session, actor, "create", mutation, with_override({"after": snapshot(mutation)}, override))
+        mutations.append(mutation)
+    return mutations
+
+
+def update_mutation(session, actor, mutation: BudgetMutation, *, year, amount, kind: str, moment: str,
+                    reason: str, mutation_date: date, reference: str = "",
+                    override_reason: str | None = None) -> BudgetMutation:
+    """Change a single-year mutation; the stop sees the old amount leave and the new one arrive."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    if mutation.kasschuif_group:
+        raise ValidationError("Een kasschuif wijzigt u als geheel via het kasschuifformulier.")
+    year = validate.year(year)
+    amount = validate.amount(amount, allow_negative=True, allow_zero=False)
+    fields = rules.mutation_fields(kind, moment, reason, reference, mutation_date)
+    rules.single_mutation(fields["kind"])
+    deltas = {mutation.year: -mutation.amount}
+    deltas[year] = deltas.get(year, Decimal("0.00")) + amount
+    override = enforce_budget_stop(session, actor, mutation.programme_id, deltas, override_reason)
+    before = snapshot(mutation)
+    mutation.year, mutation.amount = year, amount
+    for key, value in fields.items():
+        setattr(mutation, key, value)
+    changes = diff(before, snapshot(mutation))
+    if changes["after"]:
+        record(session, actor, "update", mutation, with_override(changes, override))
+    return mutation
+
+
+def kasschuif_rows(session, group: str) -> list[BudgetMutation]:
+    return list(session.scalars(select(BudgetMutation).where(BudgetMutation.kasschuif_group == group)
+                                .order_by(BudgetMutation.year)))
+
+
+def update_kasschuif(session, actor, group: str, *, amounts: dict, moment: str, reason: str,
+                     mutation_date: date, reference: str = "",
+                     override_reason: str | None = None) -> list[BudgetMutation]:
+    """Replace a kasschuif's years and amounts; the new set must again net to zero."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    rows = kasschuif_rows(session, group)
+    if not rows:
+        raise NotFound("Deze kasschuif bestaat niet.")
+    clean = rules.kasschuif(amounts)
+    fields = rules.mutation_fields("kasschuif", moment, reason, reference, mutation_date)
+    deltas = dict(clean)
+    for row in rows:
+        deltas[row.year] = deltas.get(row.year, Decimal("0.00")) - row.amount
+    override = enforce_budget_stop(session, actor, rows[0].programme_id, deltas, override_reason)
+    before = {"amounts": {str(r.year): r.amount for r in rows},
+              **{k: getattr(rows[0], k) for k in fields}}
+    by_year = {r.year: r for r in rows}
+    result = []
+    for year, row in by_year.items():
+        if year not in clean:
+            session.delete(row)
+    for year, amount in sorted(clean.items()):
+        row = by_year.get(year)
+        if row is None:
+            row = BudgetMutation(programme_id=rows[0].programme_id, year=year, amount=amount,
+                                 kasschuif_group=group, **fields)
+            session.add(row)
+        else:
+            row.amount = amount
+            for key, value in fields.items():
+                setattr(row, key, value)
+        result.append(row)
+    session.flush()
+    after = {"amounts": {str(y): a for y, a in sorted(clean.items())}, **fields}
+    record(session, actor, "update", result[0],
+           with_override({"kasschuif_group": group, **diff(before, after)}, override))
+    return result
+
+
+def delete_mutation(session, actor, mutation: BudgetMutation, override_reason: str | None = None) -> None:
+    """Delete a mutation (a kasschuif as a whole); removing money meets the budget stop."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    rows = kasschuif_rows(session, mutation.kasschuif_group) if mutation.kasschuif_group else [mutation]
+    deltas: dict[int, Decimal] = {}
+    for row in rows:
+        deltas[row.year] = deltas.get(row.year, Decimal("0.00")) - row.amount
+    override = enforce_budget_stop(session, actor, mutation.programme_id, deltas, override_reason)
+    for row in rows:
+        record(session, actor, "delete", row, with_override({"before": snapshot(row)}, override))
+        session.delete(row)
+    session.flush()

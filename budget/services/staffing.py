@@ -1,0 +1,113 @@
+"""The staffing reservation per year and the staffing costs booked against it."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from budget import rules
+from budget.ledger import enforce_budget_stop
+from budget.models import (
+    StaffingCost,
+    StaffingReservation,
+)
+from core import validate
+from core.audit import diff, record, snapshot, with_override
+from core.errors import Conflict
+from core.locking import serialise
+from core.money import Money
+from core.users import FINANCE_ROLES, require_role
+from projects.models import Programme
+
+
+def set_staffing_reservation(session, actor, programme: Programme, *, year, fte, amount,
+                             override_reason: str | None = None) -> StaffingReservation:
+    """Create or change a year's staffing reservation; it counts as committed for that year."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    year, amount = validate.year(year), validate.amount(amount)
+    fte = rules.staffing_fte(fte)
+    res = session.scalar(select(StaffingReservation).where(StaffingReservation.programme_id == programme.id,
+                                                           StaffingReservation.year == year))
+    old = res.amount if res else Decimal("0.00")
+    override = enforce_budget_stop(session, actor, programme.id, {year: old - amount}, override_reason)
+    if res is None:
+        res = StaffingReservation(programme_id=programme.id, year=year, fte=fte, amount=amount)
+        session.add(res)
+        record(session, actor, "create", res, with_override({"after": snapshot(res)}, override))
+    else:
+        before = snapshot(res)
+        res.fte, res.amount = fte, amount
+        changes = diff(before, snapshot(res))
+        if changes["after"]:
+            record(session, actor, "update", res, with_override(changes, override))
+    return res
+
+
+def add_staffing_cost(session, actor, reservation: StaffingReservation, *, cost_date: date, amount,
+                      description: str = "", reference: str = "") -> StaffingCost:
+    """Book realised staffing costs (e.g. a quarter) against a reservation; counts as paid."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    amount = validate.amount(amount, allow_negative=True, allow_zero=False)
+    cost_date = rules.staffing_day(cost_date, reservation.year)
+    rules.staffing_room(_staffing_booked(session, reservation.id), amount, reservation.amount, reservation.year)
+    cost = StaffingCost(reservation_id=reservation.id, date=cost_date, amount=amount,
+                        description=validate.text(description, "", "description", required=False),
+                        reference=validate.text(reference, "", "reference", required=False, max_len=100))
+    session.add(cost)
+    record(session, actor, "create", cost, {"after": snapshot(cost)})
+    return cost
+
+
+def _staffing_booked(session, reservation_id: int, but: int | None = None) -> Decimal:
+    """The staffing costs booked on a reservation (all dates), leaving out the cost `but`."""
+    query = select(func.coalesce(func.sum(StaffingCost.amount), 0).cast(Money)).where(
+        StaffingCost.reservation_id == reservation_id)
+    if but is not None:
+        query = query.where(StaffingCost.id != but)
+    return session.scalar(query)
+
+
+def update_staffing_cost(session, actor, cost: StaffingCost, *, cost_date: date, amount,
+                         description: str = "", reference: str = "") -> StaffingCost:
+    """Correct a booked staffing cost; it must stay inside its reservation and year."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    reservation = cost.reservation
+    amount = validate.amount(amount, allow_negative=True, allow_zero=False)
+    cost_date = rules.staffing_day(cost_date, reservation.year)
+    rules.staffing_room(_staffing_booked(session, reservation.id, but=cost.id), amount, reservation.amount,
+                        reservation.year)
+    before = snapshot(cost)
+    cost.date, cost.amount = cost_date, amount
+    cost.description = validate.text(description, "", "description", required=False)
+    cost.reference = validate.text(reference, "", "reference", required=False, max_len=100)
+    changes = diff(before, snapshot(cost))
+    if changes["after"]:
+        record(session, actor, "update", cost, changes)
+    return cost
+
+
+def delete_staffing_reservation(session, actor, reservation: StaffingReservation) -> None:
+    """Remove a year's reservation; refused while staffing costs are booked against it."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    count = session.scalar(select(func.count(StaffingCost.id)).where(StaffingCost.reservation_id == reservation.id))
+    if count:
+        raise Conflict(f"De reservering voor {reservation.year} heeft {count} geboekte personeelskosten; "
+                       "verwijder die eerst.")
+    record(session, actor, "delete", reservation, {"before": snapshot(reservation)})
+    session.delete(reservation)
+    session.flush()
+
+
+def delete_staffing_cost(session, actor, cost: StaffingCost) -> None:
+    """Remove a booked staffing cost, unless that leaves the remaining bookings negative."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    rules.staffing_removal(_staffing_booked(session, cost.reservation_id, but=cost.id))
+    record(session, actor, "delete", cost, {"before": snapshot(cost)})
+    session.delete(cost)
+    session.flush()
