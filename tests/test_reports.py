@@ -23,7 +23,7 @@ from reports import charts, excel, services
 from reports.models import ReportSnapshot
 from reports.queries import live_frames
 from tests.factories import login as login_as
-from tests.factories import PASSWORD, commit_money, fund, make_programme, make_project, make_user
+from tests.factories import PASSWORD, TEST_ACTOR, commit_money, fund, make_programme, make_project, make_user
 
 PEIL = date(2025, 6, 30)
 SHEETS = ["Samenvatting", "Per categorie", "Per programmalijn", "Matrix", "Projecten", "Mutaties", "Controles",
@@ -53,8 +53,8 @@ ALL_SENTINELS = ["Sentinel", "sentinel", "geheim.example", "NOTITIE", "VOORTGANG
 @pytest.fixture
 def scenario(session):
     """Programme 2024–2026, hand-computed at 30-06-2025; some entries dated after the peildatum."""
-    fin = create_user(session, "test", FIN_EMAIL, FIN_NAME, "financieel", PASSWORD)
-    owner = create_user(session, "test", OWNER_EMAIL, OWNER_NAME, "projectleider", PASSWORD)
+    fin = create_user(session, TEST_ACTOR, FIN_EMAIL, FIN_NAME, "financieel", PASSWORD)
+    owner = create_user(session, TEST_ACTOR, OWNER_EMAIL, OWNER_NAME, "projectleider", PASSWORD)
     prog = make_programme(session, make_user(session, "beheerder"))
     fund(session, fin, prog, {2024: "2.000.000", 2025: "2.000.000", 2026: "2.000.000"})
     fund(session, fin, prog, {2025: "500.000"}, name="Extra JenV", kind="incidenteel")
