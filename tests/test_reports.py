@@ -425,6 +425,9 @@ def test_only_finance_roles_freeze_a_stand(session, scenario):
         services.create_snapshot(session, lezer, scenario["programme"], PEIL, "Stand")
     with pytest.raises(ValidationError):
         services.create_snapshot(session, scenario["fin"], scenario["programme"], PEIL, "   ")
+    # A bare string is no actor: only a user or a SystemActor (the command line) may freeze a stand.
+    with pytest.raises(PermissionDenied):
+        services.create_snapshot(session, "cli", scenario["programme"], PEIL, "Stand")
 
 
 def test_diff_names_a_changed_commitment_and_a_new_project(session, scenario):
@@ -465,6 +468,8 @@ def test_cli_writes_workbook_and_html_and_manages_snapshots(session, scenario, r
                                  "--title", "Voorjaar", "--kamerstuk", "Kamerstuk 1"])
     assert result.exit_code == 0, result.output
     first = int(result.output.strip())
+    made = session.scalars(select(AuditEntry).where(AuditEntry.entity == "ReportSnapshot")).one()
+    assert made.actor_label == "systeem (cli)"
     budget.add_payment(session, scenario["fin"], scenario["commitment"], payment_date=date(2025, 6, 1),
                        amount="7.000", kind="betaling")
     session.commit()
