@@ -22,12 +22,22 @@ csrf = CSRFProtect()
 babel = Babel()
 
 
+#: Whoever guesses the key can sign a session cookie for any user, so it must be long and random.
+MIN_SECRET_KEY_LENGTH = 32
+
+
 def _secret_key(database_url: str) -> str:
     """SECRET_KEY from the environment; only the local demo database may make its own."""
     key = os.environ.get("SECRET_KEY")
+    demo = database_url == DEMO_DATABASE_URL
     if key:
+        if len(key) < MIN_SECRET_KEY_LENGTH and not demo:
+            raise RuntimeError(
+                f"SECRET_KEY is te kort: gebruik minstens {MIN_SECRET_KEY_LENGTH} willekeurige tekens, "
+                "bijvoorbeeld de uitvoer van: python -c 'import secrets; print(secrets.token_hex(32))'."
+            )
         return key
-    if database_url != DEMO_DATABASE_URL:
+    if not demo:
         raise RuntimeError(
             "SECRET_KEY ontbreekt: zet de omgevingsvariabele SECRET_KEY (verplicht buiten de demo)."
         )
