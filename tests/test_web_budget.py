@@ -396,6 +396,38 @@ def test_delete_reservation_with_costs_is_refused_then_allowed(app, session, wor
 # --- commitments and payments ---------------------------------------------------------------
 
 
+@pytest.mark.parametrize("amount", ["١٠٠,٠٠", "１００,００", "𝟏𝟐𝟑"])
+def test_amounts_in_other_scripts_digits_are_refused(app, session, world, amount):
+    client = login(app, world["users"]["financieel"])
+    before = counts(session)
+    response = client.post(f"/projecten/{world['project'].id}/verplichtingen/nieuw", data={
+        "reference": "BS-UNI", "signed_date": "2025-02-01", "total": amount, "jaar_2025": amount})
+    assert response.status_code == 400 and "geen geldig bedrag" in text(response)
+    response = client.post(f"/verplichtingen/{world['commitment'].id}/betalingen/nieuw", data={
+        "payment_date": "2025-03-01", "amount": amount, "kind": "betaling"})
+    assert response.status_code == 400 and "geen geldig bedrag" in text(response)
+    session.expire_all()
+    assert counts(session) == before
+
+
+@pytest.mark.parametrize("year", ["٢٠٢٥", "２０２５", "𝟐𝟎𝟐𝟓"])
+def test_years_in_other_scripts_digits_are_refused(app, session, world, year):
+    client = login(app, world["users"]["financieel"])
+    before = counts(session)
+    response = client.post("/budget/mutaties/nieuw", data={
+        "year": year, "amount": "1.000", "kind": "technisch", "moment": "intern", "reason": "Unicode",
+        "date": "2025-01-01"})
+    assert response.status_code == 400 and "Vul een heel getal in" in text(response)
+    response = client.post("/budget/personeel/nieuw", data={"year": year, "fte": "1", "amount": "1.000"})
+    assert response.status_code == 400 and "Vul een heel getal in" in text(response)
+    response = client.post("/budget/mutaties/nieuw", data={
+        "year": "2025", "amount": "1.000", "kind": "technisch", "moment": "intern", "reason": "Unicode",
+        "date": f"{year}-01-01"})
+    assert response.status_code == 400 and "Vul een geldige datum in." in text(response)
+    session.expire_all()
+    assert counts(session) == before
+
+
 def test_commitment_via_form(app, session, world):
     client = login(app, world["users"]["financieel"])
     response = client.post(f"/projecten/{world['project'].id}/verplichtingen/nieuw", data={
