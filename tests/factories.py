@@ -53,25 +53,29 @@ def login(client, user, password: str = PASSWORD):
     if response.status_code == 302 and "/login/" in location:
         if location.endswith("/login/koppelen"):
             client.get(location)  # makes the secret the user would scan
-        response = client.post(location, data={"code": next_code(user)})
+        response = client.post(location, data={"code": next_code(client, user)})
     return response
 
 
-def next_code(user) -> str:
+def next_code(client, user) -> str:
     """The code an app shows next for `user`: the current step's, or a later one once that was used.
 
     A code logs in once, so a test that logs the same user in again within 30 seconds gets the
-    next step's code, as a user who waited for the app's next code would.
+    next step's code, as a user who waited for the app's next code would. Read in an app context
+    of its own, so it sees what the pages committed (and works for a plain stand-in of a user).
     """
     import pyotp
+    from sqlalchemy import select
 
     from core.auth import _now
     from core.db import db
+    from core.users import User
 
-    db.session.refresh(user)
-    secret = user.totp_secret or user.totp_pending_secret
+    with client.application.app_context():
+        row = db.session.scalar(select(User).where(User.email == user.email))
+        secret, last_step = row.totp_secret or row.totp_pending_secret, row.totp_last_step
     totp = pyotp.TOTP(secret)
     step = int(_now()) // totp.interval
-    if user.totp_last_step is not None and user.totp_last_step >= step:
-        step = user.totp_last_step + 1
+    if last_step is not None and last_step >= step:
+        step = last_step + 1
     return totp.generate_otp(step)
