@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.db import db
+from core.params import BoundedIntConverter
 
 ROOT = Path(__file__).resolve().parent
 DATA_DIR = ROOT / "data"
@@ -52,6 +53,9 @@ def _secret_key(database_url: str) -> str:
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the Flask application; `test_config` replaces configuration from the environment."""
     app = Flask(__name__, template_folder="core/templates", static_folder="core/static")
+    # Before any route exists: every `<int:...>` is then bounded, so /projecten/2147483648 is a
+    # 404 instead of an "integer out of range" from the database.
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.from_mapping(
         BABEL_DEFAULT_LOCALE="nl",
         BABEL_DEFAULT_TIMEZONE="Europe/Amsterdam",
