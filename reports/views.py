@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from budget.ledger import programme_years
 from core.db import db
+from core.download import attachment
 from core.errors import DomainError
 from core.forms import apply_domain_error
 from core.params import parse_id
@@ -162,7 +163,7 @@ def workbook():
     rf, _snap = _report_frames(programme)
     return Response(excel.build_workbook(rf),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(rf, "xlsx")}"'})
+                    headers={"Content-Disposition": attachment(_filename(rf, "xlsx"), "stand-van-zaken.xlsx")})
 
 
 @bp.route("/rapportage/stand.html")
@@ -173,7 +174,7 @@ def standalone():
     programme = current_programme() or abort(404)
     rf, _snap = _report_frames(programme)
     return Response(charts.standalone_html(rf), mimetype="text/html",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(rf, "html")}"'})
+                    headers={"Content-Disposition": attachment(_filename(rf, "html"), "stand-van-zaken.html")})
 
 
 @bp.route("/rapportage/standen", methods=["GET", "POST"])
