@@ -126,7 +126,7 @@ def check_password(password: str) -> None:
         )
 
 
-def create_user(session, actor, email: str, name: str, role: str, password: str) -> User:
+def create_user(session, actor: Actor, email: str, name: str, role: str, password: str) -> User:
     """Add a user after checking role, e-mail and password; only a beheerder may; audited, never commits."""
     _require_admin(actor)
     email = (email or "").strip().lower()
@@ -158,13 +158,18 @@ class SystemActor:
     active: bool = True
 
 
-def require_role(actor, *roles: str) -> None:
+#: Who makes a change: a signed-in user, or the system (CLI, demo, import) acting as a beheerder.
+#: Never a bare string: require_role refuses anything without an active role.
+Actor = User | SystemActor
+
+
+def require_role(actor: Actor, *roles: str) -> None:
     """Refuse the change unless `actor` is an active user with one of `roles`."""
     if actor is None or not getattr(actor, "active", False) or actor.role not in roles:
         raise PermissionDenied("U heeft geen toestemming voor deze wijziging.")
 
 
-def _require_admin(actor) -> None:
+def _require_admin(actor: Actor) -> None:
     require_role(actor, "beheerder")
 
 
@@ -172,7 +177,7 @@ def _active_admins(session) -> int:
     return session.scalar(select(func.count(User.id)).where(User.role == "beheerder", User.active.is_(True)))
 
 
-def change_role(session, actor, user: User, role: str) -> User:
+def change_role(session, actor: Actor, user: User, role: str) -> User:
     """Give a user another role; a beheerder cannot demote themself (nobody would be left to undo it)."""
     _require_admin(actor)
     if role not in ROLES:
@@ -189,7 +194,7 @@ def change_role(session, actor, user: User, role: str) -> User:
     return user
 
 
-def set_active(session, actor, user: User, active: bool) -> User:
+def set_active(session, actor: Actor, user: User, active: bool) -> User:
     """Deactivate (cannot log in any more, history kept) or reactivate a user."""
     _require_admin(actor)
     if user.id == actor.id and not active:
@@ -207,7 +212,7 @@ def set_active(session, actor, user: User, active: bool) -> User:
     return user
 
 
-def reset_password(session, actor, user: User, password: str) -> User:
+def reset_password(session, actor: Actor, user: User, password: str) -> User:
     """Set a new password for a user; the audit entry says that it changed, never what it is."""
     _require_admin(actor)
     user.set_password(password)
