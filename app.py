@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.db import db
+from core.params import BoundedIntConverter
 
 ROOT = Path(__file__).resolve().parent
 DATA_DIR = ROOT / "data"
@@ -22,12 +23,22 @@ csrf = CSRFProtect()
 babel = Babel()
 
 
+#: Whoever guesses the key can sign a session cookie for any user, so it must be long and random.
+MIN_SECRET_KEY_LENGTH = 32
+
+
 def _secret_key(database_url: str) -> str:
     """SECRET_KEY from the environment; only the local demo database may make its own."""
     key = os.environ.get("SECRET_KEY")
+    demo = database_url == DEMO_DATABASE_URL
     if key:
+        if len(key) < MIN_SECRET_KEY_LENGTH and not demo:
+            raise RuntimeError(
+                f"SECRET_KEY is te kort: gebruik minstens {MIN_SECRET_KEY_LENGTH} willekeurige tekens, "
+                "bijvoorbeeld de uitvoer van: python -c 'import secrets; print(secrets.token_hex(32))'."
+            )
         return key
-    if database_url != DEMO_DATABASE_URL:
+    if not demo:
         raise RuntimeError(
             "SECRET_KEY ontbreekt: zet de omgevingsvariabele SECRET_KEY (verplicht buiten de demo)."
         )
@@ -42,6 +53,9 @@ def _secret_key(database_url: str) -> str:
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the Flask application; `test_config` replaces configuration from the environment."""
     app = Flask(__name__, template_folder="core/templates", static_folder="core/static")
+    # Before any route exists: every `<int:...>` is then bounded, so /projecten/2147483648 is a
+    # 404 instead of an "integer out of range" from the database.
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.from_mapping(
         BABEL_DEFAULT_LOCALE="nl",
         BABEL_DEFAULT_TIMEZONE="Europe/Amsterdam",

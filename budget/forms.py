@@ -25,23 +25,34 @@ def _choices(codes: dict, skip: tuple = ()) -> list[SelectChoice]:
     return [SelectChoice(code, label) for code, label in codes.items() if code not in skip]
 
 
+def _ascii(valuelist) -> bool:
+    # int() and strptime() read any script's digits ('٢٠٢٦', '２０２６'); input is written in 0-9.
+    return all(value.isascii() for value in valuelist or [] if isinstance(value, str))
+
+
 class DateField(_DateField):
     """Date input whose parse error is Dutch (WTForms' own message is English)."""
 
     def process_formdata(self, valuelist):
         try:
+            if not _ascii(valuelist):
+                raise ValueError
             super().process_formdata(valuelist)
         except ValueError:
+            self.data = None
             raise ValueError(str(_l("Vul een geldige datum in."))) from None
 
 
 class IntegerField(_IntegerField):
-    """Whole-number input with a Dutch parse error."""
+    """Whole-number input (0-9 only) with a Dutch parse error."""
 
     def process_formdata(self, valuelist):
         try:
+            if not _ascii(valuelist):
+                raise ValueError
             super().process_formdata(valuelist)
         except ValueError:
+            self.data = None
             raise ValueError(str(_l("Vul een heel getal in, bijvoorbeeld 2025."))) from None
 _REQUIRED_DATE = _l("Vul een geldige datum in.")
 

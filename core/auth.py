@@ -15,12 +15,12 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 import pyotp
 import segno
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from core.db import db
-from core.users import User, enable_totp, new_session_token
+from core.users import (User, authenticate, enable_totp, end_totp_enrolment, new_session_token,
+                        pending_totp_secret, use_totp_step)
 
 #: ASVS 3.3.2: re-authenticate after 30 minutes idle or 12 hours in all.
 IDLE_SECONDS = 30 * 60
@@ -88,7 +88,13 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: an absolute or scheme-relative URL would be an open redirect.
-    if not target or urlsplit(target).netloc or urlsplit(target).scheme or not target.startswith("/"):
+    # Browsers read "\" as "/" and drop tabs and line breaks, so "/\evil" and "/<tab>/evil"
+    # mean "//evil"; a CR or LF would also break the Location header. Printable ASCII only.
+    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or not target.isascii() or not target.isprintable() or " " in target):
+        return url_for("reports.dashboard")
+    parts = urlsplit(target)
+    if parts.netloc or parts.scheme:
         return url_for("reports.dashboard")
     return target
 
@@ -114,8 +120,8 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-        if user is not None and user.active and user.check_password(form.password.data):
+        user = authenticate(db.session, email, form.password.data)
+        if user is not None:
             next_url = _safe_next(request.args.get("next"))
             # A fresh session at login: nothing from before the login carries over.
             session.clear()
@@ -152,9 +158,21 @@ def _pending_account() -> str:
     return "code:" + str((session.get("pending") or {}).get("user"))
 
 
-def _code_ok(secret: str, code: str) -> bool:
+def _code_step(secret: str, code: str) -> int | None:
+    """The time step whose code this is (the current one or a neighbour, for clock drift), else None."""
     code = (code or "").replace(" ", "")
-    return code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if len(code) != 6 or not code.isascii() or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(_now()) // totp.interval
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+_WRONG_CODE = _l("Deze code klopt niet. Probeer de nieuwste code uit uw app.")
+_USED_CODE = _l("Deze code is al gebruikt. Wacht op de volgende code in uw app.")
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -165,13 +183,16 @@ def second_factor():
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
-        if _code_ok(user.totp_secret, form.code.data):
+        step = _code_step(user.totp_secret, form.code.data)
+        if step is not None and use_totp_step(db.session, user, step):
+            db.session.commit()
             next_url = session["pending"]["next"]
             _complete_login(user)
             return redirect(next_url)
-        current_app.logger.warning("Onjuiste tweede-factorcode voor gebruiker %s vanaf %s", user.id,
-                                   request.remote_addr)
-        form.code.errors.append(_("Deze code klopt niet. Probeer de nieuwste code uit uw app."))
+        db.session.rollback()
+        current_app.logger.warning("%s tweede-factorcode voor gebruiker %s vanaf %s",
+                                   "Onjuiste" if step is None else "Hergebruikte", user.id, request.remote_addr)
+        form.code.errors.append(str(_WRONG_CODE if step is None else _USED_CODE))
     return render_template("auth/code.html", form=form), (200 if not form.errors else 400)
 
 
@@ -184,20 +205,31 @@ def enrol():
         return redirect(url_for("auth.login"))
     if user.totp_secret:
         return redirect(url_for("auth.second_factor"))
-    secret = session["pending"].get("secret")
-    if not secret:
-        secret = pyotp.random_base32()
-        session["pending"] = {**session["pending"], "secret": secret}
+    secret = _enrolment_secret(user)
     form = CodeForm()
     if form.validate_on_submit():
-        if _code_ok(secret, form.code.data):
+        step = _code_step(secret, form.code.data)
+        if step is not None:
             next_url = session["pending"]["next"]
-            enable_totp(db.session, user, secret)
+            enable_totp(db.session, user, secret, step)
             db.session.commit()
             _complete_login(user)
             flash(_("Tweestapsverificatie is ingesteld."), "info")
             return redirect(next_url)
-        form.code.errors.append(_("Deze code klopt niet. Probeer de nieuwste code uit uw app."))
+        form.code.errors.append(str(_WRONG_CODE))
+    return _enrol_page(form, user, secret)
+
+
+def _enrolment_secret(user: User) -> str:
+    """The secret to link an app to, kept on the user row until the enrolment ends."""
+    had_one = bool(user.totp_pending_secret)
+    secret = pending_totp_secret(user, pyotp.random_base32)
+    if not had_one:
+        db.session.commit()
+    return secret
+
+
+def _enrol_page(form, user: User, secret: str):
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Programmamonitor")
     qr = segno.make(uri, error="m").svg_data_uri(scale=5)
     return render_template("auth/enrol.html", form=form, qr=qr, secret=secret), (200 if not form.errors else 400)
@@ -211,20 +243,18 @@ def account_two_factor():
         return login_manager.unauthorized()
     if current_user.totp_secret:
         return render_template("auth/enrol.html", form=None, qr=None, secret=None, done=True)
-    secret = session.get("enrol_secret") or pyotp.random_base32()
-    session["enrol_secret"] = secret
+    user = db.session.get(User, current_user.id)
+    secret = _enrolment_secret(user)
     form = CodeForm()
     if form.validate_on_submit():
-        if _code_ok(secret, form.code.data):
-            enable_totp(db.session, db.session.get(User, current_user.id), secret)
+        step = _code_step(secret, form.code.data)
+        if step is not None:
+            enable_totp(db.session, user, secret, step)
             db.session.commit()
-            session.pop("enrol_secret", None)
             flash(_("Tweestapsverificatie is ingesteld."), "info")
             return redirect(url_for("reports.dashboard"))
-        form.code.errors.append(_("Deze code klopt niet. Probeer de nieuwste code uit uw app."))
-    uri = pyotp.TOTP(secret).provisioning_uri(name=current_user.email, issuer_name="Programmamonitor")
-    qr = segno.make(uri, error="m").svg_data_uri(scale=5)
-    return render_template("auth/enrol.html", form=form, qr=qr, secret=secret), (200 if not form.errors else 400)
+        form.code.errors.append(str(_WRONG_CODE))
+    return _enrol_page(form, user, secret)
 
 
 def end_session(message: str) -> None:
@@ -232,6 +262,7 @@ def end_session(message: str) -> None:
     if current_user.is_authenticated:
         user = db.session.get(User, current_user.id)
         user.session_token = new_session_token()
+        end_totp_enrolment(user)
         db.session.commit()
     logout_user()
     session.clear()

@@ -11,7 +11,10 @@ from core.audit import verify_chain
 from core.backup import create_backup, restore_backup
 from core.db import db
 from core.errors import DomainError
-from core.users import ROLES, create_user
+from core.users import ROLES, SystemActor, create_user
+
+#: Who acts for a command typed on the server: whoever has that shell is trusted as a beheerder.
+CLI_ACTOR = SystemActor("systeem (cli)")
 
 users_cli = AppGroup("users", help="Gebruikers beheren.")
 
@@ -28,7 +31,7 @@ def add_user(email: str, name: str, role: str, password_stdin: bool) -> None:
     else:
         password = click.prompt("Wachtwoord", hide_input=True, confirmation_prompt=True)
     try:
-        user = create_user(db.session, "cli", email, name, role, password)
+        user = create_user(db.session, CLI_ACTOR, email, name, role, password)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

@@ -60,11 +60,15 @@ class VersionField(HiddenField):
 
 
 def check_version(obj, form) -> None:
-    """Refuse a POST based on an older version of `obj` (HTTP 409 via core.web)."""
+    """Refuse a POST based on an older version of `obj` (HTTP 409 via core.web), or on no version (400)."""
+    from flask import abort
+
     from core.audit import snapshot
 
     sent = (form.version.data or "").strip() if isinstance(form.version.data, str) else form.version.data
     if sent in (None, ""):
-        return
+        # Every edit page sends the version it showed; without it nobody can tell whether the
+        # form is older than the record, so saving could silently overwrite a colleague's change.
+        abort(400)
     if str(sent) != str(obj.version):
         raise StaleEdit(snapshot(obj), what=type(obj).__name__)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from core.audit import AuditEntry
 from core.auth import role_required
 from core.db import db
+from core.params import page_arg, parse_id
 from core.users import FINANCE_ROLES
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -20,6 +21,10 @@ def _day(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, timezone.utc)
 
 
 @bp.route("/")
@@ -35,13 +40,15 @@ def index():
         query = query.where(AuditEntry.action == filters["actie"])
     if filters["door"]:
         query = query.where(AuditEntry.actor_label.contains(filters["door"], autoescape=True))
-    if filters["id"].isdigit():
-        query = query.where(AuditEntry.entity_id == int(filters["id"]))
+    if filters["id"]:
+        # An id that no row can have (text, 0, beyond INTEGER) finds nothing rather than failing.
+        query = query.where(AuditEntry.entity_id == (parse_id(filters["id"]) or -1))
     if start:
-        query = query.where(AuditEntry.at >= datetime.combine(start, time.min, timezone.utc))
-    if end:
-        query = query.where(AuditEntry.at < datetime.combine(end + timedelta(days=1), time.min, timezone.utc))
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+        query = query.where(AuditEntry.at >= _day_start(start))
+    if end and end < date.max:
+        # "tot en met" the last day; up to 9999-12-31 there is no later day to stop before.
+        query = query.where(AuditEntry.at < _day_start(end + timedelta(days=1)))
+    page = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
     entities = db.session.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)).all()
     actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
     args = {k: v for k, v in {**filters, "van": request.args.get("van", ""),

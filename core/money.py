@@ -24,6 +24,9 @@ def to_decimal(value) -> Decimal:
         raise TypeError("geldbedragen mogen geen float zijn")
     if isinstance(value, bool):
         raise TypeError("geen geldbedrag")
+    if isinstance(value, str) and not value.isascii():
+        # Decimal() reads any script's digits ('١٠٠', '１００'); an amount is written in 0-9.
+        raise ValidationError(f"'{value}' is geen geldig bedrag; gebruik de cijfers 0-9.")
     dec = value if isinstance(value, Decimal) else Decimal(value)
     if not dec.is_finite():
         raise ValidationError("Bedrag is geen eindig getal.")
@@ -66,7 +69,9 @@ class Fte(_Hundredths):
     cache_ok = True
 
 
-_DUTCH = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$")
+# [0-9], not \d: \d also matches Arabic-Indic, full-width and mathematical digits, which
+# Decimal() then reads as numbers nobody typed on purpose.
+_DUTCH = re.compile(r"^[+-]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?$", re.ASCII)
 
 
 def parse_eur(text) -> Decimal:

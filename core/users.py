@@ -7,7 +7,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, CheckConstraint, DateTime, String, func, select
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, func, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.audit import diff, record, snapshot
@@ -24,6 +24,7 @@ FINANCE_ROLES = ("beheerder", "financieel")
 MIN_PASSWORD_LENGTH = 12
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
+_dummy: tuple[PasswordHasher, str] | None = None  # (hasher, hash) for unknown e-mails; see authenticate
 
 
 class User(Base):
@@ -47,6 +48,10 @@ class User(Base):
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: new_session_token())
     #: Base32 TOTP secret once two-factor login is set up; required for beheerders.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: The secret shown while linking an app: kept here, not in the (signed, readable) session cookie.
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    #: The last TOTP time step that logged in; a code is accepted once (ASVS 2.8.4).
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     # The four members Flask-Login expects, written out so this module needs no Flask.
@@ -85,6 +90,31 @@ class User(Base):
         return self.email
 
 
+def _dummy_hash() -> str:
+    """A hash of a random password with the current hasher's cost, made once per hasher."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash(secrets.token_urlsafe(16)))
+    return _dummy[1]
+
+
+def authenticate(session, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, else None.
+
+    An unknown or inactive e-mail is verified against a dummy hash, so every refusal costs one
+    argon2 verification and the answer time does not tell which addresses have an account.
+    """
+    email = (email or "").strip().lower()
+    user = session.scalar(select(User).where(func.lower(User.email) == email))
+    if user is None or not user.active:
+        try:
+            _hasher.verify(_dummy_hash(), password or "")
+        except (VerificationError, InvalidHashError):
+            pass
+        return None
+    return user if user.check_password(password) else None
+
+
 def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
@@ -96,8 +126,9 @@ def check_password(password: str) -> None:
         )
 
 
-def create_user(session, actor, email: str, name: str, role: str, password: str) -> User:
-    """Add a user after checking role, e-mail and password; audited, never commits."""
+def create_user(session, actor: Actor, email: str, name: str, role: str, password: str) -> User:
+    """Add a user after checking role, e-mail and password; only a beheerder may; audited, never commits."""
+    _require_admin(actor)
     email = (email or "").strip().lower()
     if "@" not in email or len(email) > 254:
         raise ValidationError("Vul een geldig e-mailadres in.", field="email")
@@ -114,8 +145,6 @@ def create_user(session, actor, email: str, name: str, role: str, password: str)
     return user
 
 
-
-
 @dataclass(frozen=True)
 class SystemActor:
     """An active beheerder without a user row: the demo loader or a command-line import.
@@ -129,13 +158,18 @@ class SystemActor:
     active: bool = True
 
 
-def require_role(actor, *roles: str) -> None:
+#: Who makes a change: a signed-in user, or the system (CLI, demo, import) acting as a beheerder.
+#: Never a bare string: require_role refuses anything without an active role.
+Actor = User | SystemActor
+
+
+def require_role(actor: Actor, *roles: str) -> None:
     """Refuse the change unless `actor` is an active user with one of `roles`."""
     if actor is None or not getattr(actor, "active", False) or actor.role not in roles:
         raise PermissionDenied("U heeft geen toestemming voor deze wijziging.")
 
 
-def _require_admin(actor) -> None:
+def _require_admin(actor: Actor) -> None:
     require_role(actor, "beheerder")
 
 
@@ -143,7 +177,7 @@ def _active_admins(session) -> int:
     return session.scalar(select(func.count(User.id)).where(User.role == "beheerder", User.active.is_(True)))
 
 
-def change_role(session, actor, user: User, role: str) -> User:
+def change_role(session, actor: Actor, user: User, role: str) -> User:
     """Give a user another role; a beheerder cannot demote themself (nobody would be left to undo it)."""
     _require_admin(actor)
     if role not in ROLES:
@@ -160,7 +194,7 @@ def change_role(session, actor, user: User, role: str) -> User:
     return user
 
 
-def set_active(session, actor, user: User, active: bool) -> User:
+def set_active(session, actor: Actor, user: User, active: bool) -> User:
     """Deactivate (cannot log in any more, history kept) or reactivate a user."""
     _require_admin(actor)
     if user.id == actor.id and not active:
@@ -171,11 +205,14 @@ def set_active(session, actor, user: User, active: bool) -> User:
         raise Conflict("Dit is de laatste actieve beheerder; wijs eerst een andere beheerder aan.")
     before = snapshot(user)
     user.active = bool(active)
+    # A new token on every change: a cookie from before a deactivation must not come back to
+    # life when the account is reactivated.
+    user.session_token = new_session_token()
     record(session, actor, "activate" if active else "deactivate", user, diff(before, snapshot(user)))
     return user
 
 
-def reset_password(session, actor, user: User, password: str) -> User:
+def reset_password(session, actor: Actor, user: User, password: str) -> User:
     """Set a new password for a user; the audit entry says that it changed, never what it is."""
     _require_admin(actor)
     user.set_password(password)
@@ -185,7 +222,42 @@ def reset_password(session, actor, user: User, password: str) -> User:
     return user
 
 
-def enable_totp(session, user: User, secret: str) -> None:
-    """Switch two-factor login on; the audit entry says so but never holds the secret."""
+def pending_totp_secret(user: User, new_secret) -> str:
+    """The secret the user is linking an app to: the one shown before, else a new one from `new_secret()`."""
+    if not user.totp_pending_secret:
+        user.totp_pending_secret = new_secret()
+    return user.totp_pending_secret
+
+
+def end_totp_enrolment(user: User) -> None:
+    """Forget an unfinished enrolment's secret (logout, or the app was linked)."""
+    user.totp_pending_secret = None
+
+
+def enable_totp(session, user: User, secret: str, step: int) -> None:
+    """Switch two-factor login on; `step` (the code that proved it) counts as used.
+
+    The audit entry says so but never holds the secret.
+    """
     user.totp_secret = secret
+    user.totp_last_step = step
+    end_totp_enrolment(user)
     record(session, user, "enable_2fa", user, {"after": {"two_factor": True}})
+
+
+def use_totp_step(session, user: User, step: int) -> bool:
+    """Mark TOTP time step `step` as used by `user`; False if it or a later one was used already.
+
+    One conditional UPDATE, so two requests with the same code cannot both get in.
+    """
+    result = session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    # The row changed behind the ORM's back; keep the loaded object in step with it.
+    session.expire(user, ["totp_last_step"])
+    return True

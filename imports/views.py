@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from core.auth import role_required
 from core.db import db
+from core.download import attachment
 from core.users import FINANCE_ROLES
 from core.web import current_programme
 from imports import reader
@@ -24,7 +25,7 @@ _SESSION_KEY = "import_sha256"
 
 
 def _download(data: bytes, name: str) -> Response:
-    return Response(data, mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"',
+    return Response(data, mimetype=XLSX, headers={"Content-Disposition": attachment(name, "export.xlsx"),
                                                   "X-Content-Type-Options": "nosniff"})
 
 

@@ -12,6 +12,7 @@ from core.auth import role_required
 from core.db import db
 from core.errors import DomainError
 from core.forms import check_version
+from core.params import page_arg, parse_id
 from core.sections import project_sections
 from core.users import FINANCE_ROLES, User
 from core.web import current_programme
@@ -86,7 +87,7 @@ def _filters() -> dict:
         args["status"] = ""
     if args["vorm"] not in EXPLOITATION_FORMS:
         args["vorm"] = ""
-    if not args["organisatie"].isdigit():
+    if parse_id(args["organisatie"]) is None:
         args["organisatie"] = ""
     return {k: v for k, v in args.items() if v}
 
@@ -126,7 +127,8 @@ def index():
              # Code breaks ties so the order (and so the pages) are stable.
              .order_by(order.nulls_last() if sort == "organisatie" else order, Project.code, Project.id))
 
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False, max_per_page=PER_PAGE, count=False)
+    page = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False, max_per_page=PER_PAGE,
+                       count=False)
     # Counted on the project table alone (the index answers it), not on the joined, sorted page query.
     page.total = db.session.scalar(select(func.count(Project.id)).where(*conditions))
     organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from core.cli import CLI_ACTOR
 from core.db import db
 from core.errors import DomainError
 from core.money import format_eur
@@ -94,7 +95,7 @@ def snapshot_create(programme, peildatum, title, kamerstuk):
 
     prog = _programme(programme)
     try:
-        snap = services.create_snapshot(db.session, "cli", prog, peildatum.date(), title, kamerstuk)
+        snap = services.create_snapshot(db.session, CLI_ACTOR, prog, peildatum.date(), title, kamerstuk)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

@@ -10,8 +10,10 @@ from markupsafe import Markup
 
 from budget.ledger import programme_years
 from core.db import db
+from core.download import attachment
 from core.errors import DomainError
 from core.forms import apply_domain_error
+from core.params import parse_id
 from core.users import FINANCE_ROLES
 from core.web import current_programme
 from reports.forms import SnapshotForm
@@ -44,12 +46,20 @@ def _peildatum() -> date:
         abort(400)
 
 
+def _number_arg(name: str) -> int | None:
+    """An id or year from the query string: None when absent, 400 when it is not one (0-9 only, bounded)."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    return parse_id(raw) or abort(400)
+
+
 def _year(years: list[int], peildatum: date) -> int:
-    raw = request.args.get("jaar", "").strip()
-    if raw:
-        if not raw.isdigit() or int(raw) not in years:
+    year = _number_arg("jaar")
+    if year is not None:
+        if year not in years:
             abort(400)
-        return int(raw)
+        return year
     if peildatum.year in years:
         return peildatum.year
     return years[0] if peildatum.year < years[0] else years[-1]
@@ -97,16 +107,11 @@ def _report_frames(programme):
     from reports.queries import live_frames
 
     opts = _options()
-    snap_id = request.args.get("stand", "").strip()
+    snap_id = _number_arg("stand")
     try:
-        if snap_id:
-            if not snap_id.isdigit():
-                abort(400)
-            snap = services.get_snapshot(db.session, int(snap_id), programme)
-            year = request.args.get("jaar", "").strip()
-            if year and not year.isdigit():
-                abort(400)
-            return services.snapshot_frames(snap, int(year) if year else None, **opts), snap
+        if snap_id is not None:
+            snap = services.get_snapshot(db.session, snap_id, programme)
+            return services.snapshot_frames(snap, _number_arg("jaar"), **opts), snap
         peildatum = _peildatum()
         years = programme_years(db.session, programme)
         return live_frames(db.session, programme, _year(years, peildatum), peildatum, **opts), None
@@ -158,7 +163,7 @@ def workbook():
     rf, _snap = _report_frames(programme)
     return Response(excel.build_workbook(rf),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(rf, "xlsx")}"'})
+                    headers={"Content-Disposition": attachment(_filename(rf, "xlsx"), "stand-van-zaken.xlsx")})
 
 
 @bp.route("/rapportage/stand.html")
@@ -169,7 +174,7 @@ def standalone():
     programme = current_programme() or abort(404)
     rf, _snap = _report_frames(programme)
     return Response(charts.standalone_html(rf), mimetype="text/html",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(rf, "html")}"'})
+                    headers={"Content-Disposition": attachment(_filename(rf, "html"), "stand-van-zaken.html")})
 
 
 @bp.route("/rapportage/standen", methods=["GET", "POST"])
@@ -222,13 +227,13 @@ def snapshot_diff():
     from reports import services
 
     programme = current_programme() or abort(404)
-    a_id, b_id, year = (request.args.get(k, "").strip() for k in ("a", "b", "jaar"))
-    if not a_id.isdigit() or not b_id.isdigit() or (year and not year.isdigit()):
+    a_id, b_id, year = _number_arg("a"), _number_arg("b"), _number_arg("jaar")
+    if a_id is None or b_id is None:
         abort(400)
     try:
-        a = services.get_snapshot(db.session, int(a_id), programme)
-        b = services.get_snapshot(db.session, int(b_id), programme)
-        diff = services.diff_snapshots(a, b, int(year) if year else None)
+        a = services.get_snapshot(db.session, a_id, programme)
+        b = services.get_snapshot(db.session, b_id, programme)
+        diff = services.diff_snapshots(a, b, year)
     except DomainError:
         abort(404)
     return render_template("reports/diff.html", programme=programme, a=a, b=b, diff=diff,

@@ -1,10 +1,13 @@
 """Accounts: the users CLI, password rules, login and logout through the real pages."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
+import core.users
 from core.audit import AuditEntry
-from core.users import User
+from core.errors import PermissionDenied
+from core.users import SystemActor, User, create_user
 from tests.factories import PASSWORD, make_user
 
 
@@ -50,6 +53,85 @@ def test_login_never_redirects_off_site(client, session):
     session.commit()
     response = client.post("/login?next=https://evil.example/", data={"email": user.email, "password": PASSWORD})
     assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("query", [
+    "/\\evil.example",           # a browser reads the backslash as a slash: //evil.example
+    "/%5Cevil.example",
+    "%2F%2Fevil.example",
+    "/%2F/evil.example",
+    "/%09/evil.example",          # browsers drop the tab: //evil.example
+    "/%0A/evil.example",
+    "/%0D/evil.example",
+    "/x%0D%0ASet-Cookie:a=b",     # header splitting
+    "/%C3%A9",
+    "http:/evil.example",
+])
+def test_login_next_never_leaves_the_site_and_never_fails(client, session, query):
+    user = make_user(session, "lezer")
+    session.commit()
+    response = client.post(f"/login?next={query}", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert "Set-Cookie: a" not in str(response.headers)
+
+
+def test_login_next_keeps_a_same_site_page(client, session):
+    user = make_user(session, "lezer")
+    session.commit()
+    response = client.post("/login?next=/projecten%3Fpage%3D2", data={"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"] == "/projecten?page=2"
+
+
+class _CountingHasher:
+    """The test hasher, counting how often a password is checked against a hash."""
+
+    def __init__(self, inner):
+        self.inner, self.verified = inner, 0
+
+    def hash(self, password):
+        return self.inner.hash(password)
+
+    def verify(self, hashed, password):
+        self.verified += 1
+        return self.inner.verify(hashed, password)
+
+
+def test_unknown_and_inactive_accounts_cost_the_same_hash_check_as_a_wrong_password(client, session,
+                                                                                    monkeypatch):
+    known, gone = make_user(session, "lezer"), make_user(session, "lezer")
+    gone.active = False
+    session.commit()
+    counter = _CountingHasher(core.users._hasher)
+    monkeypatch.setattr(core.users, "_hasher", counter)
+    for email in (known.email, "niemand@test.example", gone.email):
+        counter.verified = 0
+        response = client.post("/login", data={"email": email, "password": "verkeerd-wachtwoord"})
+        assert response.status_code == 400 and "onjuist" in response.get_data(as_text=True)
+        assert counter.verified == 1, email
+    # The deactivated account is refused with its right password too, after the same work.
+    counter.verified = 0
+    assert client.post("/login", data={"email": gone.email, "password": PASSWORD}).status_code == 400
+    assert counter.verified == 1
+
+
+def test_only_a_beheerder_creates_users(session):
+    reader = make_user(session, "lezer")
+    finance = make_user(session, "financieel")
+    for actor in (reader, finance, None, "cli"):
+        with pytest.raises(PermissionDenied):
+            create_user(session, actor, "nieuw@test.example", "Nieuw", "beheerder", PASSWORD)
+    boss = make_user(session, "beheerder")
+    assert create_user(session, boss, "nieuw@test.example", "Nieuw", "lezer", PASSWORD).role == "lezer"
+    asleep = SystemActor("systeem (uit)", active=False)
+    with pytest.raises(PermissionDenied):
+        create_user(session, asleep, "ander@test.example", "Ander", "lezer", PASSWORD)
+
+
+def test_users_add_is_audited_as_the_system_not_as_a_bare_string(runner, session):
+    runner.invoke(args=["users", "add", "a@b.nl", "--name", "A", "--role", "lezer", "--password-stdin"],
+                  input="lang-genoeg-wachtwoord\n")
+    entry = session.scalars(select(AuditEntry)).one()
+    assert entry.actor_label == "systeem (cli)" and entry.actor_id is None
 
 
 def test_inactive_user_cannot_log_in(client, session):

@@ -196,7 +196,7 @@ def test_loader_is_audited_and_never_commits(session):
 def test_existing_user_keeps_its_password(session):
     from core.users import create_user
 
-    create_user(session, "test", "lezer@demo.example", "Bestaande Lezer", "lezer", "bestaand-wachtwoord")
+    create_user(session, DEMO_ACTOR, "lezer@demo.example", "Bestaande Lezer", "lezer", "bestaand-wachtwoord")
     result = load_demo(session, with_users=True)
     assert "lezer@demo.example" not in [email for email, _role, _pw in result["users"]]
     user = session.scalar(select(User).where(User.email == "lezer@demo.example"))

@@ -41,6 +41,21 @@ def test_parse_eur_refuses_bad_input_in_dutch(text, message):
         parse_eur(text)
 
 
+@pytest.mark.parametrize("text", [
+    "١٠٠,٠٠",      # Arabic-Indic digits
+    "۱۰۰",         # Extended Arabic-Indic
+    "１００,００",  # full-width
+    "𝟏𝟐𝟑",         # mathematical bold
+    "1٠٠",         # one foreign digit among ASCII ones
+    "१.०००,००",    # Devanagari with Dutch separators
+])
+def test_parse_eur_takes_only_the_digits_0_to_9(text):
+    with pytest.raises(ValidationError, match="geen geldig bedrag"):
+        parse_eur(text)
+    with pytest.raises(ValidationError):
+        to_decimal(text)
+
+
 def test_format_eur_is_dutch():
     assert format_eur(Decimal("1234567.89")) == "€\xa01.234.567,89"
     assert format_eur(Decimal("-0.10")) == "€\xa0-0,10"

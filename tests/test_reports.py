@@ -23,7 +23,7 @@ from reports import charts, excel, services
 from reports.models import ReportSnapshot
 from reports.queries import live_frames
 from tests.factories import login as login_as
-from tests.factories import PASSWORD, commit_money, fund, make_programme, make_project, make_user
+from tests.factories import PASSWORD, TEST_ACTOR, commit_money, fund, make_programme, make_project, make_user
 
 PEIL = date(2025, 6, 30)
 SHEETS = ["Samenvatting", "Per categorie", "Per programmalijn", "Matrix", "Projecten", "Mutaties", "Controles",
@@ -53,8 +53,8 @@ ALL_SENTINELS = ["Sentinel", "sentinel", "geheim.example", "NOTITIE", "VOORTGANG
 @pytest.fixture
 def scenario(session):
     """Programme 2024–2026, hand-computed at 30-06-2025; some entries dated after the peildatum."""
-    fin = create_user(session, "test", FIN_EMAIL, FIN_NAME, "financieel", PASSWORD)
-    owner = create_user(session, "test", OWNER_EMAIL, OWNER_NAME, "projectleider", PASSWORD)
+    fin = create_user(session, TEST_ACTOR, FIN_EMAIL, FIN_NAME, "financieel", PASSWORD)
+    owner = create_user(session, TEST_ACTOR, OWNER_EMAIL, OWNER_NAME, "projectleider", PASSWORD)
     prog = make_programme(session, make_user(session, "beheerder"))
     fund(session, fin, prog, {2024: "2.000.000", 2025: "2.000.000", 2026: "2.000.000"})
     fund(session, fin, prog, {2025: "500.000"}, name="Extra JenV", kind="incidenteel")
@@ -425,6 +425,9 @@ def test_only_finance_roles_freeze_a_stand(session, scenario):
         services.create_snapshot(session, lezer, scenario["programme"], PEIL, "Stand")
     with pytest.raises(ValidationError):
         services.create_snapshot(session, scenario["fin"], scenario["programme"], PEIL, "   ")
+    # A bare string is no actor: only a user or a SystemActor (the command line) may freeze a stand.
+    with pytest.raises(PermissionDenied):
+        services.create_snapshot(session, "cli", scenario["programme"], PEIL, "Stand")
 
 
 def test_diff_names_a_changed_commitment_and_a_new_project(session, scenario):
@@ -465,6 +468,8 @@ def test_cli_writes_workbook_and_html_and_manages_snapshots(session, scenario, r
                                  "--title", "Voorjaar", "--kamerstuk", "Kamerstuk 1"])
     assert result.exit_code == 0, result.output
     first = int(result.output.strip())
+    made = session.scalars(select(AuditEntry).where(AuditEntry.entity == "ReportSnapshot")).one()
+    assert made.actor_label == "systeem (cli)"
     budget.add_payment(session, scenario["fin"], scenario["commitment"], payment_date=date(2025, 6, 1),
                        amount="7.000", kind="betaling")
     session.commit()

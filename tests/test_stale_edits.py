@@ -85,3 +85,62 @@ def test_the_database_refuses_a_concurrent_write_on_an_old_version(app, session)
             two.commit()
     session.expire_all()
     assert session.get(Project, project.id).title == "Eerst opgeslagen"
+
+
+@pytest.fixture
+def every_edit(session, two_officers):
+    """(URL, form data without version, the record, its editable field) for every edit form."""
+    programme, (first, _second) = two_officers
+    fin = make_user(session, "financieel")
+    source = fund(session, fin, programme, {2025: "1.000.000"})
+    mutation = budget.add_mutation(session, fin, programme, year=2025, amount="10", kind="technisch",
+                                   moment="intern", reason="Eerst", mutation_date=date(2025, 1, 1))
+    shift = budget.add_kasschuif(session, fin, programme, amounts={2025: "-5", 2026: "5"}, moment="intern",
+                                 reason="Eerst", mutation_date=date(2025, 1, 1))
+    reservation = budget.set_staffing_reservation(session, fin, programme, year=2025, fte="1", amount="100")
+    cost = budget.add_staffing_cost(session, fin, reservation, cost_date=date(2025, 3, 31), amount="10",
+                                    description="Eerst")
+    org = portfolio.create_organisation(session, fin, "Stichting Eerst", "ngo")
+    project = make_project(session, fin, programme, code="P-EERST", title="Eerst")
+    session.commit()
+    project_data = {"code": "P-EERST", "title": "Zonder versie", "summary": "s", "category": "nieuw",
+                    "line": "preventie", "forms": ["overig"], "instrument": "subsidie", "organisation_id": "",
+                    "owner_id": "", "predecessor_id": "", "start_date": "", "end_date": "",
+                    "requested_amount": "", "contact_person": "", "internal_notes": ""}
+    edits = [
+        (f"/projecten/{project.id}/bewerken", project_data, project, "title"),
+        (f"/organisaties/{org.id}/bewerken", {"name": "Zonder versie", "type": "ngo"}, org, "name"),
+        (f"/budget/bronnen/{source.id}", {"name": "Zonder versie", "kind": "structureel", "jaar_2025": "1.000.000"},
+         source, "name"),
+        (f"/budget/mutaties/{mutation.id}", {"year": "2025", "amount": "10", "kind": "technisch", "moment": "intern",
+                                             "reason": "Zonder versie", "date": "2025-01-01"}, mutation, "reason"),
+        (f"/budget/kasschuif/{shift[0].kasschuif_group}", {"jaar_2025": "-5", "jaar_2026": "5", "moment": "intern",
+                                                           "reason": "Zonder versie", "date": "2025-01-01"},
+         shift[0], "reason"),
+        (f"/budget/personeel/{reservation.id}", {"year": "2025", "fte": "1", "amount": "99"}, reservation, "amount"),
+        (f"/budget/personeelskosten/{cost.id}", {"cost_date": "2025-03-31", "amount": "10",
+                                                 "description": "Zonder versie"}, cost, "description"),
+    ]
+    return first, edits
+
+
+def test_every_edit_page_sends_the_version_it_shows(every_edit):
+    client, edits = every_edit
+    for url, _data, record, _field in edits:
+        assert _version(client.get(url).get_data(as_text=True)) == str(record.version), url
+
+
+@pytest.mark.parametrize("version", [None, "", "  "])
+def test_an_edit_without_its_version_is_refused_and_saves_nothing(session, every_edit, version):
+    client, edits = every_edit
+    for url, data, record, field in edits:
+        before = getattr(record, field)
+        sent = data if version is None else {**data, "version": version}
+        response = client.post(url, data=sent)
+        assert response.status_code == 400, url
+        assert "Het verzoek kon niet worden verwerkt" in response.get_data(as_text=True)
+        session.expire_all()
+        assert getattr(session.get(type(record), record.id), field) == before, url
+        # The same edit with the version the page showed is saved.
+        saved = client.post(url, data={**data, "version": _version(client.get(url).get_data(as_text=True))})
+        assert saved.status_code == 302, url

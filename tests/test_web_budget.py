@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html as html_module
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -65,6 +66,12 @@ def login(app, user):
     response = login_as(client, user)
     assert response.status_code == 302
     return client
+
+
+def shown_version(client, url: str) -> str:
+    """The version an edit page puts in its form, which the browser sends back with the edit."""
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
 
 
 def counts(session) -> dict:
@@ -187,9 +194,10 @@ def test_lowering_an_allocation_meets_the_budget_stop(app, session, world):
     client = login(app, world["users"]["financieel"])
     before = counts(session)
     # 2024: 1.000.000 − 10.000 kasschuif − 300.000 committed − 200.000 staffing = 490.000 free.
-    response = client.post(f"/budget/bronnen/{world['source'].id}", data={
-        "name": "Structureel", "kind": "structureel", "reference": "Kamerstuk 1",
-        "jaar_2024": "400.000", "jaar_2025": "1.000.000", "jaar_2026": "1.000.000"})
+    url = f"/budget/bronnen/{world['source'].id}"
+    response = client.post(url, data={
+        "version": shown_version(client, url), "name": "Structureel", "kind": "structureel",
+        "reference": "Kamerstuk 1", "jaar_2024": "400.000", "jaar_2025": "1.000.000", "jaar_2026": "1.000.000"})
     assert response.status_code == 400
     html = text(response)
     assert "Budgetstop" in html and "2024" in html and "€ 110.000,00" in html
@@ -200,8 +208,9 @@ def test_lowering_an_allocation_meets_the_budget_stop(app, session, world):
 
 def test_edit_source_renames_and_lowers_within_room(app, session, world):
     client = login(app, world["users"]["financieel"])
-    response = client.post(f"/budget/bronnen/{world['source'].id}", data={
-        "name": "Structurele middelen", "kind": "structureel", "reference": "Kamerstuk 1",
+    url = f"/budget/bronnen/{world['source'].id}"
+    response = client.post(url, data={
+        "version": shown_version(client, url), "name": "Structurele middelen", "kind": "structureel", "reference": "Kamerstuk 1",
         "jaar_2024": "1.000.000", "jaar_2025": "1.000.000", "jaar_2026": "900.000"})
     assert response.status_code == 302
     session.expire_all()
@@ -242,8 +251,9 @@ def test_add_and_edit_mutation(app, session, world):
     assert response.status_code == 302
     mutation = session.scalar(select(BudgetMutation).where(BudgetMutation.reason == "Korting"))
     assert mutation.amount == Decimal("-25000.50")
-    response = client.post(f"/budget/mutaties/{mutation.id}", data={
-        "year": "2026", "amount": "-20.000", "kind": "technisch", "moment": "najaarsnota",
+    url = f"/budget/mutaties/{mutation.id}"
+    response = client.post(url, data={
+        "version": shown_version(client, url), "year": "2026", "amount": "-20.000", "kind": "technisch", "moment": "najaarsnota",
         "reason": "Korting bijgesteld", "reference": "NJN", "date": "2026-10-01"})
     assert response.status_code == 302
     session.expire_all()
@@ -259,8 +269,9 @@ def test_editing_a_mutation_meets_the_budget_stop(app, session, world):
     before = counts(session)
     # 2025 free: 1.000.000 + 50.000 + 10.000 − 200.000 = 860.000; moving the +50.000 away leaves room,
     # turning it into −900.000 does not.
-    response = client.post(f"/budget/mutaties/{world['mutation'].id}", data={
-        "year": "2025", "amount": "-900.000", "kind": "beleidsmatig", "moment": "voorjaarsnota",
+    url = f"/budget/mutaties/{world['mutation'].id}"
+    response = client.post(url, data={
+        "version": shown_version(client, url), "year": "2025", "amount": "-900.000", "kind": "beleidsmatig", "moment": "voorjaarsnota",
         "reason": "Extra geld", "date": "2025-03-01"})
     assert response.status_code == 400
     assert "2025: tekort € 90.000,00" in text(response)
@@ -309,8 +320,9 @@ def test_kasschuif_not_netting_to_zero_is_refused(app, session, world):
 def test_edit_kasschuif_replaces_its_years(app, session, world):
     client = login(app, world["users"]["financieel"])
     group = world["kasschuif"].kasschuif_group
-    response = client.post(f"/budget/kasschuif/{group}", data={
-        "jaar_2024": "-20.000", "jaar_2026": "20.000", "moment": "najaarsnota",
+    url = f"/budget/kasschuif/{group}"
+    response = client.post(url, data={
+        "version": shown_version(client, url), "jaar_2024": "-20.000", "jaar_2026": "20.000", "moment": "najaarsnota",
         "reason": "Later gestart", "date": "2024-11-01"})
     assert response.status_code == 302
     session.expire_all()
@@ -354,8 +366,9 @@ def test_staffing_reservation_and_costs(app, session, world):
     assert client.post(f"/budget/personeel/{res.id}/kosten/nieuw", data={
         "cost_date": "2025-03-31", "amount": "60.000", "description": "Q1 2025"}).status_code == 302
     cost = session.scalar(select(StaffingCost).where(StaffingCost.description == "Q1 2025"))
-    assert client.post(f"/budget/personeelskosten/{cost.id}", data={
-        "cost_date": "2025-03-31", "amount": "61.000", "description": "Q1 2025"}).status_code == 302
+    url = f"/budget/personeelskosten/{cost.id}"
+    assert client.post(url, data={
+        "version": shown_version(client, url), "cost_date": "2025-03-31", "amount": "61.000", "description": "Q1 2025"}).status_code == 302
     session.expire_all()
     assert session.get(StaffingCost, cost.id).amount == Decimal("61000.00")
 
@@ -374,8 +387,9 @@ def test_staffing_cost_beyond_reservation_and_wrong_year_refused(app, session, w
 
 def test_raising_staffing_reservation_meets_budget_stop(app, session, world):
     client = login(app, world["users"]["financieel"])
-    response = client.post(f"/budget/personeel/{world['reservation'].id}",
-                           data={"year": "2024", "fte": "2", "amount": "800.000"})
+    url = f"/budget/personeel/{world['reservation'].id}"
+    response = client.post(url, data={"version": shown_version(client, url), "year": "2024", "fte": "2",
+                                      "amount": "800.000"})
     assert response.status_code == 400
     assert "2024: tekort € 110.000,00" in text(response)
     session.expire_all()
@@ -394,6 +408,38 @@ def test_delete_reservation_with_costs_is_refused_then_allowed(app, session, wor
 
 
 # --- commitments and payments ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("amount", ["١٠٠,٠٠", "１００,００", "𝟏𝟐𝟑"])
+def test_amounts_in_other_scripts_digits_are_refused(app, session, world, amount):
+    client = login(app, world["users"]["financieel"])
+    before = counts(session)
+    response = client.post(f"/projecten/{world['project'].id}/verplichtingen/nieuw", data={
+        "reference": "BS-UNI", "signed_date": "2025-02-01", "total": amount, "jaar_2025": amount})
+    assert response.status_code == 400 and "geen geldig bedrag" in text(response)
+    response = client.post(f"/verplichtingen/{world['commitment'].id}/betalingen/nieuw", data={
+        "payment_date": "2025-03-01", "amount": amount, "kind": "betaling"})
+    assert response.status_code == 400 and "geen geldig bedrag" in text(response)
+    session.expire_all()
+    assert counts(session) == before
+
+
+@pytest.mark.parametrize("year", ["٢٠٢٥", "２０２５", "𝟐𝟎𝟐𝟓"])
+def test_years_in_other_scripts_digits_are_refused(app, session, world, year):
+    client = login(app, world["users"]["financieel"])
+    before = counts(session)
+    response = client.post("/budget/mutaties/nieuw", data={
+        "year": year, "amount": "1.000", "kind": "technisch", "moment": "intern", "reason": "Unicode",
+        "date": "2025-01-01"})
+    assert response.status_code == 400 and "Vul een heel getal in" in text(response)
+    response = client.post("/budget/personeel/nieuw", data={"year": year, "fte": "1", "amount": "1.000"})
+    assert response.status_code == 400 and "Vul een heel getal in" in text(response)
+    response = client.post("/budget/mutaties/nieuw", data={
+        "year": "2025", "amount": "1.000", "kind": "technisch", "moment": "intern", "reason": "Unicode",
+        "date": f"{year}-01-01"})
+    assert response.status_code == 400 and "Vul een geldige datum in." in text(response)
+    session.expire_all()
+    assert counts(session) == before
 
 
 def test_commitment_via_form(app, session, world):
@@ -576,9 +622,11 @@ def test_money_partial_query_count_does_not_grow_with_rows(app, session, world):
 
 def test_beheerder_lowers_allocation_past_the_stop_with_a_reason(app, session, world):
     client = login(app, world["users"]["beheerder"])
-    data = {"name": "Structureel", "kind": "structureel", "reference": "Kamerstuk 1",
-            "jaar_2024": "400.000", "jaar_2025": "1.000.000", "jaar_2026": "1.000.000", "override_reason": "kort"}
-    response = client.post(f"/budget/bronnen/{world['source'].id}", data=data)
+    url = f"/budget/bronnen/{world['source'].id}"
+    data = {"version": shown_version(client, url), "name": "Structureel", "kind": "structureel",
+            "reference": "Kamerstuk 1", "jaar_2024": "400.000", "jaar_2025": "1.000.000", "jaar_2026": "1.000.000",
+            "override_reason": "kort"}
+    response = client.post(url, data=data)
     assert response.status_code == 400 and "minstens 10 tekens" in text(response)
     data["override_reason"] = "Taakstelling Voorjaarsnota, besluit minister"
     assert client.post(f"/budget/bronnen/{world['source'].id}", data=data).status_code == 302

@@ -234,6 +234,12 @@ def test_project_owner_sees_no_edit_or_money_controls(app, world):
 
 # --- create and edit ------------------------------------------------------------------------
 
+def shown_version(client, url: str) -> str:
+    """The version an edit page puts in its form, which the browser sends back with the edit."""
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+
+
 def _project_form(**overrides) -> dict:
     data = {"code": "STM-100", "title": "Nieuw meldpunt", "summary": "Een meldpunt.", "category": "nieuw",
             "line": "zicht_op_slachtoffers", "forms": ["arbeidsuitbuiting", "overig"], "status": "voorstel",
@@ -299,7 +305,7 @@ def test_finance_edits_a_project(app, session, world):
     assert 'value="STM-001"' in form and 'value="125.000,50"' in form and "Beginstatus" not in form
     response = client.post(f"/projecten/{project.id}/bewerken", data=_project_form(
         code="STM-001", title="Opvang Noord en Oost", forms=["criminele_uitbuiting"], requested_amount="",
-        owner_id=str(world["other_owner"].id)))
+        owner_id=str(world["other_owner"].id), version=shown_version(client, f"/projecten/{project.id}/bewerken")))
     assert response.status_code == 302
     session.expire_all()
     project = session.get(Project, project.id)
@@ -419,8 +425,9 @@ def test_organisations_list_create_and_edit(app, session, world):
     assert response.status_code == 302
     org = session.scalar(select(Organisation).where(Organisation.name == "Gemeente Zeestad"))
     assert org.type == "gemeente"
-    response = client.post(f"/organisaties/{org.id}/bewerken", data={"name": "Gemeente Zeestad-Noord",
-                                                                      "type": "rijksoverheid"})
+    url = f"/organisaties/{org.id}/bewerken"
+    response = client.post(url, data={"version": shown_version(client, url), "name": "Gemeente Zeestad-Noord",
+                                      "type": "rijksoverheid"})
     assert response.status_code == 302
     session.expire_all()
     org = session.get(Organisation, org.id)
@@ -444,8 +451,9 @@ def test_bad_organisation_input_shows_errors_and_writes_nothing(app, session, wo
 def test_renaming_to_an_existing_name_is_refused(app, session, world):
     other = portfolio.create_organisation(session, world["beheerder"], "Gemeente Havenstad", "gemeente")
     session.commit()
-    response = login(app, world["beheerder"]).post(f"/organisaties/{other.id}/bewerken",
-                                                   data={"name": "Stichting Voorbeeld", "type": "gemeente"})
+    client, url = login(app, world["beheerder"]), f"/organisaties/{other.id}/bewerken"
+    response = client.post(url, data={"version": shown_version(client, url), "name": "Stichting Voorbeeld",
+                                      "type": "gemeente"})
     assert response.status_code == 400 and "bestaat al" in text(response)
     session.expire_all()
     assert session.get(Organisation, other.id).name == "Gemeente Havenstad"

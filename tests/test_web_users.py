@@ -156,6 +156,17 @@ def test_deactivated_user_loses_a_running_session(app, session, users):
     assert response.status_code == 302 and "/login" in response.location
 
 
+def test_reactivating_a_user_does_not_revive_their_old_session(app, session, users):
+    target_client, _ = login(app, users["financieel"])
+    assert target_client.get("/budget").status_code == 200
+    client = admin(app, users)
+    client.post(f"/gebruikers/{users['financieel'].id}/deactiveren")
+    client.post(f"/gebruikers/{users['financieel'].id}/activeren")
+    # The cookie from before the deactivation stays dead: the user logs in again.
+    response = target_client.get("/budget")
+    assert response.status_code == 302 and "/login" in response.location
+
+
 def test_set_new_password_is_audited_without_the_password(app, session, users):
     client = admin(app, users)
     target = users["projectleider"]
