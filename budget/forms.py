@@ -5,17 +5,22 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField as _DateField
-from wtforms import IntegerField as _IntegerField
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from budget.models import FUNDING_KINDS, MUTATION_KINDS, MUTATION_MOMENTS, PAYMENT_KINDS
 from core.errors import ValidationError as DomainValidationError
-from core.forms import MoneyField, VersionField
-from core.once import OnceTokenField
+from core.forms import DateField, IntegerField, MoneyField, VersionField
 from core.money import parse_eur
+from core.once import OnceTokenField
 from projects.models import YEAR_MAX, YEAR_MIN
 
 _REQUIRED_AMOUNT = _l("Vul een bedrag in.")
@@ -25,35 +30,6 @@ def _choices(codes: dict, skip: tuple = ()) -> list[SelectChoice]:
     return [SelectChoice(code, label) for code, label in codes.items() if code not in skip]
 
 
-def _ascii(valuelist) -> bool:
-    # int() and strptime() read any script's digits ('٢٠٢٦', '２０２６'); input is written in 0-9.
-    return all(value.isascii() for value in valuelist or [] if isinstance(value, str))
-
-
-class DateField(_DateField):
-    """Date input whose parse error is Dutch (WTForms' own message is English)."""
-
-    def process_formdata(self, valuelist):
-        try:
-            if not _ascii(valuelist):
-                raise ValueError
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError(str(_l("Vul een geldige datum in."))) from None
-
-
-class IntegerField(_IntegerField):
-    """Whole-number input (0-9 only) with a Dutch parse error."""
-
-    def process_formdata(self, valuelist):
-        try:
-            if not _ascii(valuelist):
-                raise ValueError
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError(str(_l("Vul een heel getal in, bijvoorbeeld 2025."))) from None
 _REQUIRED_DATE = _l("Vul een geldige datum in.")
 
 

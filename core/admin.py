@@ -11,11 +11,11 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from core import users
+from core import unit, users
 from core.auth import role_required
 from core.db import db
 from core.errors import DomainError
-from core.forms import apply_domain_error
+from core.once import OnceTokenField
 from core.users import MIN_PASSWORD_LENGTH, ROLES, User
 
 bp = Blueprint("users", __name__, url_prefix="/gebruikers")
@@ -36,6 +36,7 @@ def _password_fields():
 
 
 class UserForm(FlaskForm):
+    form_token = OnceTokenField()
     email = EmailField(_l("E-mailadres"), validators=[DataRequired(_l("Vul een e-mailadres in.")), Length(max=254)])
     name = StringField(_l("Naam"), validators=[DataRequired(_l("Vul een naam in.")), Length(max=200)])
     role = SelectField(_l("Rol"), choices=[SelectChoice(code, label) for code, label in ROLES.items()])
@@ -61,18 +62,6 @@ def _user(user_id: int) -> User:
     return user
 
 
-def _commit(form, action, success: str) -> bool:
-    try:
-        action()
-    except DomainError as exc:
-        db.session.rollback()
-        apply_domain_error(form, exc)
-        return False
-    db.session.commit()
-    flash(success, "success")
-    return True
-
-
 @bp.route("/")
 @admin_only
 def index():
@@ -84,11 +73,11 @@ def index():
 @admin_only
 def new():
     form = UserForm()
-    if form.validate_on_submit() and _commit(
+    if form.validate_on_submit() and (done := unit.save(
             form, lambda: users.create_user(db.session, current_user, form.email.data, form.name.data,
                                             form.role.data, form.password.data),
-            _("Gebruiker %(email)s toegevoegd.", email=form.email.data.strip().lower())):
-        return redirect(url_for("users.index"))
+            lambda user: _("Gebruiker %(email)s toegevoegd.", email=user.email), url_for("users.index"))):
+        return done
     return render_template("users/new.html", form=form, hint=_PASSWORD_HINT), 400 if form.errors else 200
 
 
@@ -111,10 +100,11 @@ def detail(user_id: int):
 def change_role(user_id: int):
     user = _user(user_id)
     form = RoleForm()
-    if form.validate_on_submit() and _commit(
+    if form.validate_on_submit() and (done := unit.save(
             form, lambda: users.change_role(db.session, current_user, user, form.role.data),
-            _("Rol van %(email)s is nu %(role)s.", email=user.email, role=ROLES.get(form.role.data))):
-        return redirect(url_for("users.detail", user_id=user.id))
+            _("Rol van %(email)s is nu %(role)s.", email=user.email, role=ROLES.get(form.role.data)),
+            url_for("users.detail", user_id=user.id))):
+        return done
     return _detail(user, role_form=form, status=400)
 
 
@@ -123,10 +113,11 @@ def change_role(user_id: int):
 def set_password(user_id: int):
     user = _user(user_id)
     form = PasswordForm()
-    if form.validate_on_submit() and _commit(
+    if form.validate_on_submit() and (done := unit.save(
             form, lambda: users.reset_password(db.session, current_user, user, form.password.data),
-            _("Nieuw wachtwoord ingesteld voor %(email)s. Geef het via een veilig kanaal door.", email=user.email)):
-        return redirect(url_for("users.detail", user_id=user.id))
+            _("Nieuw wachtwoord ingesteld voor %(email)s. Geef het via een veilig kanaal door.", email=user.email),
+            url_for("users.detail", user_id=user.id))):
+        return done
     return _detail(user, password_form=form, status=400)
 
 

@@ -1,10 +1,12 @@
-"""Form pieces shared by every feature: a Dutch money field, multi-checkboxes, domain errors on forms."""
+"""Form pieces shared by every feature: Dutch money, date and number fields, multi-checkboxes, domain errors."""
 from __future__ import annotations
 
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from wtforms import DateField as _DateField
 from wtforms import HiddenField, SelectMultipleField, StringField, widgets
+from wtforms import IntegerField as _IntegerField
 
 from core.errors import DomainError, StaleEdit, ValidationError
 from core.money import format_eur, parse_eur
@@ -35,6 +37,37 @@ class MoneyField(StringField):
             if self.data < 0 and not self.allow_negative:
                 self.data = None
                 raise ValueError(str(_l("Het bedrag kan niet negatief zijn.")))
+
+
+def _ascii(valuelist) -> bool:
+    # int() and strptime() read any script's digits ('٢٠٢٦', '２０２６'); input is written in 0-9.
+    return all(value.isascii() for value in valuelist or [] if isinstance(value, str))
+
+
+class DateField(_DateField):
+    """Date input whose parse error is Dutch (WTForms' own message is English)."""
+
+    def process_formdata(self, valuelist):
+        try:
+            if not _ascii(valuelist):
+                raise ValueError
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(str(_l("Vul een geldige datum in."))) from None
+
+
+class IntegerField(_IntegerField):
+    """Whole-number input (0-9 only) with a Dutch parse error."""
+
+    def process_formdata(self, valuelist):
+        try:
+            if not _ascii(valuelist):
+                raise ValueError
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(str(_l("Vul een heel getal in, bijvoorbeeld 2025."))) from None
 
 
 class MultiCheckboxField(SelectMultipleField):

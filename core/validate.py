@@ -32,6 +32,9 @@ def code(value, allowed: dict, label: str, field: str) -> str:
 
 
 def year(value, field: str = "year") -> int:
+    # int() also reads other scripts' digits ("٢٠٢٦"); a year is typed with 0-9 only.
+    if isinstance(value, str) and not value.strip().isascii():
+        raise ValidationError("Vul een jaartal in.", field=field)
     try:
         value = int(value)
     except (TypeError, ValueError):

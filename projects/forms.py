@@ -5,12 +5,12 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.validators import ValidationError as FieldError
 
-from core.forms import MoneyField, MultiCheckboxField, VersionField
+from core.forms import DateField, MoneyField, MultiCheckboxField, VersionField
 from core.once import OnceTokenField
 from projects.models import (
     CATEGORIES,

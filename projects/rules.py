@@ -1,6 +1,7 @@
 """Portfolio rules on plain state (no session): programme years, project fields, the status lifecycle."""
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -11,8 +12,8 @@ from core.users import FINANCE_ROLES
 from core.validate import code, text, year
 from projects.models import CATEGORIES, EXPLOITATION_FORMS, INSTRUMENTS, LINES, STATUSES, TRANSITIONS
 
-__all__ = ["TRANSITIONS", "FINANCIAL_STATUSES", "ProjectLookups", "check_programme_years", "check_project",
-           "check_status_change", "may_set_status", "settable_statuses", "status_path"]
+__all__ = ["TRANSITIONS", "FINANCIAL_STATUSES", "ProjectLookups", "programme_code", "check_programme_years",
+           "check_project", "check_status_change", "may_set_status", "settable_statuses", "status_path"]
 
 #: The main lifecycle; a path search prefers these steps so a generated history walks the usual route.
 MAIN_PATH = ("voorstel", "in_behandeling", "toegekend", "in_uitvoering", "afgerond")
@@ -25,6 +26,15 @@ FINANCIAL_STATUSES = frozenset({"toegekend", "afgewezen", "afgerond"})
 
 
 # --- Programme -----------------------------------------------------------------------------------
+
+
+def programme_code(value) -> str:
+    """A programme code: capitals, digits and hyphens (it names files and appears in every URL)."""
+    clean = text(value, "een code", "code", max_len=20).upper()
+    if not re.fullmatch(r"[A-Z0-9-]+", clean, re.ASCII):
+        raise ValidationError("Een programmacode bestaat uit hoofdletters, cijfers en streepjes, "
+                              "bijvoorbeeld STM of STM-2.", field="code")
+    return clean
 
 
 def check_programme_years(first, last=None) -> tuple[int, int | None]:

@@ -20,14 +20,14 @@ from projects.models import (
     ProjectExploitation,
     StatusUpdate,
 )
-from projects.rules import ProjectLookups, check_programme_years, check_project, check_status_change
+from projects.rules import ProjectLookups, check_programme_years, check_project, check_status_change, programme_code
 
 
 def create_programme(session, actor, code: str, name: str, ministry: str, budget_article: str,
                      first_year: int, last_year: int | None = None) -> Programme:
     require_role(actor, "beheerder")
     serialise(session)
-    code = validate.text(code, "een code", "code", max_len=20).upper()
+    code = programme_code(code)
     if session.scalar(select(Programme.id).where(Programme.code == code)):
         raise Conflict(f"Programma {code} bestaat al.", field="code")
     first, last = check_programme_years(first_year, last_year)

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from budget.ledger import programme_years
+from core import unit
 from core.db import db
 from core.download import attachment
 from core.errors import DomainError
-from core.forms import apply_domain_error
 from core.params import parse_id
 from core.users import FINANCE_ROLES
 from core.web import current_programme
@@ -189,15 +189,13 @@ def snapshots():
         if form is None:
             abort(403)
         if form.validate_on_submit():
-            try:
-                snap = services.create_snapshot(db.session, current_user, programme, form.peildatum.data,
-                                                form.title.data, form.kamerstuk.data or "")
-                db.session.commit()
-                flash(_("De stand is vastgelegd als nummer %(id)s.", id=snap.id), "info")
-                return redirect(url_for("reports.snapshot", snapshot_id=snap.id))
-            except DomainError as exc:
-                db.session.rollback()
-                apply_domain_error(form, exc)
+            done = unit.save(form, lambda: services.create_snapshot(db.session, current_user, programme,
+                                                                    form.peildatum.data, form.title.data,
+                                                                    form.kamerstuk.data or ""),
+                             lambda snap: _("De stand is vastgelegd als nummer %(id)s.", id=snap.id),
+                             lambda snap: url_for("reports.snapshot", snapshot_id=snap.id))
+            if done:
+                return done
         status = 400
     return render_template("reports/snapshots.html", programme=programme, form=form,
                            snapshots=services.list_snapshots(db.session, programme),

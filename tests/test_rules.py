@@ -42,6 +42,7 @@ def _refused(call, error, message, field="unset"):
     (lambda: validate.year("twintig"), "Vul een jaartal in.", "year"),
     (lambda: validate.year(None, "first_year"), "Vul een jaartal in.", "first_year"),
     (lambda: validate.year(1999), "Het jaar moet tussen 2000 en 2100 liggen.", "year"),
+    (lambda: validate.year("٢٠٢٦"), "Vul een jaartal in.", "year"),
     (lambda: validate.amount("-1"), "Het bedrag kan niet negatief zijn.", "amount"),
     (lambda: validate.amount("0", allow_zero=False), "Het bedrag kan niet nul zijn.", "amount"),
     (lambda: validate.day("2025-01-01", "date"), "Vul een geldige datum in.", "date"),
@@ -275,6 +276,17 @@ def test_check_project_returns_clean_values():
 ])
 def test_programme_year_messages(first, last, message, field):
     _refused(lambda: portfolio.check_programme_years(first, last), ValidationError, message, field)
+
+
+@pytest.mark.parametrize("value", ['Q"; X=Y', "A\nB", "STM 2", "ÉÉN", ""])
+def test_programme_codes_are_capitals_digits_and_hyphens(value):
+    with pytest.raises(ValidationError) as refused:
+        portfolio.programme_code(value)
+    assert refused.value.field == "code"
+
+
+def test_programme_code_is_upper_case():
+    assert portfolio.programme_code(" stm-2 ") == "STM-2"
 
 
 def test_programme_years_are_clean():
