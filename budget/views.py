@@ -38,11 +38,11 @@ from budget.models import (
 )
 from core import unit
 from core.auth import role_required
-from core.sections import add_project_section
 from core.db import db
 from core.errors import BudgetStopError, DomainError
 from core.forms import check_version
 from core.money import format_eur
+from core.sections import add_project_section
 from core.users import FINANCE_ROLES
 from core.web import current_programme
 from projects.models import Project

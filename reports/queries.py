@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 from sqlalchemy import func, select
 
-from budget import ledger
+from budget import breakdowns, ledger
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, BudgetMutation
 from core.gcpause import gc_paused
 from core.users import User
@@ -95,20 +95,20 @@ def collect_state(session, programme: Programme, peildatum: date, years: list[in
 def _year_detail(session, programme, year, peildatum, figures, projects) -> dict:
     groups = {by: {k: {"projects": g.projects, "committed": _s(g.committed), "paid": _s(g.paid),
                        "pipeline": _s(g.pipeline)} for k, g in per_key.items()}
-              for by, per_key in ledger.breakdowns(session, programme.id, year, peildatum).items()}
+              for by, per_key in breakdowns.breakdowns(session, programme.id, year, peildatum).items()}
     detail = {
         "staffing": {"committed": _s(figures.staffing),
-                     "paid": _s(ledger.staffing_paid(session, programme.id, year, peildatum))},
+                     "paid": _s(breakdowns.staffing_paid(session, programme.id, year, peildatum))},
         "categories": groups["category"],
         "lines": groups["line"],
         "matrix": [[c, line, _s(a)] for (c, line), a in
-                   sorted(ledger.matrix(session, programme.id, year, peildatum).items())],
+                   sorted(breakdowns.matrix(session, programme.id, year, peildatum).items())],
         "paid_by_date": [[d.isoformat(), _s(a)]
-                         for d, a in ledger.paid_by_date(session, programme.id, year, peildatum)],
+                         for d, a in breakdowns.paid_by_date(session, programme.id, year, peildatum)],
         "mutations": _mutations(session, programme, year, peildatum),
     }
     if projects is not None:
-        money = ledger.project_figures(session, programme.id, year, peildatum)
+        money = breakdowns.project_figures(session, programme.id, year, peildatum)
         none = dict.fromkeys(("committed_year", "paid_year", "committed_total", "paid_total"))
         # A new dict per project and year: with every year in a snapshot, `projects` is shared.
         detail["projects"] = [{**p, **{k: _s(v) for k, v in money.get(p["id"], none).items()}} for p in projects]
@@ -144,7 +144,7 @@ def _project_rows(session, programme, peildatum) -> list[dict]:
                Project.internal_notes, Organisation.name, User.name, forms, latest_text)
         .outerjoin(Organisation, Project.organisation_id == Organisation.id)
         .outerjoin(User, Project.owner_id == User.id)
-        .where(Project.programme_id == programme.id, ledger.reportable_projects())
+        .where(Project.programme_id == programme.id, breakdowns.reportable_projects())
         .order_by(Project.code)
     ).all()
     rank = {form: i for i, form in enumerate(EXPLOITATION_FORMS)}

@@ -9,8 +9,9 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from budget.breakdowns import breakdown
 from budget.demo import load_demo
-from budget.ledger import breakdown, programme_figures
+from budget.ledger import programme_figures
 from budget.models import (
     BudgetAllocation,
     BudgetMutation,

@@ -7,7 +7,8 @@ from decimal import Decimal as D
 import pytest
 
 from budget import services as budget
-from budget.ledger import breakdown, matrix, programme_figures, year_figures
+from budget.breakdowns import breakdown, matrix
+from budget.ledger import programme_figures, year_figures
 from tests.factories import commit_money, fund, make_programme, make_project, make_user
 
 PEIL = date(2025, 6, 30)

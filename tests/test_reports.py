@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import event, select
 
 from budget import services as budget
-from budget.ledger import breakdown, matrix, programme_figures, programme_years
+from budget.breakdowns import breakdown, matrix
+from budget.ledger import programme_figures, programme_years
 from core.audit import AuditEntry
 from core.errors import PermissionDenied, ValidationError
 from core.users import create_user
@@ -22,8 +23,8 @@ from projects.models import CATEGORIES, LINES
 from reports import charts, excel, services
 from reports.models import ReportSnapshot
 from reports.queries import live_frames
-from tests.factories import login as login_as
 from tests.factories import PASSWORD, TEST_ACTOR, commit_money, fund, make_programme, make_project, make_user
+from tests.factories import login as login_as
 
 PEIL = date(2025, 6, 30)
 SHEETS = ["Samenvatting", "Per categorie", "Per programmalijn", "Matrix", "Projecten", "Mutaties", "Controles",
