@@ -50,6 +50,13 @@ def budget_overview(session, programme) -> dict:
     }
 
 
+def first_year_without_reservation(session, programme) -> int | None:
+    """The year a new staffing reservation form suggests: the programme's first year without one."""
+    taken = set(session.scalars(select(StaffingReservation.year)
+                                .where(StaffingReservation.programme_id == programme.id)))
+    return next((y for y in programme_years(session, programme) if y not in taken), None)
+
+
 def project_money(session, project) -> dict:
     """Commitments of a project with schedule, adjustments, payments and totals, in five queries."""
     commitments = session.scalars(select(Commitment).where(Commitment.project_id == project.id)

@@ -21,6 +21,7 @@ from budget.services.mutations import (
 )
 from budget.services.staffing import (
     add_staffing_cost,
+    add_staffing_reservation,
     delete_staffing_cost,
     delete_staffing_reservation,
     set_staffing_reservation,
@@ -29,6 +30,7 @@ from budget.services.staffing import (
 
 __all__ = [
     "add_commitment", "add_funding_source", "add_kasschuif", "add_mutation", "add_payment", "add_staffing_cost",
+    "add_staffing_reservation",
     "adjust_commitment", "commitment_totals", "commitment_year_amounts", "delete_commitment",
     "delete_funding_source", "delete_mutation", "delete_staffing_cost", "delete_staffing_reservation",
     "kasschuif_rows", "set_allocation", "set_allocations", "set_staffing_reservation", "update_funding_source",

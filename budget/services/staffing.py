@@ -45,6 +45,19 @@ def set_staffing_reservation(session, actor, programme: Programme, *, year, fte,
     return res
 
 
+def add_staffing_reservation(session, actor, programme: Programme, *, year, fte, amount,
+                             override_reason: str | None = None) -> StaffingReservation:
+    """A reservation for a year that has none; an existing one is changed on its own form, never overwritten."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    year = validate.year(year)
+    if session.scalar(select(StaffingReservation.id).where(StaffingReservation.programme_id == programme.id,
+                                                           StaffingReservation.year == year)):
+        raise Conflict(f"Er is al een reservering voor {year}; wijzig die.", field="year")
+    return set_staffing_reservation(session, actor, programme, year=year, fte=fte, amount=amount,
+                                    override_reason=override_reason)
+
+
 def add_staffing_cost(session, actor, reservation: StaffingReservation, *, cost_date: date, amount,
                       description: str = "", reference: str = "") -> StaffingCost:
     """Book realised staffing costs (e.g. a quarter) against a reservation; counts as paid."""
