@@ -103,9 +103,7 @@ def commitment_delete(commitment_id: int):
     commitment = _commitment(commitment_id)
     project = commitment.project
     return confirmed_delete(lambda: services.delete_commitment(db.session, current_user, commitment),
-                   _("Verplichting verwijderd."), project_url(project))
-
-
+                            _("Verplichting verwijderd."), project_url(project))
 
 
 # The money section of the project page: projects must not import budget, so budget adds it.

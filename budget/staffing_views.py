@@ -88,13 +88,12 @@ def cost_edit(reservation_id: int | None = None, cost_id: int | None = None):
     return form_page("budget/cost_form.html", form, reservation=reservation, cost=cost)
 
 
-
 @bp.route("/budget/personeel/<int:reservation_id>/verwijderen", methods=["POST"])
 @finance_only
 def staffing_delete(reservation_id: int):
     reservation = owned(StaffingReservation, reservation_id)
     return confirmed_delete(lambda: services.delete_staffing_reservation(db.session, current_user, reservation),
-                   _("Reservering verwijderd."), index_url("#personeel"))
+                            _("Reservering verwijderd."), index_url("#personeel"))
 
 
 @bp.route("/budget/personeelskosten/<int:cost_id>/verwijderen", methods=["POST"])
@@ -102,4 +101,4 @@ def staffing_delete(reservation_id: int):
 def cost_delete(cost_id: int):
     cost = _staffing_cost(cost_id)
     return confirmed_delete(lambda: services.delete_staffing_cost(db.session, current_user, cost),
-                   _("Personeelskosten verwijderd."), index_url("#personeel"))
+                            _("Personeelskosten verwijderd."), index_url("#personeel"))

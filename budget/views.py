@@ -105,7 +105,6 @@ def index():
         confirm=ConfirmForm())
 
 
-
 # --- funding sources -----------------------------------------------------------------------
 
 
@@ -184,7 +183,7 @@ def confirmed_delete(action, success: str, next_url: str):
 def source_delete(source_id: int):
     source = owned(FundingSource, source_id)
     return confirmed_delete(lambda: services.delete_funding_source(db.session, current_user, source),
-                   _("Financieringsbron verwijderd."), index_url("#bronnen"))
+                            _("Financieringsbron verwijderd."), index_url("#bronnen"))
 
 
 @bp.route("/budget/mutaties/<int:mutation_id>/verwijderen", methods=["POST"])
@@ -192,7 +191,7 @@ def source_delete(source_id: int):
 def mutation_delete(mutation_id: int):
     mutation = owned(BudgetMutation, mutation_id)
     return confirmed_delete(lambda: services.delete_mutation(db.session, current_user, mutation),
-                   _("Mutatie verwijderd."), index_url("#mutaties"))
+                            _("Mutatie verwijderd."), index_url("#mutaties"))
 
 
 # --- mutations and kasschuif ---------------------------------------------------------------

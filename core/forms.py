@@ -44,8 +44,10 @@ def _ascii(valuelist) -> bool:
     return all(value.isascii() for value in valuelist or [] if isinstance(value, str))
 
 
-class DateField(_DateField):
-    """Date input whose parse error is Dutch (WTForms' own message is English)."""
+class _AsciiDutch:
+    """Digits 0-9 only, and a Dutch message when the value cannot be read (WTForms' own is English)."""
+
+    parse_error = ""
 
     def process_formdata(self, valuelist):
         try:
@@ -54,20 +56,15 @@ class DateField(_DateField):
             super().process_formdata(valuelist)
         except ValueError:
             self.data = None
-            raise ValueError(str(_l("Vul een geldige datum in."))) from None
+            raise ValueError(str(self.parse_error)) from None
 
 
-class IntegerField(_IntegerField):
-    """Whole-number input (0-9 only) with a Dutch parse error."""
+class DateField(_AsciiDutch, _DateField):
+    parse_error = _l("Vul een geldige datum in.")
 
-    def process_formdata(self, valuelist):
-        try:
-            if not _ascii(valuelist):
-                raise ValueError
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError(str(_l("Vul een heel getal in, bijvoorbeeld 2025."))) from None
+
+class IntegerField(_AsciiDutch, _IntegerField):
+    parse_error = _l("Vul een heel getal in, bijvoorbeeld 2025.")
 
 
 class MultiCheckboxField(SelectMultipleField):
