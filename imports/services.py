@@ -260,7 +260,10 @@ class _Import:
         self.result.errors.append(RowError(sheet, row, column, message))
 
     def count(self, sheet: str, what: str, n: int = 1) -> None:
-        self.result.counts.setdefault(sheet, Counter({NEW: 0, CHANGED: 0, UNCHANGED: 0}))[what] += n
+        counts = self.result.counts.get(sheet)
+        if counts is None:  # not setdefault: it would build a Counter for each of 200,000 rows
+            counts = self.result.counts[sheet] = Counter({NEW: 0, CHANGED: 0, UNCHANGED: 0})
+        counts[what] += n
 
     # --- 1. cells to values ---------------------------------------------------------------
 
