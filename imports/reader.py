@@ -213,8 +213,9 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
 
 
 def _part(archive: zipfile.ZipFile, name: str | None) -> bytes:
+    # A sheet whose part cannot be found cannot have its grid bounded, so it is not read at all.
     try:
-        return archive.read(name) if name else b""
+        return archive.read(name or "")
     except KeyError:
         raise UnsafeFile(_UNREADABLE) from None
 
@@ -243,8 +244,9 @@ def _check_grid(sheet_name: str, xml: bytes) -> None:
     longest = max(map(len, numbers), default=0)
     # Without leading zeros, the longest numbers are the largest, and equal lengths compare as text.
     rows = int(max(n for n in numbers if len(n) == longest)) if numbers else 0
-    # "<c" also counts <col>, <cols> and the like: a few extra, on the safe side.
-    cells = xml.count(b"<c") + len(_PREFIXED_CELL.findall(xml)) if b":c" in xml else xml.count(b"<c")
+    cells = sum(xml.count(b"<c" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
+    if b":c" in xml:
+        cells += len(_PREFIXED_CELL.findall(xml))
     unreferenced = max(cells - len(letters), 0)
     rows, cols = rows + unreferenced, cols + unreferenced
     if rows - 1 > MAX_ROWS_PER_SHEET:
