@@ -55,7 +55,6 @@ from core.users import FINANCE_ROLES, ROLES, User, require_role
 from imports import reader
 from imports.reader import CellError, Sheet
 from projects import services as portfolio
-from projects.organisation_rules import checked_organisation
 from projects.models import (
     CATEGORIES,
     EXPLOITATION_FORMS,
@@ -68,6 +67,7 @@ from projects.models import (
     Project,
     ProjectExploitation,
 )
+from projects.organisation_rules import checked_organisation
 
 #: The template contract: sheet -> headers, in the order the template writes them.
 SHEETS: dict[str, list[str]] = {
@@ -190,7 +190,6 @@ class _OrgRef:
     """An organisation this import writes in bulk: its id for the projects that name it."""
 
     id: int
-    type: str
 
 
 @dataclass
@@ -675,7 +674,7 @@ class _Import:
         return programme
 
     def _write_organisations(self) -> None:
-        """New and retyped organisations: create/update_organisation's rules, written in bulk with their audit entries.
+        """New and retyped organisations: the service's rules, then written in bulk with their audit entries.
 
         One dict of the names already taken instead of a query, a flush and an audit entry per
         row, so a file of 200,000 organisations costs as many statements as one of 50.
@@ -701,7 +700,7 @@ class _Import:
             name, type_ = checked_organisation(r["name"], r["type"], lambda n: _norm(n) in self.db_orgs)
             row = {"id": next(ids), "version": 1, "name": name, "type": type_}
             created.append(row)
-            self.db_orgs[key] = _OrgRef(row["id"], type_)
+            self.db_orgs[key] = _OrgRef(row["id"])
 
         def retype(org, r):
             require_role(self.actor, *FINANCE_ROLES)
