@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import itertools
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -132,277 +131,163 @@ class Sheet:
 
 
 def read_workbook(data: bytes, wanted: dict[str, list[str]]) -> dict[str, Sheet]:
-    """Read the wanted sheets (cached values, not formulas) that the workbook has.
+    """Read the wanted sheets (cached values, not formulas) that the workbook has, with python-calamine.
 
     Sheet and header names match without regard to case or surrounding spaces; empty rows
-    are skipped; `Sheet.missing` names headers the sheet lacks. The lean reader below does
-    the work (a 10,000-project export in seconds instead of a minute); a part it does not
-    know sends the whole file to openpyxl instead, which reads the same values.
+    are skipped; `Sheet.missing` names headers the sheet lacks. Call check_xlsx first. A
+    file calamine cannot read is refused with a Dutch UnsafeFile; there is no second reader.
     """
+    import python_calamine
+
+    archive = zipfile.ZipFile(io.BytesIO(data))
     try:
-        return _sheets(_LeanBook(data), wanted)
+        parts = _sheet_parts(archive)
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except UnsafeFile:
         raise
-    except Exception:  # noqa: BLE001 - anything unexpected: the complete (slower) reader decides
-        pass
+    except Exception:  # calamine and a broken part raise many kinds; all mean the same to the user
+        raise UnsafeFile(_UNREADABLE) from None
+    with archive, workbook:
+        sheets: dict[str, Sheet] = {}
+        total = 0
+        by_lower = {name.strip().lower(): name for name in workbook.sheet_names}
+        for sheet_name, headers in wanted.items():
+            actual = by_lower.get(sheet_name.lower())
+            if actual is None:
+                continue
+            xml = _part(archive, parts.get(actual))
+            _check_grid(sheet_name, xml)
+            try:
+                grid = workbook.get_sheet_by_name(actual).to_python(skip_empty_area=False)
+            except Exception:  # noqa: BLE001 - as above: the sheet cannot be read, say so
+                raise UnsafeFile(f"Blad {sheet_name} kon niet worden gelezen; {_UNREADABLE_HINT}") from None
+            errors = _error_cells(data, actual, xml)
+            sheet = _sheet(sheet_name, headers, grid, errors)
+            total += len(sheet.rows)
+            if total > MAX_ROWS_TOTAL:
+                raise UnsafeFile(f"Het bestand heeft meer dan {MAX_ROWS_TOTAL} regels.")
+            sheets[sheet_name] = sheet
+        return sheets
+
+
+_UNREADABLE_HINT = "sla het bestand opnieuw op als Excel-werkmap (.xlsx) en probeer het nog eens."
+_UNREADABLE = "Het bestand kon niet als Excel-werkmap worden gelezen; " + _UNREADABLE_HINT
+
+
+def _sheet(sheet_name: str, headers: list[str], grid: list[list], errors: dict[tuple[int, int], str]) -> Sheet:
+    """Calamine's grid (from A1) as a Sheet: empty cells None, error cells their Excel text."""
+    header_row = grid[0] if grid else ()
+    columns: dict[str, int] = {}
+    for index, value in enumerate(header_row):
+        if value is not None and str(value).strip():
+            columns.setdefault(str(value).strip().lower(), index)
+    found = {h: columns[h.lower()] for h in headers if h.lower() in columns}
+    sheet = Sheet(sheet_name, found, missing=[h for h in headers if h not in found])
+    empty = [""] * len(header_row)
+    error_rows = {row for row, _col in errors}
+    for index, values in enumerate(grid[1:], start=2):
+        if values == empty and index not in error_rows:
+            continue
+        # Calamine gives "" for an empty cell; the converters have always been handed None.
+        cells = tuple([None if v == "" else v for v in values])
+        if index in error_rows:
+            cells = tuple(errors.get((index, col), v) for col, v in enumerate(cells))
+        if any(v is not None and (v.__class__ is not str or v.strip()) for v in cells):
+            sheet.rows.append((index, cells))
+    return sheet
+
+
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_MAIN_SHEET = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its XML part in the zip, from the workbook and its relationships (both small)."""
+    rels = {}
+    for rel in defused_et.fromstring(archive.read("xl/_rels/workbook.xml.rels")).iter(_PKG_REL):
+        target = rel.get("Target", "")
+        rels[rel.get("Id")] = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    workbook = defused_et.fromstring(archive.read("xl/workbook.xml"))
+    return {s.get("name"): rels.get(s.get(_REL_ID), "") for s in workbook.iter(_MAIN_SHEET)}
+
+
+def _part(archive: zipfile.ZipFile, name: str | None) -> bytes:
+    # A sheet whose part cannot be found cannot have its grid bounded, so it is not read at all.
+    try:
+        return archive.read(name or "")
+    except KeyError:
+        raise UnsafeFile(_UNREADABLE) from None
+
+
+#: The letters and the row number of every `r` attribute that looks like a reference (a cell's
+#: A1, a row's 1), however spaced or quoted; leading zeros never hide a larger number.
+_REF_COLUMN = re.compile(rb"r\s*=\s*[\"']([A-Za-z]+)[0-9]+[\"']")
+_REF_ROW = re.compile(rb"r\s*=\s*[\"'][A-Za-z]*0*([1-9][0-9]*)[\"']")
+#: A cell element with a namespace prefix, which the quick count below would miss.
+_PREFIXED_CELL = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s/>]")
+#: Cells calamine holds for one sheet: it builds a dense grid from A1 to the farthest cell with
+#: a value, so one cell at XFD1048576 in a file of a few hundred bytes would ask for ~17 billion
+#: cells (hundreds of GB). The 10,000-project export's largest sheet has ~1.4 million.
+MAX_CELLS_PER_SHEET = 20_000_000
+
+
+def _check_grid(sheet_name: str, xml: bytes) -> None:
+    """Refuse, before calamine reads it, a sheet whose farthest cell lies beyond the row or cell limits.
+
+    The bound is generous, never short: rows and columns come from every reference in the part,
+    and each cell without a reference (it sits right after the previous one) adds one of both.
+    """
+    letters = _REF_COLUMN.findall(xml)
+    cols = max(map(_column, set(letters)), default=0)
+    numbers = set(_REF_ROW.findall(xml))
+    longest = max(map(len, numbers), default=0)
+    # Without leading zeros, the longest numbers are the largest, and equal lengths compare as text.
+    rows = int(max(n for n in numbers if len(n) == longest)) if numbers else 0
+    cells = sum(xml.count(b"<c" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
+    if b":c" in xml:
+        cells += len(_PREFIXED_CELL.findall(xml))
+    unreferenced = max(cells - len(letters), 0)
+    rows, cols = rows + unreferenced, cols + unreferenced
+    if rows - 1 > MAX_ROWS_PER_SHEET:
+        raise UnsafeFile(f"Blad {sheet_name} heeft meer dan {MAX_ROWS_PER_SHEET} regels.")
+    if rows * cols > MAX_CELLS_PER_SHEET:
+        raise UnsafeFile(f"Blad {sheet_name} beslaat te veel cellen ({rows} regels bij {cols} kolommen); "
+                         "verwijder lege rijen en kolommen en waarden ver buiten de tabel.")
+
+
+def _column(letters: bytes) -> int:
+    number = 0
+    for ch in letters.upper():
+        number = number * 26 + ch - 64
+    return number
+
+
+def _error_cells(data: bytes, sheet_name: str, xml: bytes) -> dict[tuple[int, int], str]:
+    """(Excel row, column index) -> text of every error cell (#N/A, #DIV/0!, ...) of the sheet.
+
+    Calamine hands an error cell back as an empty string, which would let a broken formula pass
+    for an empty cell; openpyxl keeps the error, so it reads the (rare) sheet that has any.
+    """
+    # Spreadsheet programs write the type as t="e"; a quick byte search keeps the common case free.
+    if b't="e"' not in xml and b"t='e'" not in xml:
+        return {}
     import openpyxl
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds on a broken part; all mean the same to the user
-        raise UnsafeFile("Het bestand kon niet als Excel-werkmap worden gelezen.") from None
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a broken part; all mean the same
+        raise UnsafeFile(_UNREADABLE) from None
     try:
-        return _sheets(_OpenpyxlBook(workbook), wanted)
+        return {(cell.row, cell.column - 1): ExcelError(cell.value)
+                for row in workbook[sheet_name].iter_rows() for cell in row
+                if getattr(cell, "data_type", None) == "e"}
     finally:
         workbook.close()
 
 
-def _sheets(book, wanted: dict[str, list[str]]) -> dict[str, Sheet]:
-    sheets: dict[str, Sheet] = {}
-    total = 0
-    by_lower = {name.strip().lower(): name for name in book.sheetnames}
-    for sheet_name, headers in wanted.items():
-        actual = by_lower.get(sheet_name.lower())
-        if actual is None:
-            continue
-        rows_iter = book.rows(actual)
-        first = next(rows_iter, None)
-        header_row = first[1] if first and first[0] == 1 else ()
-        columns = {}
-        for index, value in enumerate(header_row):
-            if value is not None and str(value).strip():
-                columns.setdefault(str(value).strip().lower(), index)
-        found = {h: columns[h.lower()] for h in headers if h.lower() in columns}
-        sheet = Sheet(sheet_name, found, missing=[h for h in headers if h not in found])
-        if first and first[0] != 1:
-            rows_iter = itertools.chain([first], rows_iter)
-        for number, values in rows_iter:
-            if number - 1 > MAX_ROWS_PER_SHEET:
-                raise UnsafeFile(f"Blad {sheet_name} heeft meer dan {MAX_ROWS_PER_SHEET} regels.")
-            if values and any(v is not None and (v.__class__ is not str or v.strip()) for v in values):
-                sheet.rows.append((number, values))
-        total += len(sheet.rows)
-        if total > MAX_ROWS_TOTAL:
-            raise UnsafeFile(f"Het bestand heeft meer dan {MAX_ROWS_TOTAL} regels.")
-        sheets[sheet_name] = sheet
-    return sheets
-
-
-class _OpenpyxlBook:
-    """openpyxl's read-only workbook as (Excel row number, values) per row."""
-
-    def __init__(self, workbook):
-        self.workbook = workbook
-        self.sheetnames = workbook.sheetnames
-
-    def rows(self, name: str):
-        return enumerate(self.workbook[name].iter_rows(values_only=True), start=1)
-
-
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-
-
-def _expat(start=None, end=None, chars=None):
-    """An expat parser with namespaces as 'uri local'; check_xlsx already refused DTDs, this refuses them again."""
-    from xml.parsers import expat
-
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-
-    def no_doctype(*_args):
-        raise UnsafeFile("Het bestand bevat XML-constructies (DTD of entiteiten) die niet zijn toegestaan; "
-                         "het wordt geweigerd.")
-    parser.StartDoctypeDeclHandler = no_doctype
-    parser.EntityDeclHandler = no_doctype
-    parser.buffer_text = True
-    if start:
-        parser.StartElementHandler = start
-    if end:
-        parser.EndElementHandler = end
-    if chars:
-        parser.CharacterDataHandler = chars
-    return parser
-
-
-def _feed(archive: zipfile.ZipFile, name: str, parser) -> None:
-    with archive.open(name) as stream:
-        while chunk := stream.read(_CHUNK):
-            parser.Parse(chunk, False)
-    parser.Parse(b"", True)
-
-
-class _LeanBook:
-    """The cached cell values of an .xlsx straight from its XML with expat, as openpyxl would give them."""
-
-    def __init__(self, data: bytes):
-        from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
-        from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
-
-        self.archive = zipfile.ZipFile(io.BytesIO(data))
-        rels = {}
-
-        def rel(name, attrs):
-            if name == f"{_PKG_REL} Relationship":
-                target = attrs["Target"]
-                rels[attrs["Id"]] = (attrs.get("Type", ""),
-                                     target.lstrip("/") if target.startswith("/") else "xl/" + target)
-        _feed(self.archive, "xl/_rels/workbook.xml.rels", _expat(rel))
-        self.paths: dict[str, str] = {}
-        self.sheetnames: list[str] = []
-        epoch = [CALENDAR_WINDOWS_1900]
-
-        def book(name, attrs):
-            if name == f"{_MAIN} sheet":
-                sheet = attrs["name"]
-                self.sheetnames.append(sheet)
-                self.paths[sheet] = rels[attrs[f"{_REL} id"]][1]
-            elif name == f"{_MAIN} workbookPr" and attrs.get("date1904") in ("1", "true"):
-                epoch[0] = CALENDAR_MAC_1904
-        _feed(self.archive, "xl/workbook.xml", _expat(book))
-        self.epoch = epoch[0]
-        by_type = {kind.rsplit("/", 1)[-1]: path for kind, path in rels.values()}
-        self.strings = self._shared_strings(by_type.get("sharedStrings"))
-        formats = dict(BUILTIN_FORMATS)
-        date_styles: set[int] = set()
-        if by_type.get("styles"):
-            xfs: list[int] = []
-            in_cell_xfs = [False]
-
-            def style(name, attrs):
-                if name == f"{_MAIN} numFmt":
-                    formats[int(attrs["numFmtId"])] = attrs.get("formatCode", "")
-                elif name == f"{_MAIN} cellXfs":
-                    in_cell_xfs[0] = True
-                elif name == f"{_MAIN} xf" and in_cell_xfs[0]:
-                    xfs.append(int(attrs.get("numFmtId", 0)))
-
-            def style_end(name):
-                if name == f"{_MAIN} cellXfs":
-                    in_cell_xfs[0] = False
-            _feed(self.archive, by_type["styles"], _expat(style, style_end))
-            date_styles = {i for i, fmt in enumerate(xfs) if fmt in formats and is_date_format(formats[fmt])}
-        self.date_styles = date_styles
-
-    def _shared_strings(self, path: str | None) -> list[str]:
-        strings: list[str] = []
-        if not path:
-            return strings
-        parts: list[str] = []
-        state = {"text": False, "phonetic": False}
-
-        def start(name, _attrs):
-            if name == f"{_MAIN} t" and not state["phonetic"]:
-                state["text"] = True
-            elif name == f"{_MAIN} rPh":
-                state["phonetic"] = True
-            elif name == f"{_MAIN} si":
-                parts.clear()
-
-        def end(name):
-            if name == f"{_MAIN} t":
-                state["text"] = False
-            elif name == f"{_MAIN} rPh":
-                state["phonetic"] = False
-            elif name == f"{_MAIN} si":
-                strings.append("".join(parts))
-
-        def chars(text_):
-            if state["text"]:
-                parts.append(text_)
-        _feed(self.archive, path, _expat(start, end, chars))
-        return strings
-
-    def rows(self, name: str):
-        """(Excel row number, values) for every row the sheet has, in order; values as openpyxl reads them."""
-        from openpyxl.utils.cell import column_index_from_string
-        from openpyxl.utils.datetime import from_excel
-
-        rows: list[tuple[int, tuple]] = []
-        strings, date_styles, epoch = self.strings, self.date_styles, self.epoch
-        cell_tag, value_tag, row_tag = f"{_MAIN} c", f"{_MAIN} v", f"{_MAIN} row"
-        text_tag, inline_tag, phonetic_tag = f"{_MAIN} t", f"{_MAIN} is", f"{_MAIN} rPh"
-        columns: dict[str, int] = {}
-        # Plain closure variables, not attributes: these handlers run a few million times.
-        number, col, kind, style = 0, -1, "n", 0
-        collect = inline = phonetic = has_inline = False
-        parts: list[str] = []
-        cells: dict[int, object] = {}
-        digits = "0123456789"
-
-        def start(tag, attrs):
-            nonlocal number, col, kind, style, collect, inline, phonetic, has_inline, parts, cells
-            if tag == cell_tag:
-                ref = attrs.get("r")
-                if ref:
-                    letters = ref.rstrip(digits)
-                    col = columns.get(letters)
-                    if col is None:
-                        col = columns[letters] = column_index_from_string(letters) - 1
-                else:
-                    col += 1
-                kind = attrs.get("t", "n")
-                style = int(attrs.get("s", 0))
-                parts = []
-                has_inline = False
-            elif tag == value_tag:
-                collect = True
-            elif tag == row_tag:
-                ref = attrs.get("r")
-                number = int(ref) if ref else number + 1
-                cells = {}
-                col = -1
-            elif tag == inline_tag:
-                inline = has_inline = True
-            elif tag == text_tag and inline and not phonetic:
-                collect = True
-            elif tag == phonetic_tag:
-                phonetic = True
-
-        def end(tag):
-            nonlocal collect, inline, phonetic
-            if tag == cell_tag:
-                raw = "".join(parts) if parts else None
-                if kind == "n":
-                    if raw is None or raw == "":
-                        value = None
-                    else:
-                        value = float(raw) if ("." in raw or "E" in raw or "e" in raw) else int(raw)
-                        if style in date_styles:
-                            value = from_excel(value, epoch)
-                elif kind == "s":
-                    value = strings[int(raw)] if raw is not None else None
-                elif kind == "inlineStr":
-                    value = (raw or "") if has_inline else None
-                elif kind == "b":
-                    value = bool(int(raw)) if raw is not None else None
-                elif kind == "d":
-                    value = datetime.fromisoformat(raw) if raw else None
-                else:  # "str" (a formula's text) and "e" (an error such as #N/A): the text itself
-                    value = raw
-                if value is not None:
-                    cells[col] = value
-            elif tag == value_tag or tag == text_tag:
-                collect = False
-            elif tag == row_tag:
-                if cells:
-                    values = [None] * (max(cells) + 1)
-                    for index, value in cells.items():
-                        values[index] = value
-                    rows.append((number, tuple(values)))
-                else:
-                    rows.append((number, ()))
-            elif tag == inline_tag:
-                inline = False
-            elif tag == phonetic_tag:
-                phonetic = False
-
-        def chars(text_):
-            if collect:
-                parts.append(text_)
-        _feed(self.archive, self.paths[name], _expat(start, end, chars))
-        return iter(rows)
+class ExcelError(str):
+    """The text of an Excel error cell (#N/A, #DIV/0!, ...): never a value to import."""
 
 
 # --- Cell values ---------------------------------------------------------------------------
@@ -412,7 +297,13 @@ class CellError(Exception):
     """A cell that cannot be read; the caller adds sheet, row and column."""
 
 
+def _refuse_error(value: ExcelError):
+    raise CellError(f"De cel bevat de Excel-fout {value}; herstel de formule of vul de waarde zelf in.")
+
+
 def text(value, required: bool = False, max_len: int | None = None) -> str:
+    if value.__class__ is ExcelError:
+        _refuse_error(value)
     if value is None:
         result = ""
     elif isinstance(value, float) and value.is_integer():
@@ -430,6 +321,8 @@ def text(value, required: bool = False, max_len: int | None = None) -> str:
 
 def amount(value, required: bool = True) -> Decimal | None:
     """A euro amount: an Excel number or Dutch text ('1.234,56'); never via a binary float."""
+    if value.__class__ is ExcelError:
+        _refuse_error(value)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise CellError("Vul een bedrag in.")
@@ -457,6 +350,8 @@ def amount(value, required: bool = True) -> Decimal | None:
 
 
 def year(value, required: bool = True) -> int | None:
+    if value.__class__ is ExcelError:
+        _refuse_error(value)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise CellError("Vul een jaartal in.")
@@ -476,6 +371,8 @@ _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 def day(value, required: bool = True) -> date | None:
     """An Excel date or text dd-mm-jjjj (ISO jjjj-mm-dd is accepted too)."""
+    if value.__class__ is ExcelError:
+        _refuse_error(value)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise CellError("Vul een datum in (dd-mm-jjjj).")

@@ -1,15 +1,16 @@
-"""The lean workbook reader gives exactly the values openpyxl gives, also for parts openpyxl itself never writes."""
+"""The workbook reader (python-calamine) gives the values openpyxl gives, also for parts openpyxl never writes."""
 from __future__ import annotations
 
 import io
 import zipfile
-from datetime import datetime
+from datetime import date, datetime
 
 import openpyxl
 import pytest
 
 from imports import reader
 from imports.services import SHEETS
+from imports.reader import UnsafeFile
 from tests.test_import import big_file, small_programme, xlsx
 
 # What Excel itself writes and openpyxl does not: shared strings (rich text, phonetic runs),
@@ -73,19 +74,43 @@ def _rows(sheets):
     for name, sheet in sheets.items():
         rows = []
         for number, values in sheet.rows:
-            values = list(values)
+            values = [_plain(v) for v in values]
             while values and values[-1] is None:
-                values.pop()  # openpyxl pads every row to the sheet's width
+                values.pop()  # both readers pad rows, each to its own width
             rows.append((number, tuple(values)))
         result[name] = (sheet.columns, sheet.missing, rows)
     return result
 
 
-def both(data: bytes):
-    lean = _rows(reader._sheets(reader._LeanBook(data), SHEETS))
+def _plain(value):
+    """One form for what the converters treat alike: Excel keeps every number as a float, and a
+    date-only format gives calamine a date where openpyxl gives midnight of that day."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, datetime) and value.time() == datetime.min.time():
+        return value.date()
+    return value
+
+
+def _openpyxl(data: bytes):
+    """What openpyxl reads: the reference the import's values have always matched."""
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
-        return lean, _rows(reader._sheets(reader._OpenpyxlBook(workbook), SHEETS))
+        by_lower = {name.strip().lower(): name for name in workbook.sheetnames}
+        result = {}
+        for name, headers in SHEETS.items():
+            if name.lower() not in by_lower:
+                continue
+            grid = list(workbook[by_lower[name.lower()]].iter_rows(values_only=True))
+            columns = {}
+            for index, value in enumerate(grid[0] if grid else ()):
+                if value is not None and str(value).strip():
+                    columns.setdefault(str(value).strip().lower(), index)
+            found = {h: columns[h.lower()] for h in headers if h.lower() in columns}
+            rows = [(n, row) for n, row in enumerate(grid[1:], start=2)
+                    if any(v is not None and (not isinstance(v, str) or v.strip()) for v in row)]
+            result[name] = reader.Sheet(name, found, rows, [h for h in headers if h not in found])
+        return _rows(result)
     finally:
         workbook.close()
 
@@ -94,24 +119,57 @@ def both(data: bytes):
 @pytest.mark.parametrize("make", [lambda: xlsx(small_programme()), lambda: big_file(), lambda: excel_like(),
                                   lambda: excel_like(date1904=True)],
                          ids=["small", "5000-rows", "excel-like", "excel-like-1904"])
-def test_lean_reader_reads_what_openpyxl_reads(make):
-    lean, complete = both(make())
-    assert lean == complete
+def test_the_reader_reads_what_openpyxl_reads(make):
+    data = make()
+    reader.check_xlsx(data)
+    assert _rows(reader.read_workbook(data, SHEETS)) == _openpyxl(data)
 
 
+@pytest.mark.filterwarnings("ignore:Workbook contains no default style")
 def test_excel_like_values():
     [(columns, missing, rows)] = _rows(reader.read_workbook(excel_like(), SHEETS)).values()
     assert missing == [] and columns["Kenmerk verplichting"] == 2
-    assert rows[0] == (2, ("B-1", "P1", "BS-1", datetime(2025, 2, 1), 1500.5, "Voorschot "))
+    assert rows[0] == (2, ("B-1", "P1", "BS-1", date(2025, 2, 1), 1500.5, "Voorschot "))
     assert rows[1] == (5, ("B-2", True, "#N/A", datetime(2023, 3, 15, 18, 0), 1000.0))  # <c t="inlineStr"/>: None
     assert rows[2] == (6, (None, None, "BS-1"))
 
 
-def test_an_unknown_part_falls_back_to_openpyxl(monkeypatch):
-    data = xlsx(small_programme())
-    expected = both(data)[1]
+def _with_sheet(sheet: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(excel_like()), "r") as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, sheet if info.filename == "xl/worksheets/sheet1.xml" else src.read(info))
+    return out.getvalue()
 
-    def broken(self, data):
-        raise KeyError("iets onverwachts")
-    monkeypatch.setattr(reader._LeanBook, "__init__", broken)
-    assert _rows(reader.read_workbook(data, SHEETS)) == expected
+
+def test_a_file_calamine_cannot_read_is_refused_in_dutch_not_read_another_way():
+    # Valid XML (check_xlsx passes it) that points at a shared string the file does not have.
+    data = _with_sheet(SHEET.replace(b'<c r="C6" t="s"><v>7</v></c>', b'<c r="C6" t="s"><v>99</v></c>'))
+    reader.check_xlsx(data)
+    with pytest.raises(UnsafeFile) as refused:
+        reader.read_workbook(data, SHEETS)
+    assert "kon niet" in refused.value.message and "gelezen" in refused.value.message
+
+
+@pytest.mark.parametrize("far", [b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>',
+                                 b"<row r='200000'><c r = 'xfd200000'><v>1</v></c></row>",
+                                 b'<row r="400000">' + b"<c><v>1</v></c>" * 100 + b"</row>",
+                                 b'<row r="0000000600000"><c r="A0000000600000"><v>1</v></c></row>'],
+                         ids=["xfd1048576", "odd-spacing", "cells-without-reference", "leading-zeros"])
+def test_a_tiny_sheet_with_a_far_cell_is_refused_before_it_is_read(far):
+    # Calamine makes a dense grid up to the farthest cell: billions of cells from a few hundred bytes.
+    data = _with_sheet(SHEET.replace(b"</sheetData>", far + b"</sheetData>"))
+    reader.check_xlsx(data)
+    with pytest.raises(UnsafeFile) as refused:
+        reader.read_workbook(data, SHEETS)
+    assert "Blad Betalingen" in refused.value.message
+
+
+@pytest.mark.filterwarnings("ignore:Workbook contains no default style")
+def test_error_cells_keep_their_excel_text_and_are_refused_by_every_converter():
+    sheet = SHEET.replace(b'<c r="E2" s="2"><v>1500.5</v></c>', b'<c r="E2" t="e"><f>1/0</f><v>#DIV/0!</v></c>')
+    [betalingen] = reader.read_workbook(_with_sheet(sheet), SHEETS).values()
+    assert betalingen.rows[0][1][4] == "#DIV/0!"
+    for convert in (reader.text, reader.amount, reader.year, reader.day):
+        with pytest.raises(reader.CellError, match="Excel-fout #DIV/0!"):
+            convert(betalingen.rows[0][1][4])
