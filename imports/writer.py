@@ -15,8 +15,8 @@ from budget.models import (
     MUTATION_KINDS,
     MUTATION_MOMENTS,
     PAYMENT_KINDS,
-    BudgetMutation,
     BudgetAllocation,
+    BudgetMutation,
     Commitment,
     CommitmentAdjustment,
     CommitmentSchedule,
@@ -26,7 +26,7 @@ from budget.models import (
     StaffingReservation,
 )
 from core.users import User
-from imports.services import CODED_COLUMNS, OPTIONAL_COLUMNS, SHEETS
+from imports.contract import CODED_COLUMNS, OPTIONAL_COLUMNS, SHEETS
 from projects.models import (
     CATEGORIES,
     EXPLOITATION_FORMS,

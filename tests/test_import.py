@@ -25,7 +25,8 @@ from core.audit import AuditEntry
 from core.db import db
 from core.users import User, create_user
 from imports.cli import IMPORT_ACTOR
-from imports.services import NEW, SHEETS, UNCHANGED, run_import
+from imports.contract import NEW, SHEETS, UNCHANGED
+from imports.services import run_import
 from imports.writer import export_bytes, template_bytes
 from projects.models import (
     CATEGORIES,

@@ -8,7 +8,8 @@ from core.audit import AuditEntry, verify_chain
 from core.db import db
 from core.errors import DomainError
 from imports.cli import IMPORT_ACTOR
-from imports.services import CHANGED, NEW, SHEETS, UNCHANGED, run_import
+from imports.contract import CHANGED, NEW, SHEETS, UNCHANGED
+from imports.services import run_import
 from projects import services as portfolio
 from projects.models import Organisation, Project
 from projects.organisation_rules import checked_organisation

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from imports import reader
-from imports.services import SHEETS
+from imports.contract import SHEETS
 from imports.reader import UnsafeFile
 from tests.test_import import big_file, small_programme, xlsx
 

@@ -20,13 +20,19 @@ import openpyxl
 import pytest
 
 from budget import services as money
-from budget.models import StaffingCost
-from core.db import db
 from core.errors import DomainError
 from imports.cli import IMPORT_ACTOR
-from imports.services import SHEETS, run_import
+from imports.contract import SHEETS
+from imports.services import run_import
 from projects import services as portfolio
-from projects.models import CATEGORIES, EXPLOITATION_FORMS, INSTRUMENTS, LINES, STATUSES, Project
+from projects.models import (
+    CATEGORIES,
+    EXPLOITATION_FORMS,
+    INSTRUMENTS,
+    LINES,
+    STATUSES,
+    Project,
+)
 from tests.factories import fund, login, make_programme, make_project, make_user
 
 ROOT = Path(__file__).resolve().parent.parent

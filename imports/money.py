@@ -1,0 +1,314 @@
+"""Import step 4: commitments, adjustments and payments replayed through budget.rules in memory, written in bulk."""
+from __future__ import annotations
+
+import functools
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from budget.ledger import programme_figures, programme_years
+from budget.models import (
+    Commitment,
+    CommitmentAdjustment,
+    CommitmentSchedule,
+    Payment,
+)
+from core import bulk
+from core.audit import record_many
+from core.errors import BudgetStopError, ValidationError
+from core.money import Money, format_eur
+from core.users import FINANCE_ROLES, require_role
+from imports.apply import Missing, Op
+from imports.contract import NEW, UNCHANGED
+from projects.models import (
+    Programme,
+)
+
+
+@dataclass
+class Booked:
+    """A commitment's running state while the file's money rows are replayed (totals incl. adjustments)."""
+
+    id: int | None
+    programme: Programme
+    reference: str
+    total: Decimal
+    paid: Decimal
+    years: dict[int, Decimal]
+    signed: Decimal = Decimal("0.00")
+
+
+class MoneySteps:
+    """The money part of the apply step (imports.services._Import)."""
+
+    def _book_money(self) -> None:
+        """Commitments, adjustments and payments replayed by date, so each step met its rules then too.
+
+        The rules are add_commitment's, adjust_commitment's and add_payment's (budget/services.py),
+        checked against running totals per commitment instead of a query per row; the budget
+        stop is checked once on the whole file's state (_final_budget_check). What passes is
+        written in bulk, each object with the audit entry the service would have written.
+        """
+        self.booked: dict[str, Booked] = {}
+        self.staged_money: list[tuple[str, object]] = []  # ("commitment"|"adjustment"|"payment", staged), in order
+        events = self._money_events()
+        self._load_booked({op.ref for op in events if op.ref in self.db_commitments})
+        self._run(events, report=False)
+        self._write_money()
+
+    def _money_events(self) -> list[Op]:
+        events: list[tuple] = []  # (date, rank, row, op)
+        columns = {"reference": "Kenmerk", "signed_date": "Datum", "total": "Bedrag", "schedule": "Jaar"}
+        for ref, rows in self.commitment_rows.items():
+            first = rows[0]
+            schedule = {r["year"]: r["amount"] for r in rows if r["amount"] != 0}
+            existing = self.db_commitments.get(ref)
+            if existing is not None:
+                same = (existing.project.code == first["project"] and existing.signed_date == first["date"]
+                        and {s.year: s.amount for s in existing.schedule} == schedule)
+                if same:
+                    self.count("Verplichtingen", UNCHANGED, len(rows))
+                else:
+                    self.error("Verplichtingen", first["row"], "Kenmerk",
+                               f"Verplichting {ref} bestaat al met een ander project, datum of kasritme. Een "
+                               "verplichting wordt nooit stil gewijzigd: boek de wijziging als bijstelling "
+                               "(blad Bijstellingen, met een reden).")
+                continue
+            events.append((first["date"], 0, first["row"], Op("Verplichtingen", first["row"],
+                                                                functools.partial(self._stage_commitment, ref, rows),
+                                                                columns, rows=len(rows))))
+            self.count("Verplichtingen", NEW, len(rows))
+
+        adj_columns = {"adjustment_date": "Datum", "changes": "Bedrag", "reason": "Reden", "reference": "Kenmerk"}
+        known_adj: dict[str, Counter] = defaultdict(Counter)
+        for ref in {r["commitment"] for r in self.rows["Bijstellingen"]}:
+            if ref in self.db_commitments:
+                for a in self.db_commitments[ref].adjustments:
+                    known_adj[ref][(a.date, a.year, a.amount, a.reason, a.reference)] += 1
+        groups: dict[tuple, list[dict]] = defaultdict(list)
+        for r in self.rows["Bijstellingen"]:
+            key = (r["date"], r["year"], r["amount"], r["reason"], r["reference"])
+            if known_adj[r["commitment"]][key] > 0:
+                known_adj[r["commitment"]][key] -= 1
+                self.count("Bijstellingen", UNCHANGED)
+                continue
+            group = groups[(r["commitment"], r["date"], r["reason"], r["reference"])]
+            if any(g["year"] == r["year"] for g in group):
+                self.error("Bijstellingen", r["row"], "Jaar", f"Jaar {r['year']} staat twee keer in dezelfde "
+                                                              "bijstelling (zelfde verplichting, datum en reden).")
+                continue
+            group.append(r)
+            self.count("Bijstellingen", NEW)
+        for (ref, day, reason, reference), rows in groups.items():
+            up = sum((r["amount"] for r in rows), Decimal("0.00")) > 0
+            op = Op("Bijstellingen", rows[0]["row"], functools.partial(self._stage_adjustment, ref, day, reason,
+                                                                        reference, rows),
+                     adj_columns, rows=len(rows), ref=ref)
+            events.append((day, 1 if up else 4, rows[0]["row"], op))
+
+        pay_columns = {"payment_date": "Datum", "amount": "Bedrag", "kind": "Soort", "reference": "Kenmerk"}
+        refs = [r["reference"] for r in self.rows["Betalingen"] if r["reference"]]
+        by_ref: dict[str, tuple] = {}
+        for i in range(0, len(refs), 500):
+            for p in self.session.execute(select(Payment.reference, Commitment.reference, Payment.date,
+                                                 Payment.amount, Payment.kind).join(Commitment)
+                                          .where(Payment.reference.in_(refs[i:i + 500]))):
+                by_ref[p[0]] = tuple(p[1:])
+        loose = self._loose_payments({r["commitment"] for r in self.rows["Betalingen"] if not r["reference"]})
+        for r in self.rows["Betalingen"]:
+            if r["reference"] and r["reference"] in by_ref:
+                if by_ref[r["reference"]] == (r["commitment"], r["date"], r["amount"], r["kind"]):
+                    self.count("Betalingen", UNCHANGED)
+                else:
+                    self.error("Betalingen", r["row"], "Kenmerk",
+                               f"Betaling {r['reference']} is al geboekt met andere gegevens; een betaling wijzigt "
+                               "niet: boek een terugbetaling of een nieuwe betaling met een eigen kenmerk.")
+                continue
+            if not r["reference"]:
+                known = loose.get(r["commitment"])
+                key = (r["date"], r["amount"], r["kind"])
+                if known and known[key] > 0:
+                    known[key] -= 1
+                    self.count("Betalingen", UNCHANGED)
+                    continue
+            op = Op("Betalingen", r["row"], functools.partial(self._stage_payment, r), pay_columns,
+                     ref=r["commitment"])
+            events.append((r["date"], 2 if r["amount"] > 0 else 3, r["row"], op))
+            self.count("Betalingen", NEW)
+        events.sort(key=lambda e: e[:3])
+        return [e[3] for e in events]
+
+    def _loose_payments(self, refs: set[str]) -> dict[str, Counter]:
+        """Payments without a kenmerk on existing commitments, by (date, amount, kind): in one query per 500."""
+        ids = {self.db_commitments[ref].id: ref for ref in refs if ref in self.db_commitments}
+        loose: dict[str, Counter] = defaultdict(Counter)
+        id_list = sorted(ids)
+        for i in range(0, len(id_list), 500):
+            for cid, day, amount, kind in self.session.execute(
+                    select(Payment.commitment_id, Payment.date, Payment.amount, Payment.kind)
+                    .where(Payment.commitment_id.in_(id_list[i:i + 500]), Payment.reference.is_(None))):
+                loose[ids[cid]][(day, amount, kind)] += 1
+        return loose
+
+    def _load_booked(self, refs: set[str]) -> None:
+        """Current totals of the existing commitments that new rows touch, in a few grouped queries."""
+        by_id = {self.db_commitments[ref].id: self.db_commitments[ref] for ref in refs}
+        id_list = sorted(by_id)
+        extra: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
+        paid: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
+        years: dict[int, dict[int, Decimal]] = defaultdict(dict)
+        for i in range(0, len(id_list), 500):
+            chunk = id_list[i:i + 500]
+            for cid, total in self.session.execute(
+                    select(Payment.commitment_id, func.sum(Payment.amount).cast(Money))
+                    .where(Payment.commitment_id.in_(chunk)).group_by(Payment.commitment_id)):
+                paid[cid] = total
+            for cid, year, amount in self.session.execute(
+                    select(CommitmentAdjustment.commitment_id, CommitmentAdjustment.year, CommitmentAdjustment.amount)
+                    .where(CommitmentAdjustment.commitment_id.in_(chunk))):
+                extra[cid] += amount
+                years[cid][year] = years[cid].get(year, Decimal("0.00")) + amount
+        for cid, c in by_id.items():
+            current = {s.year: s.amount for s in c.schedule}
+            for year, amount in years[cid].items():
+                current[year] = current.get(year, Decimal("0.00")) + amount
+            self.booked[c.reference] = Booked(c.id, self._programme(c.project.programme.code), c.reference,
+                                               c.total + extra[cid], paid[cid], current)
+
+    def _booked_state(self, reference: str) -> Booked:
+        state = self.booked.get(reference)
+        if state is None:
+            raise Missing(f"Verplichting {reference} kon niet worden aangemaakt.")
+        return state
+
+    def _years(self, programme: Programme) -> list[int]:
+        cache = self.__dict__.setdefault("_years_cache", {})
+        if programme.id not in cache:
+            cache[programme.id] = programme_years(self.session, programme)
+        return cache[programme.id]
+
+    def _schedule(self, programme: Programme, rows: list[dict], allow_negative: bool = False) -> dict[int, Decimal]:
+        """budget.services._schedule on parsed rows: years inside the programme, zero years left out."""
+        years = self._years(programme)
+        clean: dict[int, Decimal] = {}
+        for r in rows:
+            if r["year"] not in years:
+                raise ValidationError(f"{r['year']} valt buiten de programmajaren {years[0]}–{years[-1]}.",
+                                      field="schedule")
+            if r["amount"] < 0 and not allow_negative:
+                raise ValidationError("Het bedrag kan niet negatief zijn.", field="schedule")
+            if r["amount"] != 0:
+                clean[r["year"]] = clean.get(r["year"], Decimal("0.00")) + r["amount"]
+        return clean
+
+    def _stage_commitment(self, ref: str, rows: list[dict]) -> None:
+        """add_commitment's rules (the budget stop is judged on the whole file, afterwards)."""
+        f = rows[0]
+        project = self.db_projects.get((f["programme"], f["project"]))
+        if project is None:
+            raise Missing(f"Project {f['project']} kon niet worden aangemaakt.")
+        require_role(self.actor, *FINANCE_ROLES)
+        programme = self._programme(f["programme"])
+        schedule = self._schedule(programme, rows)
+        total = sum(schedule.values(), Decimal("0.00"))
+        if total == 0:
+            raise ValidationError("Een verplichting heeft een bedrag groter dan nul.", field="total")
+        state = Booked(None, programme, ref, total, Decimal("0.00"), dict(schedule), signed=total)
+        self.booked[ref] = state
+        self.staged_money.append(("commitment", (state, project.id, f["date"], schedule)))
+
+    def _stage_adjustment(self, ref: str, day: date, reason: str, reference: str, rows: list[dict]) -> None:
+        """adjust_commitment's rules: no year below zero, never below what is paid."""
+        state = self._booked_state(ref)
+        require_role(self.actor, *FINANCE_ROLES)
+        deltas = self._schedule(state.programme, rows, allow_negative=True)
+        if not deltas:
+            raise ValidationError("Geef per jaar het bedrag van de bijstelling.", field="changes")
+        for year, delta in deltas.items():
+            if state.years.get(year, Decimal("0.00")) + delta < 0:
+                raise ValidationError(f"De bijstelling maakt het kasritme in {year} negatief.", field="changes")
+        new_total = state.total + sum(deltas.values(), Decimal("0.00"))
+        if new_total < state.paid:
+            raise ValidationError(f"Na deze bijstelling is de verplichting {format_eur(new_total)}, "
+                                  f"maar er is al {format_eur(state.paid)} betaald.", field="changes")
+        self.staged_money.append(("adjustment", (state, day, reason, reference, deltas, state.total, new_total)))
+        for year, delta in deltas.items():
+            state.years[year] = state.years.get(year, Decimal("0.00")) + delta
+        state.total = new_total
+
+    def _stage_payment(self, r: dict) -> None:
+        """add_payment's rules: within the commitment, and a refund never below zero."""
+        state = self._booked_state(r["commitment"])
+        require_role(self.actor, *FINANCE_ROLES)
+        amount = r["amount"]
+        if state.paid + amount > state.total:
+            raise BudgetStopError({r["date"].year: state.paid + amount - state.total},
+                                  f"Betaling geweigerd: verplichting {state.reference} is {format_eur(state.total)}; "
+                                  f"deze betaling gaat daar {format_eur(state.paid + amount - state.total)} overheen.")
+        if state.paid + amount < 0:
+            raise ValidationError("De terugbetaling is groter dan wat er op deze verplichting is betaald.",
+                                  field="amount")
+        state.paid += amount
+        self.staged_money.append(("payment", (state, r)))
+
+    def _write_money(self) -> None:
+        staged = self.staged_money
+        if not staged:
+            return
+        kinds = Counter(kind for kind, _ in staged)
+        commitment_ids = iter(bulk.reserve_ids(self.session, Commitment.__table__, kinds["commitment"]))
+        payment_ids = iter(bulk.reserve_ids(self.session, Payment.__table__, kinds["payment"]))
+        adjustment_ids = iter(bulk.reserve_ids(self.session, CommitmentAdjustment.__table__, kinds["adjustment"]))
+        commitments, schedules, adjustments, payments, audit = [], [], [], [], []
+        now = self.now
+        for kind, item in staged:
+            if kind == "commitment":
+                state, project_id, signed, schedule = item
+                state.id = next(commitment_ids)
+                row = {"id": state.id, "project_id": project_id, "reference": state.reference,
+                       "signed_date": signed, "total": state.signed, "description": "", "created_at": now}
+                commitments.append(row)
+                schedules.extend({"commitment_id": state.id, "year": y, "amount": a}
+                                 for y, a in sorted(schedule.items()))
+                audit.append(("create", "Commitment", state.id, {"after": {
+                    **row, "schedule": {str(y): a for y, a in sorted(schedule.items())}}}))
+            elif kind == "adjustment":
+                state, day, reason, reference, deltas, before_total, new_total = item
+                rows = [{"id": next(adjustment_ids), "commitment_id": state.id, "date": day, "year": y,
+                         "amount": d, "reason": reason, "reference": reference, "created_at": now}
+                        for y, d in sorted(deltas.items())]
+                adjustments.extend(rows)
+                audit.append(("adjust", "Commitment", state.id, {"before": {"total": before_total},
+                                                                 "after": {"total": new_total}, "adjustments": rows}))
+            else:
+                state, r = item
+                row = {"id": next(payment_ids), "commitment_id": state.id, "reference": r["reference"] or None,
+                       "date": r["date"], "amount": r["amount"], "kind": r["kind"], "description": "",
+                       "created_at": now}
+                payments.append(row)
+                audit.append(("create", "Payment", row["id"], {"after": row}))
+        bulk.insert_rows(self.session, Commitment.__table__, commitments)
+        bulk.insert_rows(self.session, CommitmentSchedule.__table__, schedules, self._written)
+        bulk.insert_rows(self.session, CommitmentAdjustment.__table__, adjustments, self._written)
+        bulk.insert_rows(self.session, Payment.__table__, payments, self._written)
+        record_many(self.session, self.actor, audit)
+
+    def _final_budget_check(self) -> None:
+        """Every year of every programme in the file keeps free room (or at least does not lose any)."""
+        self.session.flush()
+        codes = set(self.file_programmes) | {r["programme"] for s in ("Budget", "Mutaties", "Ambtelijke ondersteuning",
+                                                                      "Projecten") for r in self.rows[s]}
+        codes |= {r["programme"] for r in self.rows["Verplichtingen"] if r.get("programme")}
+        for code in sorted(codes):
+            programme = self.db_programmes.get(code)
+            if programme is None:
+                continue
+            before = self.before.get(code, {})
+            for year, figures in programme_figures(self.session, programme.id, None).items():
+                old = before[year].free if year in before else Decimal("0.00")
+                if figures.free < 0 and figures.free < old:
+                    self.error("Budget", 0, "", f"Budgetstop: na deze import is de vrije ruimte van {code} in {year} "
+                                                f"{format_eur(figures.free)}.")

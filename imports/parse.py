@@ -1,0 +1,174 @@
+"""Import step 1: cells to typed values, with a Dutch error per cell (sheet, row, column)."""
+from __future__ import annotations
+
+from budget.models import (
+    FUNDING_KINDS,
+    MUTATION_KINDS,
+    MUTATION_MOMENTS,
+    PAYMENT_KINDS,
+)
+from imports import reader
+from imports.contract import OPTIONAL_COLUMNS
+from imports.reader import CellError, Sheet
+from projects.models import (
+    CATEGORIES,
+    EXPLOITATION_FORMS,
+    INSTRUMENTS,
+    LINES,
+    ORGANISATION_TYPES,
+    STATUSES,
+)
+
+
+class Cells:
+    """Reads one row's cells by header, collecting a Dutch error per bad cell."""
+
+    def __init__(self, job, sheet: Sheet, number: int, values: tuple):
+        self.job, self.sheet, self.number, self.values = job, sheet, number, values
+        self.bad = False
+
+    def __call__(self, header: str, convert, *args, **kwargs):
+        index = self.sheet.columns.get(header)
+        raw = self.values[index] if index is not None and index < len(self.values) else None
+        try:
+            return convert(raw, *args, **kwargs)
+        except CellError as exc:
+            self.fail(header, str(exc))
+            return None
+
+    def fail(self, header: str, message: str) -> None:
+        self.bad = True
+        self.job.error(self.sheet.name, self.number, header, message)
+
+
+class ParseSteps:
+    """The parse step of an import run (imports.services._Import)."""
+
+    def parse(self) -> None:
+        for name, sheet in self.sheets.items():
+            missing = [h for h in sheet.missing if (name, h) not in OPTIONAL_COLUMNS]
+            for header in missing:
+                self.error(name, 1, header, f"De kolom '{header}' ontbreekt in de kopregel.")
+            if missing:
+                continue
+            parse_row = getattr(self, "_parse_" + name.lower().replace(" ", "_"))
+            for number, values in sheet.rows:
+                cells = Cells(self, sheet, number, values)
+                row = parse_row(cells)
+                if not cells.bad and row is not None:
+                    row["row"] = number
+                    self.rows[name].append(row)
+                self.result.rows += 1
+            sheet.rows = []  # parsed: on a large file the raw cells would double the memory
+
+    def _parse_programma(self, c) -> dict:
+        first, last = c("Eerste jaar", reader.year), c("Laatste jaar", reader.year, required=False)
+        if first and last and last < first:
+            c.fail("Laatste jaar", "Het laatste jaar ligt voor het eerste jaar.")
+        return {"code": (c("Code", reader.text, required=True, max_len=20) or "").upper(),
+                "name": c("Naam", reader.text, required=True, max_len=200),
+                "ministry": c("Ministerie", reader.text, required=True, max_len=200),
+                "budget_article": c("Begrotingsartikel", reader.text, required=True, max_len=50),
+                "first_year": first, "last_year": last, "has_last": "Laatste jaar" in c.sheet.columns}
+
+    def _parse_budget(self, c) -> dict:
+        amount = c("Bedrag", reader.amount)
+        if amount is not None and amount < 0:
+            c.fail("Bedrag", "Het bedrag van een financieringsbron kan niet negatief zijn; "
+                             "een verlaging boekt u op het blad Mutaties.")
+        return {"programme": (c("Programma", reader.text, required=True) or "").upper(),
+                "source": c("Bron", reader.text, required=True, max_len=200),
+                "kind": c("Soort", reader.coded, FUNDING_KINDS, "soort"),
+                "reference": c("Kenmerk", reader.text, max_len=200),
+                "year": c("Jaar", reader.year), "amount": amount}
+
+    def _parse_mutaties(self, c) -> dict:
+        amount = c("Bedrag", reader.amount)
+        if amount == 0:
+            c.fail("Bedrag", "Het bedrag van een mutatie kan niet nul zijn.")
+        kind = c("Soort", reader.coded, MUTATION_KINDS, "soort mutatie")
+        group = c("Kasschuifgroep", reader.text, max_len=100)
+        if kind == "kasschuif" and not group:
+            c.fail("Kasschuifgroep", "Vul de kasschuifgroep in: regels met dezelfde groep vormen één kasschuif.")
+        if kind and kind != "kasschuif" and group:
+            c.fail("Kasschuifgroep", "Alleen een kasschuif heeft een kasschuifgroep.")
+        return {"programme": (c("Programma", reader.text, required=True) or "").upper(), "year": c("Jaar", reader.year),
+                "amount": amount, "kind": kind, "moment": c("Moment", reader.coded, MUTATION_MOMENTS, "moment"),
+                "reason": c("Toelichting", reader.text, required=True),
+                "reference": c("Kenmerk", reader.text, max_len=200), "date": c("Datum", reader.day),
+                "group": group}
+
+    def _parse_ambtelijke_ondersteuning(self, c) -> dict:
+        fte, amount = c("FTE", reader.amount), c("Bedrag", reader.amount)
+        if fte is not None and fte < 0:
+            c.fail("FTE", "Het aantal fte kan niet negatief zijn.")
+        if amount is not None and amount < 0:
+            c.fail("Bedrag", "Het bedrag kan niet negatief zijn.")
+        return {"programme": (c("Programma", reader.text, required=True) or "").upper(), "year": c("Jaar", reader.year),
+                "fte": fte, "amount": amount}
+
+    def _parse_personeelskosten(self, c) -> dict:
+        amount = c("Bedrag", reader.amount)
+        if amount == 0:
+            c.fail("Bedrag", "Het bedrag kan niet nul zijn.")
+        return {"reference": c("Kenmerk", reader.text, max_len=100),
+                "programme": (c("Programma", reader.text, required=True) or "").upper(),
+                "date": c("Datum", reader.day), "amount": amount,
+                "description": c("Omschrijving", reader.text)}
+
+    def _parse_organisaties(self, c) -> dict:
+        return {"name": c("Naam", reader.text, required=True, max_len=200),
+                "type": c("Type", reader.coded, ORGANISATION_TYPES, "type")}
+
+    def _parse_projecten(self, c) -> dict:
+        start, end = c("Startdatum", reader.day, required=False), c("Einddatum", reader.day, required=False)
+        if start and end and end < start:
+            c.fail("Einddatum", "De einddatum ligt voor de startdatum.")
+        requested = c("Gevraagd bedrag", reader.amount, required=False)
+        if requested is not None and requested < 0:
+            c.fail("Gevraagd bedrag", "Het gevraagde bedrag kan niet negatief zijn.")
+        return {"programme": (c("Programma", reader.text, required=True) or "").upper(),
+                "code": c("Projectcode", reader.text, required=True, max_len=30),
+                "title": c("Titel", reader.text, required=True, max_len=300),
+                "summary": c("Samenvatting", reader.text),
+                "category": c("Categorie", reader.coded, CATEGORIES, "categorie"),
+                "line": c("Programmalijn", reader.coded, LINES, "programmalijn"),
+                "forms": c("Vormen van uitbuiting", reader.coded_list, EXPLOITATION_FORMS, "vorm van uitbuiting"),
+                "organisation": c("Organisatie", reader.text, max_len=200),
+                "instrument": c("Instrument", reader.coded, INSTRUMENTS, "instrument"),
+                "status": c("Status", reader.coded, STATUSES, "status", required=False) or "voorstel",
+                "start_date": start, "end_date": end, "requested_amount": requested,
+                "predecessor": c("Vervolg op", reader.text, max_len=30),
+                "owner": (c("Projectleider", reader.text, max_len=254) or "").lower(),
+                "contact_person": c("Contactpersoon", reader.text, max_len=200),
+                "internal_notes": c("Interne notitie", reader.text)}
+
+    def _parse_verplichtingen(self, c) -> dict:
+        amount = c("Bedrag", reader.amount)
+        if amount is not None and amount < 0:
+            c.fail("Bedrag", "Een kasritme kan niet negatief zijn; een verlaging boekt u op het blad Bijstellingen.")
+        return {"project": c("Projectcode", reader.text, required=True),
+                "reference": c("Kenmerk", reader.text, required=True, max_len=100),
+                "date": c("Datum", reader.day), "year": c("Jaar", reader.year), "amount": amount}
+
+    def _parse_betalingen(self, c) -> dict:
+        amount, kind = c("Bedrag", reader.amount), c("Soort", reader.coded, PAYMENT_KINDS, "soort betaling")
+        if amount == 0:
+            c.fail("Bedrag", "Het bedrag kan niet nul zijn.")
+        elif amount is not None and kind:
+            if kind == "terugbetaling":
+                amount = -abs(amount)  # written either way, it always lowers the paid total
+            elif amount < 0:
+                c.fail("Bedrag", "Een negatief bedrag boekt u als soort Terugbetaling.")
+        return {"reference": c("Kenmerk", reader.text, max_len=100),
+                "project": c("Projectcode", reader.text, required=True),
+                "commitment": c("Kenmerk verplichting", reader.text, required=True, max_len=100),
+                "date": c("Datum", reader.day), "amount": amount, "kind": kind}
+
+    def _parse_bijstellingen(self, c) -> dict:
+        amount = c("Bedrag", reader.amount)
+        if amount == 0:
+            c.fail("Bedrag", "Het bedrag van een bijstelling kan niet nul zijn.")
+        return {"commitment": c("Kenmerk verplichting", reader.text, required=True, max_len=100),
+                "date": c("Datum", reader.day), "year": c("Jaar", reader.year), "amount": amount,
+                "reason": c("Reden", reader.text, required=True), "reference": c("Kenmerk", reader.text, max_len=100)}
