@@ -13,13 +13,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from budget.demo import status_path
 from budget.ledger import programme_figures
 from core import bulk
-from core.audit import diff, record, record_many, snapshot
+from core.audit import record_many
 from core.errors import (
     BudgetStopError,
     DomainError,
     InvalidTransition,
     PermissionDenied,
-    ValidationError,
 )
 from core.users import FINANCE_ROLES, require_role
 from imports.contract import CHANGED, NEW, UNCHANGED
@@ -32,7 +31,7 @@ from projects.models import (
     Project,
     ProjectExploitation,
 )
-from projects.organisation_rules import checked_organisation
+from projects.rules import ProjectLookups, check_project, checked_organisation
 
 
 class Missing(DomainError):
@@ -217,12 +216,7 @@ class ApplySteps:
 
             def change(programme=programme, wanted=wanted):
                 self._require_beheerder()
-                before = snapshot(programme)
-                for k, v in wanted.items():
-                    setattr(programme, k, v)
-                if programme.last_year and programme.last_year < programme.first_year:
-                    raise ValidationError("Het laatste jaar ligt voor het eerste jaar.", field="last_year")
-                record(self.session, self.actor, "update", programme, diff(before, snapshot(programme)))
+                portfolio.update_programme(self.session, self.actor, programme, **wanted)
             ops.append(Op("Programma", r["row"], change, columns))
             self.count("Programma", CHANGED)
         return ops
@@ -260,10 +254,11 @@ class ApplySteps:
                        "contact_person": "Contactpersoon", "status": "Status"}
 
     def _create_projects(self) -> None:
-        """New projects: checked as create_project checks them, then written in bulk with their audit entries.
+        """New projects: checked by the rule create_project applies, then written in bulk with their audit entries.
 
-        Parse and resolve already checked every field, code, organisation, owner and predecessor;
-        what is left is order (a predecessor the file creates comes first) and the ids.
+        Resolve already found what each row names (organisation, owner, predecessor, by name or
+        code); here come order (a predecessor the file creates comes first), the ids, and
+        projects.rules.check_project on what the row refers to.
         """
         new = [(key, r) for key, r in self.file_projects.items() if key not in self.db_projects]
         if not new:
@@ -275,6 +270,11 @@ class ApplySteps:
         def create(r, key):
             require_role(self.actor, *FINANCE_ROLES)
             programme, data = self._project_data(r)
+            predecessor = self.db_projects.get((r["programme"], r["predecessor"])) if r["predecessor"] else None
+            data = check_project(data, ProjectLookups(
+                programme_id=programme.id,
+                organisations={data["organisation_id"]} - {None}, active_owners={data["owner_id"]} - {None},
+                projects={predecessor.id: (predecessor.programme_id, None)} if predecessor else {}))
             row = {"id": next(ids), "version": 1, "programme_id": programme.id, "status": r["status"],
                    "created_at": self.now, **data}
             staged.append(row)

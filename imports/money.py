@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from budget import rules
 from budget.ledger import programme_figures, programme_years
 from budget.models import (
     Commitment,
@@ -16,10 +17,10 @@ from budget.models import (
     CommitmentSchedule,
     Payment,
 )
+from budget.rules import ZERO, CommitmentState
 from core import bulk
 from core.audit import record_many
-from core.errors import BudgetStopError, ValidationError
-from core.money import Money, format_eur
+from core.money import Money
 from core.users import FINANCE_ROLES, require_role
 from imports.apply import Missing, Op
 from imports.contract import NEW, UNCHANGED
@@ -30,15 +31,17 @@ from projects.models import (
 
 @dataclass
 class Booked:
-    """A commitment's running state while the file's money rows are replayed (totals incl. adjustments)."""
+    """A commitment while the file's money rows are replayed: its rule state (budget.rules) and where it is written."""
 
     id: int | None
     programme: Programme
-    reference: str
-    total: Decimal
-    paid: Decimal
-    years: dict[int, Decimal]
+    state: CommitmentState
+    #: The amount it was signed for (a new commitment's total before adjustments).
     signed: Decimal = Decimal("0.00")
+
+    @property
+    def reference(self) -> str:
+        return self.state.reference
 
 
 class MoneySteps:
@@ -175,8 +178,8 @@ class MoneySteps:
             current = {s.year: s.amount for s in c.schedule}
             for year, amount in years[cid].items():
                 current[year] = current.get(year, Decimal("0.00")) + amount
-            self.booked[c.reference] = Booked(c.id, self._programme(c.project.programme.code), c.reference,
-                                               c.total + extra[cid], paid[cid], current)
+            state = rules.CommitmentState(c.total + extra[cid], paid[cid], current, c.reference)
+            self.booked[c.reference] = Booked(c.id, self._programme(c.project.programme.code), state)
 
     def _booked_state(self, reference: str) -> Booked:
         state = self.booked.get(reference)
@@ -191,68 +194,38 @@ class MoneySteps:
         return cache[programme.id]
 
     def _schedule(self, programme: Programme, rows: list[dict], allow_negative: bool = False) -> dict[int, Decimal]:
-        """budget.services._schedule on parsed rows: years inside the programme, zero years left out."""
-        years = self._years(programme)
-        clean: dict[int, Decimal] = {}
-        for r in rows:
-            if r["year"] not in years:
-                raise ValidationError(f"{r['year']} valt buiten de programmajaren {years[0]}–{years[-1]}.",
-                                      field="schedule")
-            if r["amount"] < 0 and not allow_negative:
-                raise ValidationError("Het bedrag kan niet negatief zijn.", field="schedule")
-            if r["amount"] != 0:
-                clean[r["year"]] = clean.get(r["year"], Decimal("0.00")) + r["amount"]
-        return clean
+        return rules.commitment_schedule(((r["year"], r["amount"]) for r in rows), self._years(programme),
+                                         allow_negative)
 
     def _stage_commitment(self, ref: str, rows: list[dict]) -> None:
-        """add_commitment's rules (the budget stop is judged on the whole file, afterwards)."""
+        """The new-commitment rule on the sheet's rows (the budget stop is judged on the whole file, afterwards)."""
         f = rows[0]
         project = self.db_projects.get((f["programme"], f["project"]))
         if project is None:
             raise Missing(f"Project {f['project']} kon niet worden aangemaakt.")
         require_role(self.actor, *FINANCE_ROLES)
         programme = self._programme(f["programme"])
-        schedule = self._schedule(programme, rows)
-        total = sum(schedule.values(), Decimal("0.00"))
-        if total == 0:
-            raise ValidationError("Een verplichting heeft een bedrag groter dan nul.", field="total")
-        state = Booked(None, programme, ref, total, Decimal("0.00"), dict(schedule), signed=total)
-        self.booked[ref] = state
-        self.staged_money.append(("commitment", (state, project.id, f["date"], schedule)))
+        # The sheet has no total column: the cash schedule is the total.
+        state = rules.new_commitment(None, ((r["year"], r["amount"]) for r in rows), self._years(programme), ref)
+        booked = Booked(None, programme, state, signed=state.total)
+        self.booked[ref] = booked
+        self.staged_money.append(("commitment", (booked, project.id, f["date"], dict(state.years))))
 
     def _stage_adjustment(self, ref: str, day: date, reason: str, reference: str, rows: list[dict]) -> None:
-        """adjust_commitment's rules: no year below zero, never below what is paid."""
-        state = self._booked_state(ref)
+        """The adjustment rule on the commitment's running state."""
+        booked = self._booked_state(ref)
         require_role(self.actor, *FINANCE_ROLES)
-        deltas = self._schedule(state.programme, rows, allow_negative=True)
-        if not deltas:
-            raise ValidationError("Geef per jaar het bedrag van de bijstelling.", field="changes")
-        for year, delta in deltas.items():
-            if state.years.get(year, Decimal("0.00")) + delta < 0:
-                raise ValidationError(f"De bijstelling maakt het kasritme in {year} negatief.", field="changes")
-        new_total = state.total + sum(deltas.values(), Decimal("0.00"))
-        if new_total < state.paid:
-            raise ValidationError(f"Na deze bijstelling is de verplichting {format_eur(new_total)}, "
-                                  f"maar er is al {format_eur(state.paid)} betaald.", field="changes")
-        self.staged_money.append(("adjustment", (state, day, reason, reference, deltas, state.total, new_total)))
-        for year, delta in deltas.items():
-            state.years[year] = state.years.get(year, Decimal("0.00")) + delta
-        state.total = new_total
+        deltas = self._schedule(booked.programme, rows, allow_negative=True)
+        before = booked.state.total
+        booked.state = rules.adjust(booked.state, deltas)
+        self.staged_money.append(("adjustment", (booked, day, reason, reference, deltas, before, booked.state.total)))
 
     def _stage_payment(self, r: dict) -> None:
-        """add_payment's rules: within the commitment, and a refund never below zero."""
-        state = self._booked_state(r["commitment"])
+        """The payment rule on the commitment's running state: within the commitment, a refund never below zero."""
+        booked = self._booked_state(r["commitment"])
         require_role(self.actor, *FINANCE_ROLES)
-        amount = r["amount"]
-        if state.paid + amount > state.total:
-            raise BudgetStopError({r["date"].year: state.paid + amount - state.total},
-                                  f"Betaling geweigerd: verplichting {state.reference} is {format_eur(state.total)}; "
-                                  f"deze betaling gaat daar {format_eur(state.paid + amount - state.total)} overheen.")
-        if state.paid + amount < 0:
-            raise ValidationError("De terugbetaling is groter dan wat er op deze verplichting is betaald.",
-                                  field="amount")
-        state.paid += amount
-        self.staged_money.append(("payment", (state, r)))
+        booked.state = rules.pay(booked.state, r["amount"], r["kind"], r["date"])
+        self.staged_money.append(("payment", (booked, r)))
 
     def _write_money(self) -> None:
         staged = self.staged_money
@@ -297,18 +270,21 @@ class MoneySteps:
         record_many(self.session, self.actor, audit)
 
     def _final_budget_check(self) -> None:
-        """Every year of every programme in the file keeps free room (or at least does not lose any)."""
+        """The budget stop over the whole file: no year of a programme may lose free room below zero.
+
+        The rule is budget.rules.budget_stop on the change the file makes per year, so a year that
+        was short before the import and is not made worse passes, as it would on a page.
+        """
         self.session.flush()
         codes = set(self.file_programmes) | {r["programme"] for s in ("Budget", "Mutaties", "Ambtelijke ondersteuning",
                                                                       "Projecten") for r in self.rows[s]}
         codes |= {r["programme"] for r in self.rows["Verplichtingen"] if r.get("programme")}
-        for code in sorted(codes):
-            programme = self.db_programmes.get(code)
-            if programme is None:
-                continue
-            before = self.before.get(code, {})
-            for year, figures in programme_figures(self.session, programme.id, None).items():
-                old = before[year].free if year in before else Decimal("0.00")
-                if figures.free < 0 and figures.free < old:
-                    self.error("Budget", 0, "", f"Budgetstop: na deze import is de vrije ruimte van {code} in {year} "
-                                                f"{format_eur(figures.free)}.")
+        codes = sorted(c for c in codes if c in self.db_programmes)
+        for code in codes:
+            before = {y: f.free for y, f in self.before.get(code, {}).items()}
+            after = {y: f.free for y, f in programme_figures(self.session, self.db_programmes[code].id, None).items()}
+            shortfalls = rules.budget_stop(before, {y: free - before.get(y, ZERO) for y, free in after.items()})
+            if shortfalls:
+                # Several programmes in one file: say which one; one programme: the pages' own words.
+                prefix = f"Programma {code}: " if len(codes) > 1 else ""
+                self.error("Budget", 0, "", prefix + rules.shortfall_message(shortfalls))

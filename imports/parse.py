@@ -1,15 +1,19 @@
 """Import step 1: cells to typed values, with a Dutch error per cell (sheet, row, column)."""
 from __future__ import annotations
 
+from budget import rules as money
 from budget.models import (
     FUNDING_KINDS,
     MUTATION_KINDS,
     MUTATION_MOMENTS,
     PAYMENT_KINDS,
 )
+from core import validate
+from core.errors import DomainError
 from imports import reader
 from imports.contract import OPTIONAL_COLUMNS
 from imports.reader import CellError, Sheet
+from projects import rules as portfolio
 from projects.models import (
     CATEGORIES,
     EXPLOITATION_FORMS,
@@ -40,6 +44,14 @@ class Cells:
         self.bad = True
         self.job.error(self.sheet.name, self.number, header, message)
 
+    def rule(self, header: str, rule, *args):
+        """A rule of budget.rules or projects.rules on read values: its message lands on `header`."""
+        try:
+            return rule(*args)
+        except DomainError as exc:
+            self.fail(header, exc.message)
+            return None
+
 
 class ParseSteps:
     """The parse step of an import run (imports.services._Import)."""
@@ -63,9 +75,10 @@ class ParseSteps:
 
     def _parse_programma(self, c) -> dict:
         first, last = c("Eerste jaar", reader.year), c("Laatste jaar", reader.year, required=False)
-        if first and last and last < first:
-            c.fail("Laatste jaar", "Het laatste jaar ligt voor het eerste jaar.")
-        return {"code": (c("Code", reader.text, required=True, max_len=20) or "").upper(),
+        if first and last:
+            c.rule("Laatste jaar", portfolio.check_programme_years, first, last)
+        code = c("Code", reader.text, required=True, max_len=20)
+        return {"code": code and c.rule("Code", portfolio.programme_code, code),
                 "name": c("Naam", reader.text, required=True, max_len=200),
                 "ministry": c("Ministerie", reader.text, required=True, max_len=200),
                 "budget_article": c("Begrotingsartikel", reader.text, required=True, max_len=50),
@@ -100,10 +113,10 @@ class ParseSteps:
 
     def _parse_ambtelijke_ondersteuning(self, c) -> dict:
         fte, amount = c("FTE", reader.amount), c("Bedrag", reader.amount)
-        if fte is not None and fte < 0:
-            c.fail("FTE", "Het aantal fte kan niet negatief zijn.")
-        if amount is not None and amount < 0:
-            c.fail("Bedrag", "Het bedrag kan niet negatief zijn.")
+        if fte is not None:
+            fte = c.rule("FTE", money.staffing_fte, fte)
+        if amount is not None:
+            amount = c.rule("Bedrag", validate.amount, amount)
         return {"programme": (c("Programma", reader.text, required=True) or "").upper(), "year": c("Jaar", reader.year),
                 "fte": fte, "amount": amount}
 
@@ -121,19 +134,18 @@ class ParseSteps:
                 "type": c("Type", reader.coded, ORGANISATION_TYPES, "type")}
 
     def _parse_projecten(self, c) -> dict:
+        # The project rules (dates in order, requested amount, forms, predecessor) are
+        # projects.rules.check_project's, applied when the row is written.
         start, end = c("Startdatum", reader.day, required=False), c("Einddatum", reader.day, required=False)
-        if start and end and end < start:
-            c.fail("Einddatum", "De einddatum ligt voor de startdatum.")
         requested = c("Gevraagd bedrag", reader.amount, required=False)
-        if requested is not None and requested < 0:
-            c.fail("Gevraagd bedrag", "Het gevraagde bedrag kan niet negatief zijn.")
         return {"programme": (c("Programma", reader.text, required=True) or "").upper(),
                 "code": c("Projectcode", reader.text, required=True, max_len=30),
                 "title": c("Titel", reader.text, required=True, max_len=300),
                 "summary": c("Samenvatting", reader.text),
                 "category": c("Categorie", reader.coded, CATEGORIES, "categorie"),
                 "line": c("Programmalijn", reader.coded, LINES, "programmalijn"),
-                "forms": c("Vormen van uitbuiting", reader.coded_list, EXPLOITATION_FORMS, "vorm van uitbuiting"),
+                "forms": c("Vormen van uitbuiting", reader.coded_list, EXPLOITATION_FORMS, "vorm van uitbuiting",
+                           required=False),
                 "organisation": c("Organisatie", reader.text, max_len=200),
                 "instrument": c("Instrument", reader.coded, INSTRUMENTS, "instrument"),
                 "status": c("Status", reader.coded, STATUSES, "status", required=False) or "voorstel",
@@ -153,22 +165,17 @@ class ParseSteps:
 
     def _parse_betalingen(self, c) -> dict:
         amount, kind = c("Bedrag", reader.amount), c("Soort", reader.coded, PAYMENT_KINDS, "soort betaling")
-        if amount == 0:
-            c.fail("Bedrag", "Het bedrag kan niet nul zijn.")
-        elif amount is not None and kind:
-            if kind == "terugbetaling":
-                amount = -abs(amount)  # written either way, it always lowers the paid total
-            elif amount < 0:
-                c.fail("Bedrag", "Een negatief bedrag boekt u als soort Terugbetaling.")
+        if amount is not None and kind:
+            # Signed as the payment rule signs it (a refund always lowers the paid total): the row
+            # is then matched against payments already booked by its signed amount.
+            amount = c.rule("Bedrag", money.payment_amount, amount, kind)
         return {"reference": c("Kenmerk", reader.text, max_len=100),
                 "project": c("Projectcode", reader.text, required=True),
                 "commitment": c("Kenmerk verplichting", reader.text, required=True, max_len=100),
                 "date": c("Datum", reader.day), "amount": amount, "kind": kind}
 
     def _parse_bijstellingen(self, c) -> dict:
-        amount = c("Bedrag", reader.amount)
-        if amount == 0:
-            c.fail("Bedrag", "Het bedrag van een bijstelling kan niet nul zijn.")
+        amount = c("Bedrag", reader.amount)  # a zero year is left out; none at all, the rule refuses
         return {"commitment": c("Kenmerk verplichting", reader.text, required=True, max_len=100),
                 "date": c("Datum", reader.day), "year": c("Jaar", reader.year), "amount": amount,
                 "reason": c("Reden", reader.text, required=True), "reference": c("Kenmerk", reader.text, max_len=100)}

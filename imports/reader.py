@@ -406,8 +406,10 @@ def coded(value, labels: dict[str, str], what: str, required: bool = True) -> st
     raise CellError(f"Onbekende {what} '{s}'; kies uit: {', '.join(labels.values())}.")
 
 
-def coded_list(value, labels: dict[str, str], what: str) -> list[str]:
+def coded_list(value, labels: dict[str, str], what: str, required: bool = True) -> list[str]:
     parts = [p for p in text(value).split(";") if p.strip()]
+    if not parts and not required:
+        return []
     if not parts:
         raise CellError(f"Vul minstens één {what} in (meerdere gescheiden door ;).")
     return list(dict.fromkeys(coded(p, labels, what) for p in parts))

@@ -1,23 +1,24 @@
-"""Import step 2: what the rows refer to (programmes, organisations, projects, users, commitments) and consistency inside the file."""
+"""Import step 2: what the rows refer to (programmes, organisations, projects, users, commitments); the file's consistency."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from budget import rules as money
 from budget.models import (
     Commitment,
     StaffingReservation,
 )
-from core.money import format_eur
+from core.errors import DomainError
 from core.users import ROLES, User
 from projects.models import (
     Organisation,
     Programme,
     Project,
 )
+from projects.rules import FOLLOWS_ITSELF
 
 
 def norm(name: str) -> str:
@@ -82,6 +83,7 @@ class ResolveSteps:
         for rows in self.kasschuiven.values():
             first = rows[0]
             years = Counter(r["year"] for r in rows)
+            duplicated = False
             for r in rows[1:]:
                 if (r["date"], r["moment"], r["reason"], r["reference"]) != \
                         (first["date"], first["moment"], first["reason"], first["reference"]):
@@ -92,13 +94,14 @@ class ResolveSteps:
                     self.error("Mutaties", r["row"], "Jaar", f"Jaar {r['year']} staat twee keer in kasschuifgroep "
                                                              f"'{r['group']}'.")
                     years[r["year"]] = 1
-            total = sum((r["amount"] for r in rows), Decimal("0.00"))
-            if len(years) < 2:
-                self.error("Mutaties", first["row"], "Kasschuifgroep",
-                           "Een kasschuif verschuift geld tussen minstens twee jaren.")
-            elif total != 0:
-                self.error("Mutaties", first["row"], "Bedrag", f"Kasschuifgroep '{first['group']}' moet op nul "
-                                                              f"uitkomen; het saldo is {format_eur(total)}.")
+                    duplicated = True
+            if not duplicated:
+                # The kasschuif rule (two years or more, netting to zero) on the group's rows.
+                try:
+                    money.kasschuif([(r["year"], r["amount"]) for r in rows])
+                except DomainError as exc:
+                    self.error("Mutaties", first["row"], "Kasschuifgroep" if len(years) < 2 else "Bedrag",
+                               exc.message)
         seen: dict[tuple, dict] = {}
         for r in self.rows["Ambtelijke ondersteuning"]:
             key = (r["programme"], r["year"])
@@ -151,9 +154,7 @@ class ResolveSteps:
                     self.error("Projecten", r["row"], "Vervolg op",
                                f"Project '{r['predecessor']}' bestaat niet in programma {r['programme']}.")
                 elif r["predecessor"] == r["code"]:
-                    self.error("Projecten", r["row"], "Vervolg op", "Een project kan geen vervolg op zichzelf zijn.")
-            elif r["category"] == "vervolg":
-                self.error("Projecten", r["row"], "Vervolg op", "Een vervolgproject noemt het project waarop het volgt.")
+                    self.error("Projecten", r["row"], "Vervolg op", FOLLOWS_ITSELF)
         # A project code is unique per programme; sheets without a Programma column need it unambiguous.
         self.project_by_code: dict[str, set] = defaultdict(set)
         for programme_code, code in list(self.db_projects) + list(self.file_projects):

@@ -3,17 +3,28 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from core.money import parse_eur
 from core.users import FINANCE_ROLES
 from core.validate import code, text, year
-from projects.models import CATEGORIES, EXPLOITATION_FORMS, INSTRUMENTS, LINES, STATUSES, TRANSITIONS
+from projects.models import (
+    CATEGORIES,
+    EXPLOITATION_FORMS,
+    INSTRUMENTS,
+    LINES,
+    ORGANISATION_TYPES,
+    STATUSES,
+    TRANSITIONS,
+)
 
-__all__ = ["TRANSITIONS", "FINANCIAL_STATUSES", "ProjectLookups", "programme_code", "check_programme_years",
-           "check_project", "check_status_change", "may_set_status", "settable_statuses", "status_path"]
+__all__ = ["TRANSITIONS", "FINANCIAL_STATUSES", "ProjectLookups", "checked_organisation", "programme_code",
+           "check_programme_years", "check_project", "check_status_change", "may_set_status", "settable_statuses",
+           "status_path"]
+
+ORGANISATION_NAME_MAX = 200
 
 #: The main lifecycle; a path search prefers these steps so a generated history walks the usual route.
 MAIN_PATH = ("voorstel", "in_behandeling", "toegekend", "in_uitvoering", "afgerond")
@@ -46,7 +57,26 @@ def check_programme_years(first, last=None) -> tuple[int, int | None]:
     return first, last
 
 
+# --- Organisations ------------------------------------------------------------------------------
+
+
+def checked_organisation(name, type, taken: Callable[[str], bool]) -> tuple[str, str]:
+    """(name, type) of an organisation: a name no other organisation has (in any case), a known type.
+
+    `taken(name)` answers whether another organisation already has this name: a query for one
+    web form, a dict for a whole import file.
+    """
+    name = text(name, "een naam", "name", max_len=ORGANISATION_NAME_MAX)
+    if taken(name):
+        raise Conflict(f"Organisatie '{name}' bestaat al.", field="name")
+    return name, code(type, ORGANISATION_TYPES, "organisatietype", "type")
+
+
 # --- Project fields ------------------------------------------------------------------------------
+
+
+#: Also said by the import when a new row names itself (it has no id for check_project yet).
+FOLLOWS_ITSELF = "Een project kan geen vervolg zijn van zichzelf of van een eigen vervolg."
 
 
 @dataclass(frozen=True)
@@ -98,8 +128,7 @@ def check_project(values: Mapping, lookups: ProjectLookups) -> dict:
         if pred is None or pred[0] != lookups.programme_id:
             raise ValidationError("Het voorgaande project hoort niet bij dit programma.", field="predecessor_id")
         if lookups.project_id is not None and _follows(lookups, pred_id, lookups.project_id):
-            raise ValidationError("Een project kan geen vervolg zijn van zichzelf of van een eigen vervolg.",
-                                  field="predecessor_id")
+            raise ValidationError(FOLLOWS_ITSELF, field="predecessor_id")
     if v["category"] == "vervolg" and pred_id is None:
         raise ValidationError("Een vervolgproject noemt het project waarop het volgt.", field="predecessor_id")
     v["predecessor_id"] = pred_id

@@ -11,7 +11,6 @@ from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.locking import serialise
 from core.users import FINANCE_ROLES, User, require_role
 from projects.models import (
-    ORGANISATION_TYPES,
     RAG,
     STATUSES,
     Organisation,
@@ -20,7 +19,14 @@ from projects.models import (
     ProjectExploitation,
     StatusUpdate,
 )
-from projects.rules import ProjectLookups, check_programme_years, check_project, check_status_change, programme_code
+from projects.rules import (
+    ProjectLookups,
+    check_programme_years,
+    check_project,
+    check_status_change,
+    checked_organisation,
+    programme_code,
+)
 
 
 def create_programme(session, actor, code: str, name: str, ministry: str, budget_article: str,
@@ -41,13 +47,30 @@ def create_programme(session, actor, code: str, name: str, ministry: str, budget
     return programme
 
 
+def update_programme(session, actor, programme: Programme, **values) -> Programme:
+    """Change a programme's name, ministry, budget article or years (beheerder only); the code is its key."""
+    require_role(actor, "beheerder")
+    serialise(session)
+    wanted = {"name": programme.name, "ministry": programme.ministry, "budget_article": programme.budget_article,
+              "first_year": programme.first_year, "last_year": programme.last_year, **values}
+    first, last = check_programme_years(wanted["first_year"], wanted["last_year"])
+    before = snapshot(programme)
+    programme.name = validate.text(wanted["name"], "een naam", "name", max_len=200)
+    programme.ministry = validate.text(wanted["ministry"], "het ministerie", "ministry", max_len=200)
+    programme.budget_article = validate.text(wanted["budget_article"], "het begrotingsartikel", "budget_article",
+                                             max_len=50)
+    programme.first_year, programme.last_year = first, last
+    changes = diff(before, snapshot(programme))
+    if changes["after"]:
+        record(session, actor, "update", programme, changes)
+    return programme
+
+
 def create_organisation(session, actor, name: str, type: str) -> Organisation:
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    name = validate.text(name, "een naam", "name", max_len=200)
-    if session.scalar(select(Organisation.id).where(func.lower(Organisation.name) == name.lower())):
-        raise Conflict(f"Organisatie '{name}' bestaat al.", field="name")
-    org = Organisation(name=name, type=validate.code(type, ORGANISATION_TYPES, "organisatietype", "type"))
+    name, type = checked_organisation(name, type, lambda n: _organisation_named(session, n) is not None)
+    org = Organisation(name=name, type=type)
     session.add(org)
     record(session, actor, "create", org, {"after": snapshot(org)})
     return org
@@ -57,17 +80,17 @@ def update_organisation(session, actor, org: Organisation, name: str, type: str)
     """Rename or retype an organisation (finance roles); names stay unique, case-insensitively."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    name = validate.text(name, "een naam", "name", max_len=200)
-    dup = select(Organisation.id).where(func.lower(Organisation.name) == name.lower(), Organisation.id != org.id)
-    if session.scalar(dup):
-        raise Conflict(f"Organisatie '{name}' bestaat al.", field="name")
-    type = validate.code(type, ORGANISATION_TYPES, "organisatietype", "type")
+    name, type = checked_organisation(name, type, lambda n: _organisation_named(session, n) not in (None, org.id))
     before = snapshot(org)
     org.name, org.type = name, type
     changes = diff(before, snapshot(org))
     if changes["after"]:
         record(session, actor, "update", org, changes)
     return org
+
+
+def _organisation_named(session, name: str) -> int | None:
+    return session.scalar(select(Organisation.id).where(func.lower(Organisation.name) == name.lower()))
 
 
 def organisation_project_count(session, org: Organisation) -> int:

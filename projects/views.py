@@ -17,7 +17,13 @@ from core.sections import project_sections
 from core.users import FINANCE_ROLES, User
 from core.web import current_programme
 from projects import services
-from projects.forms import NONE, OrganisationForm, ProjectForm, StatusUpdateForm, choices
+from projects.forms import (
+    NONE,
+    OrganisationForm,
+    ProjectForm,
+    StatusUpdateForm,
+    choices,
+)
 from projects.models import (
     CATEGORIES,
     EXPLOITATION_FORMS,

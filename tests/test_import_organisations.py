@@ -12,7 +12,7 @@ from imports.contract import CHANGED, NEW, SHEETS, UNCHANGED
 from imports.services import run_import
 from projects import services as portfolio
 from projects.models import Organisation, Project
-from projects.organisation_rules import checked_organisation
+from projects.rules import checked_organisation
 from tests.factories import make_user
 from tests.test_import import small_programme, xlsx
 

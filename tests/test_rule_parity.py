@@ -55,7 +55,7 @@ class World:
 @pytest.fixture
 def world(session):
     """TST 2025–2026 with € 1.000.000 a year; P1 with BS-1 (200k + 300k, 150k paid); P2 follows P1;
-    staffing 2025 € 150.000 with € 30.000 booked. Free room 2025: 1.000.000 − 150.000 − 200.000 = 650.000."""
+    staffing 2025 € 150.000 with € 30.000 booked; organisation Stichting Een. Free room 2025: 1.000.000 − 150.000 − 200.000 = 650.000."""
     boss, fin, leader = make_user(session, "beheerder"), make_user(session, "financieel"), make_user(
         session, "projectleider")
     programme = make_programme(session, boss, first_year=2025, last_year=2026)
@@ -70,6 +70,7 @@ def world(session):
                                                  amount=D("150000"))
     cost = money.add_staffing_cost(session, fin, reservation, cost_date=date(2025, 3, 31), amount=D("30000"),
                                    description="Q1", reference="PK-1")
+    portfolio.create_organisation(session, fin, "Stichting Een", "ngo")
     session.commit()
     return World(boss, fin, leader, programme, project, follow_up, commitment, reservation, cost)
 
@@ -305,6 +306,11 @@ CASES = [
          service=lambda s, w: portfolio.create_programme(s, w.boss, "NEW", "Naam", "JenV", "33", 2026, 2025),
          sheets=lambda w: {"Programma": [["NEW", "Naam", "JenV", "33", 2026, 2025]]},
          why_not="web: programmes are made on the command line or by import"),
+    # --- organisations ---
+    Case("organisation name taken", r"Organisatie '.+' bestaat al\.",
+         service=lambda s, w: portfolio.create_organisation(s, w.fin, "stichting een", "ngo"),
+         web=lambda w: ("financieel", "/organisaties/nieuw", {"name": "stichting een", "type": "ngo"}, 400),
+         why_not="import: a row with the name of an existing organisation is that organisation"),
     # --- projects ---
     Case("no form of exploitation", r"Kies minstens één vorm van uitbuiting\.",
          service=lambda s, w: _new_project(s, w, forms=[]),
