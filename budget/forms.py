@@ -16,6 +16,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from budget import rules
 from budget.models import FUNDING_KINDS, MUTATION_KINDS, MUTATION_MOMENTS, PAYMENT_KINDS
 from core.errors import ValidationError as DomainValidationError
 from core.forms import DateField, IntegerField, MoneyField, VersionField
@@ -146,8 +147,10 @@ class StaffingForm(FlaskForm):
             value = parse_eur(field.data)
         except DomainValidationError:
             raise ValidationError(_l("Schrijf het aantal fte als bijvoorbeeld 2,5.")) from None
-        if value < 0:
-            raise ValidationError(_l("Het aantal fte kan niet negatief zijn."))
+        try:
+            rules.staffing_fte(value)
+        except DomainValidationError as exc:
+            raise ValidationError(exc.message) from None
 
 
 class StaffingCostForm(FlaskForm):

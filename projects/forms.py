@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
-from wtforms.validators import ValidationError as FieldError
 
 from core.forms import DateField, MoneyField, MultiCheckboxField, VersionField
 from core.once import OnceTokenField
@@ -63,10 +62,6 @@ class ProjectForm(FlaskForm):
     contact_person = StringField(_l("Contactpersoon (intern)"),
                                  validators=[Length(max=200, message=_l("Hoogstens 200 tekens."))])
     internal_notes = TextAreaField(_l("Interne notities"), render_kw={"rows": 4})
-
-    def validate_forms(self, field):
-        if not field.data:
-            raise FieldError(_l("Kies minstens één vorm van uitbuiting."))
 
 
 class OrganisationForm(FlaskForm):
