@@ -6,8 +6,8 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from budget.ledger import programme_figures, programme_years
+from core import unit
 from core.db import db
-from core.errors import DomainError
 from core.money import format_eur
 from projects.models import Programme
 
@@ -39,15 +39,7 @@ def load(if_empty: bool, with_users: bool) -> None:
     if if_empty and session.scalar(select(Programme.id).limit(1)) is not None:
         click.echo("Database is niet leeg; demo niet geladen.")
         return
-    try:
-        result = load_demo(session, with_users=with_users)
-        session.commit()
-    except DomainError as exc:
-        session.rollback()
-        raise click.ClickException(exc.message) from None
-    except Exception:
-        session.rollback()
-        raise
+    result = unit.in_cli(lambda: load_demo(session, with_users=with_users))
     if not result.get("loaded"):
         click.echo(f"Demoprogramma {DEMO_CODE} is al geladen; er is niets gewijzigd.")
         return

@@ -8,10 +8,24 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from budget import queries, services
-from budget.forms import AdjustmentForm, CommitmentForm, PaymentForm, with_years, year_amounts
+from budget.forms import (
+    AdjustmentForm,
+    CommitmentForm,
+    PaymentForm,
+    with_years,
+    year_amounts,
+)
 from budget.ledger import programme_years
 from budget.models import Commitment
-from budget.views import bp, confirmed_delete, finance_only, form_page, hide_override, override_reason, save
+from budget.views import (
+    bp,
+    confirmed_delete,
+    finance_only,
+    form_page,
+    hide_override,
+    override_reason,
+    save,
+)
 from core.db import db
 from core.sections import add_project_section
 from projects.models import Project

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.attributes import flag_modified
@@ -30,7 +30,7 @@ from budget.models import (
 from core import unit
 from core.auth import role_required
 from core.db import db
-from core.errors import BudgetStopError, DomainError
+from core.errors import BudgetStopError
 from core.forms import check_version
 from core.money import format_eur
 from core.users import FINANCE_ROLES
@@ -167,15 +167,7 @@ def confirmed_delete(action, success: str, next_url: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        action()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(_("Niet verwijderd: %(reason)s", reason=exc.message), "error")
-    else:
-        db.session.commit()
-        flash(success, "success")
-    return redirect(next_url)
+    return unit.run(action, success, next_url, lambda reason: _("Niet verwijderd: %(reason)s", reason=reason))
 
 
 @bp.route("/budget/bronnen/<int:source_id>/verwijderen", methods=["POST"])

@@ -1,7 +1,7 @@
 """User administration for the beheerder: add, change role, deactivate/reactivate, set a password."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,7 +14,6 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from core import unit, users
 from core.auth import role_required
 from core.db import db
-from core.errors import DomainError
 from core.once import OnceTokenField
 from core.users import MIN_PASSWORD_LENGTH, ROLES, User
 
@@ -129,13 +128,7 @@ def set_active(user_id: int, action: str):
     if not form.validate_on_submit():
         abort(400)
     active = action == "activeren"
-    try:
-        users.set_active(db.session, current_user, user, active)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("%(email)s is weer actief.", email=user.email) if active
-              else _("%(email)s is gedeactiveerd en kan niet meer inloggen.", email=user.email), "success")
-    return redirect(url_for("users.detail", user_id=user.id))
+    return unit.run(lambda: users.set_active(db.session, current_user, user, active),
+                    _("%(email)s is weer actief.", email=user.email) if active
+                    else _("%(email)s is gedeactiveerd en kan niet meer inloggen.", email=user.email),
+                    url_for("users.detail", user_id=user.id))

@@ -6,21 +6,38 @@ import time
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+import pyotp
+import segno
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
-import pyotp
-import segno
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from core.db import db
-from core.users import (User, authenticate, enable_totp, end_totp_enrolment, new_session_token,
-                        pending_totp_secret, use_totp_step)
+from core.users import (
+    User,
+    authenticate,
+    enable_totp,
+    end_totp_enrolment,
+    new_session_token,
+    pending_totp_secret,
+    use_totp_step,
+)
 
 #: ASVS 3.3.2: re-authenticate after 30 minutes idle or 12 hours in all.
 IDLE_SECONDS = 30 * 60

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from core import unit
 from core.audit import verify_chain
 from core.backup import create_backup, restore_backup
 from core.db import db
@@ -30,12 +31,7 @@ def add_user(email: str, name: str, role: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Wachtwoord", hide_input=True, confirmation_prompt=True)
-    try:
-        user = create_user(db.session, CLI_ACTOR, email, name, role, password)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
+    user = unit.in_cli(lambda: create_user(db.session, CLI_ACTOR, email, name, role, password))
     click.echo(f"Gebruiker {user.email} aangemaakt met rol {user.role_label}.")
 
 

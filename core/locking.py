@@ -38,3 +38,10 @@ def serialise(session) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
     session.info[_HELD] = session.get_transaction()
     session.expire_all()
+
+
+def is_busy(error) -> bool:
+    """Whether a database error means another writer held the write lock longer than we wait."""
+    orig = getattr(error, "orig", None)
+    # PostgreSQL: lock_timeout (55P03); SQLite: busy_timeout ran out ("database is locked").
+    return getattr(orig, "sqlstate", None) == "55P03" or "database is locked" in str(orig).lower()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-
 import re
 from decimal import ROUND_HALF_UP, Decimal
 

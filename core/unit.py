@@ -1,18 +1,19 @@
-"""One way to commit a page's unit of work: claim the form's token, run the services, commit or explain."""
+"""One way to commit a unit of work, from a page or the CLI: take the lock, run the services, commit or explain."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import click
 from flask import flash, redirect
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core import once
 from core.db import db
 from core.errors import DomainError
 from core.forms import apply_domain_error
-from core.locking import serialise
+from core.locking import is_busy, serialise
 
 
 def save(form, action: Callable, success: str | Callable, next_url: str | Callable, *,
@@ -74,3 +75,43 @@ def _form_error(form, message: str) -> None:
     form.form_errors.append(message)
     # form.errors is cached by WTForms; reset so the summary includes the new message.
     form._errors = None
+
+
+def run(action: Callable, success: str, next_url: str, refused: Callable[[str], str] = str):
+    """A page action without a form to show again (delete, (de)activate): saved, or refused as a notice.
+
+    `refused(message)` words the notice, e.g. "Niet verwijderd: ...".
+    """
+    session = db.session
+    try:
+        serialise(session)
+        action()
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        flash(refused(exc.message), "error")
+    else:
+        flash(success, "success")
+    return redirect(next_url)
+
+
+def in_cli(action: Callable):
+    """A CLI command's unit of work: committed, or a Dutch message and exit code 1 with nothing written."""
+    session = db.session
+    try:
+        serialise(session)
+        result = action()
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        raise click.ClickException(exc.message) from None
+    except OperationalError as exc:
+        session.rollback()
+        if is_busy(exc):
+            raise click.ClickException("Er wordt op dit moment lang iets anders opgeslagen; er is niets "
+                                       "gewijzigd. Probeer het opnieuw.") from None
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    return result

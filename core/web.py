@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.errors import StaleEdit
-
 from core.db import db
+from core.errors import StaleEdit
+from core.locking import is_busy
 
 #: (endpoint, label, roles) in menu order; items whose endpoint does not exist yet are hidden.
 NAV = [
@@ -134,7 +134,7 @@ def _stale_edit(error):
 
 def _database_unavailable(error):
     """A lost database or a write lock held too long answers 503 in Dutch; nothing was written."""
-    busy = _is_busy(error)
+    busy = is_busy(error)
     if not busy and not getattr(error, "connection_invalidated", False) and not _is_connection_error(error):
         raise error
     try:
@@ -157,13 +157,6 @@ def _database_unavailable(error):
     page = render_template("errors/error.html", code=503, title=_l("Tijdelijk niet beschikbaar"), text=text,
                            incident=None)
     return page, 503, {"Retry-After": retry}
-
-
-def _is_busy(error) -> bool:
-    """Another writer held the write lock (core.locking) longer than a request waits for it."""
-    orig = getattr(error, "orig", None)
-    # PostgreSQL: lock_timeout (55P03); SQLite: busy_timeout ran out ("database is locked").
-    return getattr(orig, "sqlstate", None) == "55P03" or "database is locked" in str(orig).lower()
 
 
 def _is_connection_error(error) -> bool:

@@ -10,7 +10,6 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from core import unit
 from core.auth import role_required
 from core.db import db
-from core.errors import DomainError
 from core.forms import check_version
 from core.params import page_arg, parse_id
 from core.sections import project_sections
@@ -315,13 +314,5 @@ def _organisation_form(org: Organisation | None):
 @role_required(*FINANCE_ROLES)
 def organisation_delete(organisation_id: int):
     org = db.get_or_404(Organisation, organisation_id)
-    name = org.name
-    try:
-        services.delete_organisation(db.session, current_user, org)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(_("Organisatie %(name)s is verwijderd.", name=name), "success")
-    return redirect(url_for("projects.organisations"))
+    return unit.run(lambda: services.delete_organisation(db.session, current_user, org),
+                    _("Organisatie %(name)s is verwijderd.", name=org.name), url_for("projects.organisations"))

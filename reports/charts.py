@@ -1,11 +1,10 @@
 """Plotly charts and the standalone HTML report: pure functions of ReportFrames, built from aggregates only."""
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-
-import json
 
 import jinja2
 import plotly

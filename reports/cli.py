@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from core import unit
 from core.cli import CLI_ACTOR
 from core.db import db
 from core.errors import DomainError
@@ -94,12 +95,8 @@ def snapshot_create(programme, peildatum, title, kamerstuk):
     from reports import services
 
     prog = _programme(programme)
-    try:
-        snap = services.create_snapshot(db.session, CLI_ACTOR, prog, peildatum.date(), title, kamerstuk)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
+    snap = unit.in_cli(lambda: services.create_snapshot(db.session, CLI_ACTOR, prog, peildatum.date(), title,
+                                                        kamerstuk))
     click.echo(snap.id)
 
 

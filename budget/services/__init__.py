@@ -3,7 +3,12 @@
 Split by subject; callers use `budget.services.<name>` for all of them.
 """
 from budget.ledger import commitment_totals, commitment_year_amounts
-from budget.services.commitments import add_commitment, add_payment, adjust_commitment, delete_commitment
+from budget.services.commitments import (
+    add_commitment,
+    add_payment,
+    adjust_commitment,
+    delete_commitment,
+)
 from budget.services.funding import (
     add_funding_source,
     delete_funding_source,

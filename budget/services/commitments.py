@@ -6,7 +6,12 @@ from datetime import date
 from sqlalchemy import func, select
 
 from budget import rules
-from budget.ledger import commitment_totals, commitment_year_amounts, enforce_budget_stop, programme_years
+from budget.ledger import (
+    commitment_totals,
+    commitment_year_amounts,
+    enforce_budget_stop,
+    programme_years,
+)
 from budget.models import (
     Commitment,
     CommitmentAdjustment,
