@@ -4,8 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from core import unit
 from core.auth import role_required
@@ -13,9 +12,9 @@ from core.db import db
 from core.forms import check_version
 from core.params import page_arg, parse_id
 from core.sections import project_sections
-from core.users import FINANCE_ROLES, User
+from core.users import FINANCE_ROLES
 from core.web import current_programme
-from projects import services
+from projects import queries, services
 from projects.forms import (
     NONE,
     OrganisationForm,
@@ -34,8 +33,6 @@ from projects.models import (
     TRANSITIONS,
     Organisation,
     Project,
-    ProjectExploitation,
-    StatusUpdate,
 )
 from projects.rules import settable_statuses
 
@@ -44,20 +41,6 @@ bp = Blueprint("projects", __name__, template_folder="templates")
 PER_PAGE = 25
 
 
-def _in_listed_order(column, codes: dict):
-    # Classifications sort as pages and reports list them (lifecycle order for status), not by code.
-    return case({code: i for i, code in enumerate(codes)}, value=column, else_=len(codes))
-
-
-#: ?sorteer= value -> sort expression; organisation sorts on the joined Organisation name.
-SORTS = {
-    "code": Project.code,
-    "titel": Project.title,
-    "categorie": _in_listed_order(Project.category, CATEGORIES),
-    "lijn": _in_listed_order(Project.line, LINES),
-    "status": _in_listed_order(Project.status, STATUSES),
-    "organisatie": Organisation.name,
-}
 FILTERS = ("categorie", "lijn", "status", "organisatie", "vorm", "zoek")
 
 
@@ -75,10 +58,7 @@ def _no_programme():
 
 
 def _project_or_404(project_id: int, *options) -> Project:
-    project = db.session.scalar(select(Project).where(Project.id == project_id).options(*options))
-    if project is None:
-        abort(404)
-    return project
+    return queries.project(db.session, project_id, *options) or abort(404)
 
 
 def _filters() -> dict:
@@ -105,38 +85,15 @@ def index():
         return _no_programme()
     filters = _filters()
     sort = request.args.get("sorteer", "code")
-    if sort not in SORTS:
+    if sort not in queries.SORTS:
         sort = "code"
     descending = request.args.get("richting") == "af"
 
-    conditions = [Project.programme_id == programme.id]
-    if "categorie" in filters:
-        conditions.append(Project.category == filters["categorie"])
-    if "lijn" in filters:
-        conditions.append(Project.line == filters["lijn"])
-    if "status" in filters:
-        conditions.append(Project.status == filters["status"])
-    if "organisatie" in filters:
-        conditions.append(Project.organisation_id == int(filters["organisatie"]))
-    if "vorm" in filters:
-        conditions.append(Project.forms.any(ProjectExploitation.form == filters["vorm"]))
-    if "zoek" in filters:
-        pattern = f"%{filters['zoek'].lower()}%"
-        conditions.append(or_(func.lower(Project.code).like(pattern), func.lower(Project.title).like(pattern)))
-    column = SORTS[sort]
-    order = column.desc() if descending else column.asc()
-    query = (select(Project).where(*conditions)
-             .outerjoin(Organisation, Project.organisation_id == Organisation.id)
-             # Eager loading keeps the page at a fixed number of queries, however many projects.
-             .options(contains_eager(Project.organisation), selectinload(Project.forms))
-             # Code breaks ties so the order (and so the pages) are stable.
-             .order_by(order.nulls_last() if sort == "organisatie" else order, Project.code, Project.id))
-
+    query, count = queries.project_list(programme, filters, sort, descending)
     page = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False, max_per_page=PER_PAGE,
                        count=False)
-    # Counted on the project table alone (the index answers it), not on the joined, sorted page query.
-    page.total = db.session.scalar(select(func.count(Project.id)).where(*conditions))
-    organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    page.total = db.session.scalar(count)
+    organisations = queries.organisations(db.session)
     return render_template("projects/index.html", programme=programme, page=page, filters=filters,
                            sort=sort, descending=descending, organisations=organisations)
 
@@ -147,21 +104,14 @@ def mine():
     programme = current_programme()
     if programme is None:
         return _no_programme()
-    projects = db.session.scalars(
-        select(Project).where(Project.programme_id == programme.id, Project.owner_id == current_user.id)
-        .options(joinedload(Project.organisation), selectinload(Project.updates))
-        .order_by(Project.code)).all()
+    projects = queries.own_projects(db.session, programme, current_user.id)
     return render_template("projects/mine.html", programme=programme, projects=projects)
 
 
 @bp.route("/projecten/<int:project_id>")
 @login_required
 def detail(project_id: int):
-    project = _project_or_404(
-        project_id,
-        joinedload(Project.organisation), joinedload(Project.owner), joinedload(Project.predecessor),
-        selectinload(Project.successors), selectinload(Project.forms),
-        selectinload(Project.updates).joinedload(StatusUpdate.author))
+    project = queries.project_page(db.session, project_id) or abort(404)
     return render_template("projects/detail.html", project=project,
                            sections=project_sections(db.session, project),
                            can_see_internal=_may_see_internal(project),
@@ -176,20 +126,10 @@ def _may_see_internal(project: Project) -> bool:
 
 
 def _fill_project_choices(form: ProjectForm, programme, project: Project | None) -> None:
-    form.organisation_id.choices = choices(
-        ((o.id, o.name) for o in db.session.scalars(select(Organisation).order_by(Organisation.name))), NONE)
-    owners = db.session.scalars(select(User).where(User.role == "projectleider", User.active.is_(True))
-                                .order_by(User.name)).all()
-    if project is not None and project.owner is not None and project.owner not in owners:
-        # Keep the current owner visible, so saving other fields never silently drops them.
-        owners.append(project.owner)
-    form.owner_id.choices = choices(((u.id, u.name) for u in owners), NONE)
-    others = select(Project.id, Project.code, Project.title).where(
-        Project.programme_id == programme.id).order_by(Project.code)
-    if project is not None:
-        others = others.where(Project.id != project.id)
-    form.predecessor_id.choices = choices(
-        ((pid, f"{code} – {title}") for pid, code, title in db.session.execute(others)), NONE)
+    organisations, owners, others = queries.project_form_choices(db.session, programme, project)
+    form.organisation_id.choices = choices(organisations, NONE)
+    form.owner_id.choices = choices(owners, NONE)
+    form.predecessor_id.choices = choices(others, NONE)
 
 
 def _project_data(form: ProjectForm) -> dict:
@@ -268,10 +208,8 @@ def status_update(project_id: int):
 @bp.route("/organisaties")
 @role_required(*FINANCE_ROLES)
 def organisations():
-    counts = dict(db.session.execute(
-        select(Project.organisation_id, func.count(Project.id)).group_by(Project.organisation_id)).all())
-    rows = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
-    return render_template("projects/organisations.html", organisations=rows, counts=counts)
+    return render_template("projects/organisations.html", organisations=queries.organisations(db.session),
+                           counts=queries.project_counts_by_organisation(db.session))
 
 
 @bp.route("/organisaties/nieuw", methods=["GET", "POST"])
