@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
 
 from core.db import db
 from core.errors import StaleEdit
@@ -71,8 +72,14 @@ def _programmes():
 def init_app(app: Flask) -> None:
     @app.context_processor
     def _inject():
-        return {"nav_items": _nav_items, "all_programmes": _programmes,
-                "current_programme": current_programme}
+        # Computed here, not called from the template: a template never runs a query.
+        if g.get("database_down") or not current_user.is_authenticated:
+            return {"nav_items": [], "all_programmes": [], "chosen_programme": None}
+        try:
+            chosen = current_programme()
+        except HTTPException:  # an unknown ?programma= while its 404 page is being shown
+            chosen = None
+        return {"nav_items": _nav_items(), "all_programmes": _programmes(), "chosen_programme": chosen}
 
     for code, title, text in (
         (400, _l("Ongeldig verzoek"), _l("Het verzoek kon niet worden verwerkt. Controleer de invoer.")),
@@ -145,6 +152,7 @@ def _database_unavailable(error):
     from core.auth import login_manager
 
     g._login_user = login_manager.anonymous_user()
+    g.database_down = True
     if busy:
         current_app.logger.warning("Schrijfslot niet op tijd vrij bij %s %s", request.method, request.path)
         text = _l("Er werd tegelijk met u veel opgeslagen; uw wijziging is niet opgeslagen. "
