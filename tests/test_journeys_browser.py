@@ -144,3 +144,30 @@ def test_delete_asks_first_and_cancel_keeps_the_commitment(app, session, world):
         page.get_by_role("button", name=f"Verwijderen ({commitment.reference})").click()
         page.wait_for_load_state()
     assert _count(session, Commitment) == 0
+
+
+def test_a_payment_booked_then_back_and_submitted_again_is_booked_once(app, session, world):
+    from tests.factories import commit_money
+
+    commitment = commit_money(session, world["fin"], world["project"], {2025: Decimal("500000")})
+    session.commit()
+    form = f"/verplichtingen/{commitment.id}/betalingen/nieuw"
+    with browser_on(app) as (base, page):
+        log_in(page, base, world["fin"])
+        page.goto(base + form)
+        page.fill("#payment_date", "2025-04-01")
+        page.fill("#amount", "1.000,00")
+        page.get_by_role("button", name="Betaling vastleggen").click()
+        page.wait_for_url(f"**/projecten/{world['project'].id}*")
+        # The back button brings the form back; the browser must not offer the old amount to send again.
+        page.go_back()
+        page.wait_for_url(f"**{form}")
+        assert page.locator("#amount").input_value() == ""
+        page.get_by_role("button", name="Betaling vastleggen").click()
+        page.locator(".error-summary").wait_for()
+        # A double click on a filled form: the second post carries the same token and books nothing.
+        page.fill("#payment_date", "2025-04-02")
+        page.fill("#amount", "2.000,00")
+        page.get_by_role("button", name="Betaling vastleggen").dblclick()
+        page.wait_for_url(f"**/projecten/{world['project'].id}*")
+    assert _count(session, Payment) == 2
