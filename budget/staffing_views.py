@@ -58,7 +58,8 @@ def staffing_edit(reservation_id: int | None = None):
         else:
             def action():
                 return services.add_staffing_reservation(db.session, current_user, programme, **args)
-        if done := save(form, action, _("Reservering opgeslagen."), next_url=index_url("#personeel")):
+        if done := save(form, action, _("Reservering opgeslagen."), next_url=index_url("#personeel"),
+                        edited=reservation):
             return done
     return form_page("budget/staffing_form.html", form, reservation=reservation)
 
@@ -83,7 +84,8 @@ def cost_edit(reservation_id: int | None = None, cost_id: int | None = None):
         else:
             def action():
                 services.add_staffing_cost(db.session, current_user, reservation, **args)
-        if done := save(form, action, _("Personeelskosten opgeslagen."), next_url=index_url("#personeel")):
+        if done := save(form, action, _("Personeelskosten opgeslagen."), next_url=index_url("#personeel"),
+                        edited=cost):
             return done
     return form_page("budget/cost_form.html", form, reservation=reservation, cost=cost)
 

@@ -74,7 +74,8 @@ def index_url(anchor: str) -> str:
     return url_for("budget.index") + anchor
 
 
-def save(form, action, success: str, field_map: dict | None = None, year_field: bool = False, *, next_url):
+def save(form, action, success: str, field_map: dict | None = None, year_field: bool = False, *, next_url,
+         edited=None):
     """core.unit.save for a budget form: a budget stop also marks the years that fall short."""
     def on_refusal(exc):
         if year_field and isinstance(exc, BudgetStopError):
@@ -83,7 +84,7 @@ def save(form, action, success: str, field_map: dict | None = None, year_field: 
                 if key in form:
                     form[key].errors = list(form[key].errors) + [
                         _("tekort %(amount)s", amount=format_eur(shortfall))]
-    return unit.save(form, action, success, next_url, field_map=field_map, on_refusal=on_refusal)
+    return unit.save(form, action, success, next_url, edited=edited, field_map=field_map, on_refusal=on_refusal)
 
 
 def form_page(template: str, form, **context):
@@ -155,7 +156,7 @@ def source_edit(source_id: int):
             # The yearly amounts are part of the source: changing them makes older forms stale too.
             flag_modified(source, "name")
         if done := save(form, action, _("Financieringsbron opgeslagen."), {"year": "range_from"},
-                         year_field=True, next_url=index_url("#bronnen")):
+                         year_field=True, next_url=index_url("#bronnen"), edited=source):
             return done
     return form_page("budget/source_form.html", form, programme=programme, source=source)
 
@@ -228,7 +229,8 @@ def mutation_edit(mutation_id: int):
         check_version(mutation, form)
         if done := save(form, lambda: services.update_mutation(db.session, current_user, mutation,
                                                                 **_mutation_args(form)),
-                         _("Mutatie opgeslagen."), {"mutation_date": "date"}, next_url=index_url("#mutaties")):
+                         _("Mutatie opgeslagen."), {"mutation_date": "date"}, next_url=index_url("#mutaties"),
+                         edited=mutation):
             return done
     return form_page("budget/mutation_form.html", form, mutation=mutation)
 
@@ -280,7 +282,7 @@ def kasschuif_edit(group: str):
         if done := save(form, lambda: services.update_kasschuif(db.session, current_user, group,
                                                                  **_kasschuif_args(form)),
                          _("Kasschuif opgeslagen."), {"mutation_date": "date"}, year_field=True,
-                         next_url=index_url("#mutaties")):
+                         next_url=index_url("#mutaties"), edited=rows[0]):
             return done
     return form_page("budget/kasschuif_form.html", form, group=group)
 

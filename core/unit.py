@@ -12,18 +12,20 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from core import once
 from core.db import db
 from core.errors import DomainError
-from core.forms import apply_domain_error
+from core.forms import apply_domain_error, check_version
 from core.locking import is_busy, serialise
 
 
 def save(form, action: Callable, success: str | Callable, next_url: str | Callable, *,
-         field_map: dict | None = None, on_refusal: Callable | None = None):
+         edited=None, field_map: dict | None = None, on_refusal: Callable | None = None):
     """Run `action` (services that flush, never commit) as one transaction for a submitted form.
 
     Returns a redirect when it was saved, or when this very form was saved before (a double
     click, a reload, the back button: nothing is booked again); returns None when the form
     must be shown again with the refusal on it. `success` and `next_url` may be callables
-    that take what `action` returned. `on_refusal(exc)` adds more to the form (e.g. per year).
+    that take what `action` returned. `edited`: the record an edit form changes; its version is
+    compared with the form's under the lock, so a colleague's save a moment earlier is never
+    overwritten (409). `on_refusal(exc)` adds more to the form (e.g. per year).
     """
     session = db.session
     token = form.form_token.data if "form_token" in form else None
@@ -32,6 +34,8 @@ def save(form, action: Callable, success: str | Callable, next_url: str | Callab
         # The whole unit is one serialised step: the token's look-up and the rules see every
         # earlier write, and no other write lands before this one commits (core.locking).
         serialise(session)
+        if edited is not None:
+            check_version(edited, form)
         if token is not None:
             earlier = once.claim(session, token, user_id)
             if earlier is not None:

@@ -165,7 +165,8 @@ def edit(project_id: int):
     if form.validate_on_submit():
         check_version(project, form)
         done = unit.save(form, lambda: services.update_project(db.session, current_user, project, _project_data(form)),
-                         lambda saved: _("Project %(code)s is opgeslagen.", code=saved.code), _detail_url)
+                         lambda saved: _("Project %(code)s is opgeslagen.", code=saved.code), _detail_url,
+                         edited=project)
         if done:
             return done
     return _render_form(form, project, project.programme)
@@ -241,7 +242,7 @@ def _organisation_form(org: Organisation | None):
 
             def message(saved):
                 return _("Organisatie %(name)s is opgeslagen.", name=saved.name)
-        done = unit.save(form, action, message, url_for("projects.organisations"))
+        done = unit.save(form, action, message, url_for("projects.organisations"), edited=org)
         if done:
             return done
     return (render_template("projects/organisation_form.html", form=form, organisation=org),

@@ -144,3 +144,30 @@ def test_an_edit_without_its_version_is_refused_and_saves_nothing(session, every
         # The same edit with the version the page showed is saved.
         saved = client.post(url, data={**data, "version": _version(client.get(url).get_data(as_text=True))})
         assert saved.status_code == 302, url
+
+
+def test_a_save_landing_between_the_version_check_and_the_lock_is_not_overwritten(app, session, two_officers,
+                                                                                 monkeypatch):
+    """The early version check passes; a colleague saves before this request takes the write lock;
+    the check under the lock refuses (409) instead of writing over the colleague's change."""
+    import core.unit
+
+    programme, (first, _second) = two_officers
+    org = portfolio.create_organisation(session, make_user(session, "financieel"), "Stichting Start", "ngo")
+    session.commit()
+    url = f"/organisaties/{org.id}/bewerken"
+    seen = _version(first.get(url).get_data(as_text=True))
+    real = core.unit.serialise
+
+    def colleague_saves_first(s):
+        with Session(db.engine) as other:
+            portfolio.update_organisation(other, make_user(other, "financieel"), other.get(Organisation, org.id),
+                                          "Stichting Collega", "gemeente")
+            other.commit()
+        real(s)
+
+    monkeypatch.setattr(core.unit, "serialise", colleague_saves_first)
+    late = first.post(url, data={"version": seen, "name": "Stichting Mijn", "type": "ngo"})
+    assert late.status_code == 409
+    session.expire_all()
+    assert session.get(Organisation, org.id).name == "Stichting Collega"
