@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from flask import render_template
+from flask import g, render_template
 from flask_login import login_user
 from sqlalchemy import event, func, select
 
@@ -563,6 +563,7 @@ def test_unknown_ids_give_404(app, world):
 
 def _render_money(app, user, project) -> str:
     with app.test_request_context("/"):
+        g.pop("programme", None)  # as a real request starts: nothing cached from the one before
         login_user(user)
         return render_template("budget/_project_money.html", project=project,
                                data=queries.project_money(db.session, project))
