@@ -6,7 +6,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -64,7 +63,7 @@ def _user(user_id: int) -> User:
 @bp.route("/")
 @admin_only
 def index():
-    rows = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
+    rows = users.in_list_order(db.session)
     return render_template("users/index.html", users=rows, roles=ROLES)
 
 

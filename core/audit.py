@@ -195,3 +195,36 @@ def record_many(session, actor, items) -> int:
         # Explicit ids leave PostgreSQL's sequence behind; record() after this must not reuse them.
         advance_id_sequences(session, [AuditEntry.__table__])
     return count
+
+
+# --- Reading the trail (the audit pages) ---------------------------------------------------------
+
+
+def trail_query(kind: str = "", action: str = "", by: str = "", entity_id: int | None = None,
+                since: datetime | None = None, before: datetime | None = None):
+    """The trail newest first, filtered on object type, action, person (part of the label), id and time."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if kind:
+        query = query.where(AuditEntry.entity == kind)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if by:
+        query = query.where(AuditEntry.actor_label.contains(by, autoescape=True))
+    if entity_id is not None:
+        query = query.where(AuditEntry.entity_id == entity_id)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if before is not None:
+        query = query.where(AuditEntry.at < before)
+    return query
+
+
+def trail_choices(session) -> tuple[list[str], list[str]]:
+    """(object types, actions) the trail holds, for the filter lists."""
+    return (session.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)).all(),
+            session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all())
+
+
+def object_history(session, entity: str, entity_id: int) -> list[AuditEntry]:
+    return session.scalars(select(AuditEntry).where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
+                           .order_by(AuditEntry.id)).all()

@@ -4,9 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 
 from flask import Blueprint, render_template, request
-from sqlalchemy import select
 
-from core.audit import AuditEntry
+from core.audit import object_history, trail_choices, trail_query
 from core.auth import role_required
 from core.db import db
 from core.params import page_arg, parse_id
@@ -33,24 +32,14 @@ def index():
     """Newest first, filtered on object type, action, person, object id and a date range."""
     filters = {key: (request.args.get(key) or "").strip() for key in ("soort", "actie", "door", "id")}
     start, end = _day(request.args.get("van")), _day(request.args.get("tot"))
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if filters["soort"]:
-        query = query.where(AuditEntry.entity == filters["soort"])
-    if filters["actie"]:
-        query = query.where(AuditEntry.action == filters["actie"])
-    if filters["door"]:
-        query = query.where(AuditEntry.actor_label.contains(filters["door"], autoescape=True))
-    if filters["id"]:
-        # An id that no row can have (text, 0, beyond INTEGER) finds nothing rather than failing.
-        query = query.where(AuditEntry.entity_id == (parse_id(filters["id"]) or -1))
-    if start:
-        query = query.where(AuditEntry.at >= _day_start(start))
-    if end and end < date.max:
-        # "tot en met" the last day; up to 9999-12-31 there is no later day to stop before.
-        query = query.where(AuditEntry.at < _day_start(end + timedelta(days=1)))
+    # An id that no row can have (text, 0, beyond INTEGER) finds nothing rather than failing.
+    entity_id = (parse_id(filters["id"]) or -1) if filters["id"] else None
+    # "tot en met" the last day; up to 9999-12-31 there is no later day to stop before.
+    before = _day_start(end + timedelta(days=1)) if end and end < date.max else None
+    query = trail_query(filters["soort"], filters["actie"], filters["door"], entity_id,
+                        _day_start(start) if start else None, before)
     page = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
-    entities = db.session.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)).all()
-    actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    entities, actions = trail_choices(db.session)
     args = {k: v for k, v in {**filters, "van": request.args.get("van", ""),
                               "tot": request.args.get("tot", "")}.items() if v}
     return render_template("audit/index.html", page=page, entities=entities, actions=actions, args=args)
@@ -60,7 +49,5 @@ def index():
 @role_required(*FINANCE_ROLES)
 def history(entity: str, entity_id: int):
     """Every change to one object, oldest first, with before and after."""
-    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.entity == entity,
-                                                          AuditEntry.entity_id == entity_id)
-                                 .order_by(AuditEntry.id)).all()
+    entries = object_history(db.session, entity, entity_id)
     return render_template("audit/history.html", entity=entity, entity_id=entity_id, entries=entries)

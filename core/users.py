@@ -271,3 +271,8 @@ def use_totp_step(session, user: User, step: int) -> bool:
     # The row changed behind the ORM's back; keep the loaded object in step with it.
     session.expire(user, ["totp_last_step"])
     return True
+
+
+def in_list_order(session) -> list[User]:
+    """Every user, active ones first, by name (the user list)."""
+    return session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
