@@ -106,10 +106,19 @@ def _canonical_time(at: datetime) -> str:
     return at.isoformat(timespec="microseconds")
 
 
+#: json.dumps builds a new encoder per call; record_many calls these hundreds of thousands of times.
+_PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_CHANGES_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=_json_default)
+
+
 def entry_digest(prev_hash: str, at: datetime, actor_id, actor_label: str, action: str, entity: str,
                  entity_id, changes: str) -> str:
-    payload = json.dumps([prev_hash, _canonical_time(at), actor_id, actor_label, action, entity, entity_id,
-                          changes], ensure_ascii=False, separators=(",", ":"))
+    return _digest(prev_hash, _canonical_time(at), actor_id, actor_label, action, entity, entity_id, changes)
+
+
+def _digest(prev_hash: str, at_text: str, actor_id, actor_label: str, action: str, entity: str,
+            entity_id, changes: str) -> str:
+    payload = _PAYLOAD_JSON.encode([prev_hash, at_text, actor_id, actor_label, action, entity, entity_id, changes])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -178,13 +187,14 @@ def record_many(session, actor, items) -> int:
     actor_id = getattr(actor, "id", None)
     label = getattr(actor, "email", None) or str(actor or "systeem")
     at = utcnow()
+    at_text = _canonical_time(at)  # one moment for the whole batch: hashed as entry_digest would
     state = {"prev": prev, "id": next_id}
 
     def rows():
         for action, entity, entity_id, changes in items:
             # json's C encoder with a fallback for dates and amounts: the same text as _jsonable gives.
-            text_ = json.dumps(changes or {}, sort_keys=True, ensure_ascii=False, default=_json_default)
-            digest = entry_digest(state["prev"], at, actor_id, label, action, entity, entity_id, text_)
+            text_ = _CHANGES_JSON.encode(changes or {})
+            digest = _digest(state["prev"], at_text, actor_id, label, action, entity, entity_id, text_)
             yield {"id": state["id"], "at": at, "actor_id": actor_id, "actor_label": label, "action": action,
                    "entity": entity, "entity_id": entity_id, "changes": text_, "prev_hash": state["prev"],
                    "entry_hash": digest}

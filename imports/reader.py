@@ -12,7 +12,7 @@ import defusedxml.ElementTree as defused_et
 from defusedxml import DefusedXmlException
 
 from core.errors import ValidationError
-from core.money import parse_eur, to_decimal
+from core.money import parse_eur
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 #: Limits on the zip before anything parses it. A ministry's own export of 10,000 projects
@@ -339,7 +339,7 @@ def amount(value, required: bool = True) -> Decimal | None:
             # Excel formulas leave binary noise (0.1+0.2); anything beyond that is a real fraction of a cent.
             if abs(dec - cents) > Decimal("0.000001"):
                 raise CellError("Een bedrag heeft hoogstens twee decimalen (centen).")
-            return parse_eur(to_decimal(cents))
+            return parse_eur(cents)  # checks the range; cents is already two-place
         if isinstance(value, Decimal):
             return parse_eur(value)
         return parse_eur(str(value))
