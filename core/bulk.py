@@ -75,7 +75,7 @@ def insert_rows(session, table, rows: Iterable[dict], progress: Callable[[int], 
 def _bound_values(connection, table, columns: list[str], rows: Iterable[dict]) -> Iterator[tuple]:
     """Each row as a tuple of database values, in `columns` order, as the columns' types bind them."""
     # The dialect's own type (SQLite's DATETIME, not the generic DateTime): what a compiled insert binds with.
-    processors = [(i, _last_value_kept(proc)) for i, proc in enumerate(
+    processors = [(i, proc) for i, proc in enumerate(
         table.c[name].type.dialect_impl(connection.dialect).bind_processor(connection.dialect) for name in columns)
         if proc is not None]
     values_of = operator.itemgetter(*columns)
@@ -89,22 +89,6 @@ def _bound_values(connection, table, columns: list[str], rows: Iterable[dict]) -
                 if values[i] is not None:
                     values[i] = proc(values[i])
         yield tuple(values)
-
-
-def _last_value_kept(proc: Callable) -> Callable:
-    """`proc`, reusing its result while it is handed the same (immutable) object again.
-
-    A bulk write stamps every row with one moment (created_at, an audit entry's at); on SQLite
-    formatting that datetime anew for each of 10^5 rows was a tenth of the write.
-    """
-    last: list = [object(), None]
-
-    def process(value):
-        if value is not last[0]:
-            last[0], last[1] = value, proc(value)
-        return last[1]
-
-    return process
 
 
 def _copy(connection, table, columns: list[str], values: Iterator[tuple], progress) -> int:
