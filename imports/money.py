@@ -50,13 +50,13 @@ class MoneySteps:
     def _book_money(self) -> None:
         """Commitments, adjustments and payments replayed by date, so each step met its rules then too.
 
-        The rules are add_commitment's, adjust_commitment's and add_payment's (budget/services.py),
-        checked against running totals per commitment instead of a query per row; the budget
+        The rules are budget.rules' (new_commitment, adjust, pay), the same the services call,
+        here on each commitment's running CommitmentState instead of a query per row; the budget
         stop is checked once on the whole file's state (_final_budget_check). What passes is
         written in bulk, each object with the audit entry the service would have written.
         """
-        self.booked: dict[str, Booked] = {}
-        self.staged_money: list[tuple[str, object]] = []  # ("commitment"|"adjustment"|"payment", staged), in order
+        # staged_money: ("commitment"|"adjustment"|"payment", staged), in order
+        self.booked, self.staged_money = {}, []
         events = self._money_events()
         self._load_booked({op.ref for op in events if op.ref in self.db_commitments})
         self._run(events, report=False)

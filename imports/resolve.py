@@ -64,7 +64,7 @@ class ResolveSteps:
         self.error(sheet, r["row"], column, f"Deze sleutel staat al op regel {first['row']} van dit blad.")
 
     def _resolve_budget(self) -> None:
-        self.sources: dict[tuple, list[dict]] = defaultdict(list)
+        self.sources = defaultdict(list)
         for r in self.rows["Budget"]:
             group = self.sources[(r["programme"], norm(r["source"]))]
             for other in group:
@@ -76,7 +76,7 @@ class ResolveSteps:
                 self.error("Budget", r["row"], column, f"Bron '{r['source']}' heeft op regel {group[0]['row']} "
                                                         "een andere soort of een ander kenmerk.")
             group.append(r)
-        self.kasschuiven: dict[tuple, list[dict]] = defaultdict(list)
+        self.kasschuiven = defaultdict(list)
         for r in self.rows["Mutaties"]:
             if r["kind"] == "kasschuif":
                 self.kasschuiven[(r["programme"], r["group"])].append(r)
@@ -119,14 +119,14 @@ class ResolveSteps:
 
     def _resolve_projects(self, known_programmes: set) -> None:
         s = self.session
-        self.db_projects: dict[tuple, Project] = {}
+        self.db_projects = {}
         codes = [p.id for c, p in self.db_programmes.items()]
         if codes:
             # Forms in one extra query: comparing each project's forms must not load them one by one.
             for p in s.scalars(select(Project).where(Project.programme_id.in_(codes))
                                .options(selectinload(Project.forms))):
                 self.db_projects[(p.programme.code, p.code)] = p
-        self.file_projects: dict[tuple, dict] = {}
+        self.file_projects = {}
         for r in self.rows["Projecten"]:
             key = (r["programme"], r["code"])
             if key in self.file_projects:
@@ -156,7 +156,7 @@ class ResolveSteps:
                 elif r["predecessor"] == r["code"]:
                     self.error("Projecten", r["row"], "Vervolg op", FOLLOWS_ITSELF)
         # A project code is unique per programme; sheets without a Programma column need it unambiguous.
-        self.project_by_code: dict[str, set] = defaultdict(set)
+        self.project_by_code = defaultdict(set)
         for programme_code, code in list(self.db_projects) + list(self.file_projects):
             self.project_by_code[code].add(programme_code)
 
@@ -188,7 +188,7 @@ class ResolveSteps:
 
     def _resolve_money(self) -> None:
         s = self.session
-        self.commitment_rows: dict[str, list[dict]] = defaultdict(list)
+        self.commitment_rows = defaultdict(list)
         for r in self.rows["Verplichtingen"]:
             r["programme"] = self._project_programme("Verplichtingen", r)
             group = self.commitment_rows[r["reference"]]
@@ -202,7 +202,7 @@ class ResolveSteps:
                     break
             group.append(r)
         refs = {r["commitment"] for r in self.rows["Betalingen"] + self.rows["Bijstellingen"]} | set(self.commitment_rows)
-        self.db_commitments: dict[str, Commitment] = {}
+        self.db_commitments = {}
         refs_list = sorted(refs)
         for i in range(0, len(refs_list), 500):
             for c in s.scalars(select(Commitment).where(Commitment.reference.in_(refs_list[i:i + 500]))
