@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all
 
-from budget.ledger import FAR_FUTURE, ZERO
+from budget.ledger import FAR_FUTURE
 from budget.models import (
     Commitment,
     CommitmentAdjustment,
@@ -16,7 +16,7 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
-from core.money import Money
+from core.money import ZERO, Money
 from projects.models import PIPELINE_STATUSES, Project
 
 

@@ -33,10 +33,9 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
-from core.money import Money
+from core.money import ZERO, Money
 from projects.models import Programme, Project
 
-ZERO = Decimal("0.00")
 FAR_FUTURE = date(9999, 12, 31)
 
 

@@ -18,9 +18,7 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
-from core.money import Money
-
-ZERO = Decimal("0.00")
+from core.money import ZERO, Money
 
 
 def budget_overview(session, programme) -> dict:

@@ -8,10 +8,9 @@ from decimal import Decimal
 
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, PAYMENT_KINDS
 from core.errors import BudgetStopError, Conflict, PermissionDenied, ValidationError
-from core.money import format_eur
+from core.money import ZERO, format_eur
 from core.validate import amount, code, day, text, year
 
-ZERO = Decimal("0.00")
 #: The shortest reason a beheerder must give to break through the budget stop.
 OVERRIDE_REASON_MIN = 10
 _NOTHING_COMMITTED = "Een verplichting heeft een bedrag groter dan nul."

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -38,7 +37,6 @@ from core.web import current_programme
 
 bp = Blueprint("budget", __name__, template_folder="templates")
 
-ZERO = Decimal("0.00")
 finance_only = role_required(*FINANCE_ROLES)
 
 

@@ -15,6 +15,9 @@ CENT = Decimal("0.01")
 #: Largest amount we store: 10 cents short of 10^17 keeps far inside BIGINT.
 MAX_AMOUNT = Decimal("999999999999999.99")
 
+#: Nothing, as an amount (two places, like every amount).
+ZERO = Decimal("0.00")
+
 
 def to_decimal(value) -> Decimal:
     """Turn an int, Decimal or numeric string into an exact two-place Decimal; never a float."""

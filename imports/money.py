@@ -17,10 +17,10 @@ from budget.models import (
     CommitmentSchedule,
     Payment,
 )
-from budget.rules import ZERO, CommitmentState
+from budget.rules import CommitmentState
 from core import bulk
 from core.audit import record_many
-from core.money import Money
+from core.money import ZERO, Money
 from core.users import FINANCE_ROLES, require_role
 from imports.apply import Missing, Op
 from imports.contract import NEW, UNCHANGED

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from budget import breakdowns, ledger
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, BudgetMutation
 from core.gcpause import gc_paused
+from core.money import ZERO
 from core.users import User
 from projects.models import (
     CATEGORIES,
@@ -27,7 +28,6 @@ from projects.models import (
 )
 
 STATE_FORMAT = 1
-ZERO = Decimal("0.00")
 STAFFING_LABEL = "Ambtelijke ondersteuning JenV"
 
 #: Samenvatting rows: (label, key in YearFigures or a computed key, kind).

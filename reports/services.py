@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from core.audit import record
 from core.errors import NotFound, ValidationError
-from core.money import format_eur
+from core.money import ZERO, format_eur
 from core.users import FINANCE_ROLES, require_role
 from projects.models import CATEGORIES, LINES, STATUSES, Programme
 from reports.models import ReportSnapshot
-from reports.queries import ZERO, collect_state, frames, year_values
+from reports.queries import collect_state, frames, year_values
 
 
 def canonical_json(state: dict) -> str:
