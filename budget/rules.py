@@ -109,12 +109,13 @@ def payment_amount(value, kind: str) -> Decimal:
     return signed
 
 
-def pay(state: CommitmentState, value, kind: str, payment_day: date) -> CommitmentState:
-    """Book a payment: the paid total stays within the commitment and never goes below zero.
+def pay(state: CommitmentState, signed: Decimal, payment_day: date) -> CommitmentState:
+    """Book a payment (its amount as payment_amount signs it): the paid total stays within the
+    commitment and never goes below zero.
 
     An overpayment is refused as a budget stop in the payment's year (its date's year).
     """
-    paid = state.paid + payment_amount(value, kind)
+    paid = state.paid + signed
     if paid > state.total:
         excess = paid - state.total
         raise BudgetStopError({payment_day.year: excess},

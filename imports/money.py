@@ -224,7 +224,8 @@ class MoneySteps:
         """The payment rule on the commitment's running state: within the commitment, a refund never below zero."""
         booked = self._booked_state(r["commitment"])
         require_role(self.actor, *FINANCE_ROLES)
-        booked.state = rules.pay(booked.state, r["amount"], r["kind"], r["date"])
+        # The row's amount was signed by rules.payment_amount when it was read (imports.parse).
+        booked.state = rules.pay(booked.state, r["amount"], r["date"])
         self.staged_money.append(("payment", (booked, r)))
 
     def _write_money(self) -> None:

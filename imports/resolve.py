@@ -1,4 +1,4 @@
-"""Import step 2: what the rows refer to (programmes, organisations, projects, users, commitments); the file's consistency."""
+"""Import step 2: what the rows refer to (programmes, organisations, projects, users, commitments), and consistency."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict

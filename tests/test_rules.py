@@ -87,9 +87,9 @@ def test_validate_returns_clean_values():
     (lambda: money.payment_amount("0", "betaling"), ValidationError, "Het bedrag kan niet nul zijn.", "amount"),
     (lambda: money.payment_amount("-100", "voorschot"), ValidationError,
      "Een negatief bedrag boekt u als terugbetaling.", "amount"),
-    (lambda: money.pay(STATE, "700,01", "betaling", date(2026, 3, 1)), BudgetStopError,
+    (lambda: money.pay(STATE, money.payment_amount("700,01", "betaling"), date(2026, 3, 1)), BudgetStopError,
      "Betaling geweigerd: verplichting BS-1 is €\xa01.000,00; deze betaling gaat daar €\xa00,01 overheen.", None),
-    (lambda: money.pay(STATE, "300,01", "terugbetaling", date(2026, 3, 1)), ValidationError,
+    (lambda: money.pay(STATE, money.payment_amount("300,01", "terugbetaling"), date(2026, 3, 1)), ValidationError,
      "De terugbetaling is groter dan wat er op deze verplichting is betaald.", "amount"),
 ])
 def test_commitment_and_payment_messages(call, error, message, field):
@@ -97,7 +97,8 @@ def test_commitment_and_payment_messages(call, error, message, field):
 
 
 def test_overpayment_is_a_shortfall_in_the_payments_year():
-    refused = _refused(lambda: money.pay(STATE, 800, "eindbetaling", date(2026, 3, 1)), BudgetStopError,
+    refused = _refused(lambda: money.pay(STATE, money.payment_amount(800, "eindbetaling"), date(2026, 3, 1)),
+                       BudgetStopError,
                        "Betaling geweigerd: verplichting BS-1 is €\xa01.000,00; deze betaling gaat daar "
                        "€\xa0100,00 overheen.")
     assert refused.shortfalls == {2026: D("100.00")}
@@ -112,9 +113,9 @@ def test_commitment_rules_return_the_next_state():
     assert (lower.total, dict(lower.years)) == (D("950.00"), {2025: D("600.00"), 2026: D("300.00"),
                                                                2027: D("50.00")})
     assert STATE.total == D("1000.00")  # a rule never changes the state it was given
-    assert money.pay(STATE, "700", "eindbetaling", date(2026, 1, 1)).paid == D("1000.00")
-    assert money.pay(STATE, "300", "terugbetaling", date(2026, 1, 1)).paid == D("0.00")
-    assert money.pay(STATE, "-300", "terugbetaling", date(2026, 1, 1)).paid == D("0.00")
+    assert money.pay(STATE, money.payment_amount("700", "eindbetaling"), date(2026, 1, 1)).paid == D("1000.00")
+    assert money.pay(STATE, money.payment_amount("300", "terugbetaling"), date(2026, 1, 1)).paid == D("0.00")
+    assert money.pay(STATE, money.payment_amount("-300", "terugbetaling"), date(2026, 1, 1)).paid == D("0.00")
     assert money.payment_amount("250", "terugbetaling") == D("-250.00")
 
 

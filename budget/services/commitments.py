@@ -88,7 +88,7 @@ def add_payment(session, actor, commitment: Commitment, *, payment_date: date, a
     if reference and session.scalar(select(Payment.id).where(Payment.reference == reference)):
         raise Conflict(f"Er bestaat al een betaling met kenmerk {reference}.", field="reference")
     total, paid = commitment_totals(session, commitment.id)
-    rules.pay(rules.CommitmentState(total, paid, reference=commitment.reference), amount, kind, payment_date)
+    rules.pay(rules.CommitmentState(total, paid, reference=commitment.reference), amount, payment_date)
     payment = Payment(commitment_id=commitment.id, date=payment_date, amount=amount, kind=kind,
                       reference=reference, description=validate.text(description, "", "description", required=False))
     session.add(payment)
