@@ -10,9 +10,10 @@ from budget.models import (
 )
 from core import validate
 from core.errors import DomainError
-from imports import reader
+from imports import cells
+from imports.cells import CellError
 from imports.contract import OPTIONAL_COLUMNS
-from imports.reader import CellError, Sheet
+from imports.reader import Sheet
 from projects import rules as portfolio
 from projects.models import (
     CATEGORIES,
@@ -74,108 +75,108 @@ class ParseSteps:
             sheet.rows = []  # parsed: on a large file the raw cells would double the memory
 
     def _parse_programma(self, c) -> dict:
-        first, last = c("Eerste jaar", reader.year), c("Laatste jaar", reader.year, required=False)
+        first, last = c("Eerste jaar", cells.year), c("Laatste jaar", cells.year, required=False)
         if first and last:
             c.rule("Laatste jaar", portfolio.check_programme_years, first, last)
-        code = c("Code", reader.text, required=True, max_len=20)
+        code = c("Code", cells.text, required=True, max_len=20)
         return {"code": code and c.rule("Code", portfolio.programme_code, code),
-                "name": c("Naam", reader.text, required=True, max_len=200),
-                "ministry": c("Ministerie", reader.text, required=True, max_len=200),
-                "budget_article": c("Begrotingsartikel", reader.text, required=True, max_len=50),
+                "name": c("Naam", cells.text, required=True, max_len=200),
+                "ministry": c("Ministerie", cells.text, required=True, max_len=200),
+                "budget_article": c("Begrotingsartikel", cells.text, required=True, max_len=50),
                 "first_year": first, "last_year": last, "has_last": "Laatste jaar" in c.sheet.columns}
 
     def _parse_budget(self, c) -> dict:
-        amount = c("Bedrag", reader.amount)
+        amount = c("Bedrag", cells.amount)
         if amount is not None and amount < 0:
             c.fail("Bedrag", "Het bedrag van een financieringsbron kan niet negatief zijn; "
                              "een verlaging boekt u op het blad Mutaties.")
-        return {"programme": (c("Programma", reader.text, required=True) or "").upper(),
-                "source": c("Bron", reader.text, required=True, max_len=200),
-                "kind": c("Soort", reader.coded, FUNDING_KINDS, "soort"),
-                "reference": c("Kenmerk", reader.text, max_len=200),
-                "year": c("Jaar", reader.year), "amount": amount}
+        return {"programme": (c("Programma", cells.text, required=True) or "").upper(),
+                "source": c("Bron", cells.text, required=True, max_len=200),
+                "kind": c("Soort", cells.coded, FUNDING_KINDS, "soort"),
+                "reference": c("Kenmerk", cells.text, max_len=200),
+                "year": c("Jaar", cells.year), "amount": amount}
 
     def _parse_mutaties(self, c) -> dict:
-        amount = c("Bedrag", reader.amount)
+        amount = c("Bedrag", cells.amount)
         if amount == 0:
             c.fail("Bedrag", "Het bedrag van een mutatie kan niet nul zijn.")
-        kind = c("Soort", reader.coded, MUTATION_KINDS, "soort mutatie")
-        group = c("Kasschuifgroep", reader.text, max_len=100)
+        kind = c("Soort", cells.coded, MUTATION_KINDS, "soort mutatie")
+        group = c("Kasschuifgroep", cells.text, max_len=100)
         if kind == "kasschuif" and not group:
             c.fail("Kasschuifgroep", "Vul de kasschuifgroep in: regels met dezelfde groep vormen één kasschuif.")
         if kind and kind != "kasschuif" and group:
             c.fail("Kasschuifgroep", "Alleen een kasschuif heeft een kasschuifgroep.")
-        return {"programme": (c("Programma", reader.text, required=True) or "").upper(), "year": c("Jaar", reader.year),
-                "amount": amount, "kind": kind, "moment": c("Moment", reader.coded, MUTATION_MOMENTS, "moment"),
-                "reason": c("Toelichting", reader.text, required=True),
-                "reference": c("Kenmerk", reader.text, max_len=200), "date": c("Datum", reader.day),
+        return {"programme": (c("Programma", cells.text, required=True) or "").upper(), "year": c("Jaar", cells.year),
+                "amount": amount, "kind": kind, "moment": c("Moment", cells.coded, MUTATION_MOMENTS, "moment"),
+                "reason": c("Toelichting", cells.text, required=True),
+                "reference": c("Kenmerk", cells.text, max_len=200), "date": c("Datum", cells.day),
                 "group": group}
 
     def _parse_ambtelijke_ondersteuning(self, c) -> dict:
-        fte, amount = c("FTE", reader.amount), c("Bedrag", reader.amount)
+        fte, amount = c("FTE", cells.amount), c("Bedrag", cells.amount)
         if fte is not None:
             fte = c.rule("FTE", money.staffing_fte, fte)
         if amount is not None:
             amount = c.rule("Bedrag", validate.amount, amount)
-        return {"programme": (c("Programma", reader.text, required=True) or "").upper(), "year": c("Jaar", reader.year),
+        return {"programme": (c("Programma", cells.text, required=True) or "").upper(), "year": c("Jaar", cells.year),
                 "fte": fte, "amount": amount}
 
     def _parse_personeelskosten(self, c) -> dict:
-        amount = c("Bedrag", reader.amount)
+        amount = c("Bedrag", cells.amount)
         if amount == 0:
             c.fail("Bedrag", "Het bedrag kan niet nul zijn.")
-        return {"reference": c("Kenmerk", reader.text, max_len=100),
-                "programme": (c("Programma", reader.text, required=True) or "").upper(),
-                "date": c("Datum", reader.day), "amount": amount,
-                "description": c("Omschrijving", reader.text)}
+        return {"reference": c("Kenmerk", cells.text, max_len=100),
+                "programme": (c("Programma", cells.text, required=True) or "").upper(),
+                "date": c("Datum", cells.day), "amount": amount,
+                "description": c("Omschrijving", cells.text)}
 
     def _parse_organisaties(self, c) -> dict:
-        return {"name": c("Naam", reader.text, required=True, max_len=200),
-                "type": c("Type", reader.coded, ORGANISATION_TYPES, "type")}
+        return {"name": c("Naam", cells.text, required=True, max_len=200),
+                "type": c("Type", cells.coded, ORGANISATION_TYPES, "type")}
 
     def _parse_projecten(self, c) -> dict:
         # The project rules (dates in order, requested amount, forms, predecessor) are
         # projects.rules.check_project's, applied when the row is written.
-        start, end = c("Startdatum", reader.day, required=False), c("Einddatum", reader.day, required=False)
-        requested = c("Gevraagd bedrag", reader.amount, required=False)
-        return {"programme": (c("Programma", reader.text, required=True) or "").upper(),
-                "code": c("Projectcode", reader.text, required=True, max_len=30),
-                "title": c("Titel", reader.text, required=True, max_len=300),
-                "summary": c("Samenvatting", reader.text),
-                "category": c("Categorie", reader.coded, CATEGORIES, "categorie"),
-                "line": c("Programmalijn", reader.coded, LINES, "programmalijn"),
-                "forms": c("Vormen van uitbuiting", reader.coded_list, EXPLOITATION_FORMS, "vorm van uitbuiting",
+        start, end = c("Startdatum", cells.day, required=False), c("Einddatum", cells.day, required=False)
+        requested = c("Gevraagd bedrag", cells.amount, required=False)
+        return {"programme": (c("Programma", cells.text, required=True) or "").upper(),
+                "code": c("Projectcode", cells.text, required=True, max_len=30),
+                "title": c("Titel", cells.text, required=True, max_len=300),
+                "summary": c("Samenvatting", cells.text),
+                "category": c("Categorie", cells.coded, CATEGORIES, "categorie"),
+                "line": c("Programmalijn", cells.coded, LINES, "programmalijn"),
+                "forms": c("Vormen van uitbuiting", cells.coded_list, EXPLOITATION_FORMS, "vorm van uitbuiting",
                            required=False),
-                "organisation": c("Organisatie", reader.text, max_len=200),
-                "instrument": c("Instrument", reader.coded, INSTRUMENTS, "instrument"),
-                "status": c("Status", reader.coded, STATUSES, "status", required=False) or "voorstel",
+                "organisation": c("Organisatie", cells.text, max_len=200),
+                "instrument": c("Instrument", cells.coded, INSTRUMENTS, "instrument"),
+                "status": c("Status", cells.coded, STATUSES, "status", required=False) or "voorstel",
                 "start_date": start, "end_date": end, "requested_amount": requested,
-                "predecessor": c("Vervolg op", reader.text, max_len=30),
-                "owner": (c("Projectleider", reader.text, max_len=254) or "").lower(),
-                "contact_person": c("Contactpersoon", reader.text, max_len=200),
-                "internal_notes": c("Interne notitie", reader.text)}
+                "predecessor": c("Vervolg op", cells.text, max_len=30),
+                "owner": (c("Projectleider", cells.text, max_len=254) or "").lower(),
+                "contact_person": c("Contactpersoon", cells.text, max_len=200),
+                "internal_notes": c("Interne notitie", cells.text)}
 
     def _parse_verplichtingen(self, c) -> dict:
-        amount = c("Bedrag", reader.amount)
+        amount = c("Bedrag", cells.amount)
         if amount is not None and amount < 0:
             c.fail("Bedrag", "Een kasritme kan niet negatief zijn; een verlaging boekt u op het blad Bijstellingen.")
-        return {"project": c("Projectcode", reader.text, required=True),
-                "reference": c("Kenmerk", reader.text, required=True, max_len=100),
-                "date": c("Datum", reader.day), "year": c("Jaar", reader.year), "amount": amount}
+        return {"project": c("Projectcode", cells.text, required=True),
+                "reference": c("Kenmerk", cells.text, required=True, max_len=100),
+                "date": c("Datum", cells.day), "year": c("Jaar", cells.year), "amount": amount}
 
     def _parse_betalingen(self, c) -> dict:
-        amount, kind = c("Bedrag", reader.amount), c("Soort", reader.coded, PAYMENT_KINDS, "soort betaling")
+        amount, kind = c("Bedrag", cells.amount), c("Soort", cells.coded, PAYMENT_KINDS, "soort betaling")
         if amount is not None and kind:
             # Signed as the payment rule signs it (a refund always lowers the paid total): the row
             # is then matched against payments already booked by its signed amount.
             amount = c.rule("Bedrag", money.payment_amount, amount, kind)
-        return {"reference": c("Kenmerk", reader.text, max_len=100),
-                "project": c("Projectcode", reader.text, required=True),
-                "commitment": c("Kenmerk verplichting", reader.text, required=True, max_len=100),
-                "date": c("Datum", reader.day), "amount": amount, "kind": kind}
+        return {"reference": c("Kenmerk", cells.text, max_len=100),
+                "project": c("Projectcode", cells.text, required=True),
+                "commitment": c("Kenmerk verplichting", cells.text, required=True, max_len=100),
+                "date": c("Datum", cells.day), "amount": amount, "kind": kind}
 
     def _parse_bijstellingen(self, c) -> dict:
-        amount = c("Bedrag", reader.amount)  # a zero year is left out; none at all, the rule refuses
-        return {"commitment": c("Kenmerk verplichting", reader.text, required=True, max_len=100),
-                "date": c("Datum", reader.day), "year": c("Jaar", reader.year), "amount": amount,
-                "reason": c("Reden", reader.text, required=True), "reference": c("Kenmerk", reader.text, max_len=100)}
+        amount = c("Bedrag", cells.amount)  # a zero year is left out; none at all, the rule refuses
+        return {"commitment": c("Kenmerk verplichting", cells.text, required=True, max_len=100),
+                "date": c("Datum", cells.day), "year": c("Jaar", cells.year), "amount": amount,
+                "reason": c("Reden", cells.text, required=True), "reference": c("Kenmerk", cells.text, max_len=100)}

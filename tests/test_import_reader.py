@@ -8,7 +8,7 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from imports import reader
+from imports import cells, reader
 from imports.contract import SHEETS
 from imports.reader import UnsafeFile
 from tests.test_import import big_file, small_programme, xlsx
@@ -170,6 +170,6 @@ def test_error_cells_keep_their_excel_text_and_are_refused_by_every_converter():
     sheet = SHEET.replace(b'<c r="E2" s="2"><v>1500.5</v></c>', b'<c r="E2" t="e"><f>1/0</f><v>#DIV/0!</v></c>')
     [betalingen] = reader.read_workbook(_with_sheet(sheet), SHEETS).values()
     assert betalingen.rows[0][1][4] == "#DIV/0!"
-    for convert in (reader.text, reader.amount, reader.year, reader.day):
-        with pytest.raises(reader.CellError, match="Excel-fout #DIV/0!"):
+    for convert in (cells.text, cells.amount, cells.year, cells.day):
+        with pytest.raises(cells.CellError, match="Excel-fout #DIV/0!"):
             convert(betalingen.rows[0][1][4])

@@ -1,0 +1,135 @@
+"""One cell's raw value to a Python value (text, amount, year, date, code), or a Dutch CellError."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from core.errors import ValidationError
+from core.money import parse_eur
+
+
+class ExcelError(str):
+    """The text of an Excel error cell (#N/A, #DIV/0!, ...): never a value to import."""
+
+
+class CellError(Exception):
+    """A cell that cannot be read; the caller adds sheet, row and column."""
+
+
+def _refuse_error(value: ExcelError):
+    raise CellError(f"De cel bevat de Excel-fout {value}; herstel de formule of vul de waarde zelf in.")
+
+
+def text(value, required: bool = False, max_len: int | None = None) -> str:
+    if value.__class__ is ExcelError:
+        _refuse_error(value)
+    if value is None:
+        result = ""
+    elif isinstance(value, float) and value.is_integer():
+        result = str(int(value))  # a code like 2024 typed as number
+    elif isinstance(value, datetime | date):
+        result = value.strftime("%d-%m-%Y")
+    else:
+        result = str(value).strip()
+    if required and not result:
+        raise CellError("Vul deze cel in.")
+    if max_len and len(result) > max_len:
+        raise CellError(f"De tekst is te lang (hoogstens {max_len} tekens).")
+    return result
+
+
+def amount(value, required: bool = True) -> Decimal | None:
+    """A euro amount: an Excel number or Dutch text ('1.234,56'); never via a binary float."""
+    if value.__class__ is ExcelError:
+        _refuse_error(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise CellError("Vul een bedrag in.")
+        return None
+    try:
+        if isinstance(value, bool):
+            raise CellError("Dit is geen bedrag.")
+        if isinstance(value, int):
+            return parse_eur(value)
+        if isinstance(value, float):
+            # repr gives the shortest decimal that round-trips, i.e. what Excel shows.
+            dec = Decimal(repr(value))
+            cents = dec.quantize(Decimal("0.01"))
+            # Excel formulas leave binary noise (0.1+0.2); anything beyond that is a real fraction of a cent.
+            if abs(dec - cents) > Decimal("0.000001"):
+                raise CellError("Een bedrag heeft hoogstens twee decimalen (centen).")
+            return parse_eur(cents)  # checks the range; cents is already two-place
+        if isinstance(value, Decimal):
+            return parse_eur(value)
+        return parse_eur(str(value))
+    except ValidationError as exc:
+        raise CellError(exc.message) from None
+    except (InvalidOperation, ValueError):
+        raise CellError(f"'{value}' is geen geldig bedrag; schrijf bijvoorbeeld 1.234,56.") from None
+
+
+def year(value, required: bool = True) -> int | None:
+    if value.__class__ is ExcelError:
+        _refuse_error(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise CellError("Vul een jaartal in.")
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool) or not 2000 <= value <= 2100:
+        raise CellError(f"'{value}' is geen jaartal tussen 2000 en 2100.")
+    return value
+
+
+_DATE = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def day(value, required: bool = True) -> date | None:
+    """An Excel date or text dd-mm-jjjj (ISO jjjj-mm-dd is accepted too)."""
+    if value.__class__ is ExcelError:
+        _refuse_error(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise CellError("Vul een datum in (dd-mm-jjjj).")
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    s = str(value).strip()
+    try:
+        if m := _DATE.match(s):
+            return date(int(m[3]), int(m[2]), int(m[1]))
+        if m := _ISO.match(s):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise CellError(f"'{s}' is geen bestaande datum.") from None
+    raise CellError(f"'{s}' is geen datum; schrijf dd-mm-jjjj.")
+
+
+def coded(value, labels: dict[str, str], what: str, required: bool = True) -> str | None:
+    """A coded value by its Dutch label (any case); the code itself is accepted as well."""
+    s = text(value)
+    if not s:
+        if required:
+            raise CellError(f"Vul {what} in.")
+        return None
+    wanted = " ".join(s.lower().split())
+    for code, label in labels.items():
+        if wanted in (label.lower(), code.lower(), code.replace("_", " ").lower()):
+            return code
+    raise CellError(f"Onbekende {what} '{s}'; kies uit: {', '.join(labels.values())}.")
+
+
+def coded_list(value, labels: dict[str, str], what: str, required: bool = True) -> list[str]:
+    parts = [p for p in text(value).split(";") if p.strip()]
+    if not parts and not required:
+        return []
+    if not parts:
+        raise CellError(f"Vul minstens één {what} in (meerdere gescheiden door ;).")
+    return list(dict.fromkeys(coded(p, labels, what) for p in parts))
