@@ -270,11 +270,12 @@ class ApplySteps:
         def create(r, key):
             require_role(self.actor, *FINANCE_ROLES)
             programme, data = self._project_data(r)
-            predecessor = self.db_projects.get((r["programme"], r["predecessor"])) if r["predecessor"] else None
+            # _project_data found the predecessor by code within this programme: it is one of its projects.
+            pred_id = data["predecessor_id"]
             data = check_project(data, ProjectLookups(
                 programme_id=programme.id,
                 organisations={data["organisation_id"]} - {None}, active_owners={data["owner_id"]} - {None},
-                projects={predecessor.id: (predecessor.programme_id, None)} if predecessor else {}))
+                projects={pred_id: (programme.id, None)} if pred_id is not None else {}))
             row = {"id": next(ids), "version": 1, "programme_id": programme.id, "status": r["status"],
                    "created_at": self.now, **data}
             staged.append(row)
