@@ -79,6 +79,10 @@ def _bound_values(connection, table, columns: list[str], rows: Iterable[dict]) -
         table.c[name].type.dialect_impl(connection.dialect).bind_processor(connection.dialect) for name in columns)
         if proc is not None]
     values_of = operator.itemgetter(*columns)
+    # A bulk write stamps every row with one moment (created_at, an audit entry's at): each
+    # column remembers its last value, so that moment is formatted once, not once per row.
+    last_in: dict[int, object] = {}
+    last_out: dict[int, object] = {}
     for row in rows:
         values = values_of(row)
         if len(columns) == 1:
@@ -86,8 +90,12 @@ def _bound_values(connection, table, columns: list[str], rows: Iterable[dict]) -
         if processors:
             values = list(values)
             for i, proc in processors:
-                if values[i] is not None:
-                    values[i] = proc(values[i])
+                value = values[i]
+                if value is None:
+                    continue
+                if value is not last_in.get(i):
+                    last_in[i], last_out[i] = value, proc(value)
+                values[i] = last_out[i]
         yield tuple(values)
 
 

@@ -112,24 +112,38 @@ def day(value, required: bool = True) -> date | None:
     raise CellError(f"'{s}' is geen datum; schrijf dd-mm-jjjj.")
 
 
-def coded(value, labels: dict[str, str], what: str, required: bool = True) -> str | None:
-    """A coded value by its Dutch label (any case); the code itself is accepted as well."""
+class Codes:
+    """A coded column's values: each code by its Dutch label, the code itself, or the code with spaces (any case)."""
+
+    def __init__(self, labels: dict[str, str], what: str):
+        self.labels, self.what = labels, what
+        # Built once: a 200,000-row sheet then looks each cell up instead of lowering every label again.
+        self.by_name: dict[str, str] = {}
+        for code, label in labels.items():
+            for name in (label, code, code.replace("_", " ")):
+                self.by_name.setdefault(name.lower(), code)
+
+    def unknown(self, value: str) -> CellError:
+        return CellError(f"Onbekende {self.what} '{value}'; kies uit: {', '.join(self.labels.values())}.")
+
+
+def coded(value, codes: Codes, required: bool = True) -> str | None:
+    """A coded value (see Codes), or None for an empty optional cell."""
     s = text(value)
     if not s:
         if required:
-            raise CellError(f"Vul {what} in.")
+            raise CellError(f"Vul {codes.what} in.")
         return None
-    wanted = " ".join(s.lower().split())
-    for code, label in labels.items():
-        if wanted in (label.lower(), code.lower(), code.replace("_", " ").lower()):
-            return code
-    raise CellError(f"Onbekende {what} '{s}'; kies uit: {', '.join(labels.values())}.")
+    code = codes.by_name.get(" ".join(s.lower().split()))
+    if code is None:
+        raise codes.unknown(s)
+    return code
 
 
-def coded_list(value, labels: dict[str, str], what: str, required: bool = True) -> list[str]:
+def coded_list(value, codes: Codes, required: bool = True) -> list[str]:
     parts = [p for p in text(value).split(";") if p.strip()]
     if not parts and not required:
         return []
     if not parts:
-        raise CellError(f"Vul minstens één {what} in (meerdere gescheiden door ;).")
-    return list(dict.fromkeys(coded(p, labels, what) for p in parts))
+        raise CellError(f"Vul minstens één {codes.what} in (meerdere gescheiden door ;).")
+    return list(dict.fromkeys(coded(p, codes) for p in parts))

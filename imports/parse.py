@@ -11,7 +11,7 @@ from budget.models import (
 from core import validate
 from core.errors import DomainError
 from imports import cells
-from imports.cells import CellError
+from imports.cells import CellError, Codes
 from imports.contract import OPTIONAL_COLUMNS
 from imports.reader import Sheet
 from projects import rules as portfolio
@@ -23,6 +23,19 @@ from projects.models import (
     ORGANISATION_TYPES,
     STATUSES,
 )
+
+
+#: The coded columns, each with the word its messages use.
+_FUNDING_KIND = Codes(FUNDING_KINDS, "soort")
+_MUTATION_KIND = Codes(MUTATION_KINDS, "soort mutatie")
+_MOMENT = Codes(MUTATION_MOMENTS, "moment")
+_ORGANISATION_TYPE = Codes(ORGANISATION_TYPES, "type")
+_CATEGORY = Codes(CATEGORIES, "categorie")
+_LINE = Codes(LINES, "programmalijn")
+_FORM = Codes(EXPLOITATION_FORMS, "vorm van uitbuiting")
+_INSTRUMENT = Codes(INSTRUMENTS, "instrument")
+_STATUS = Codes(STATUSES, "status")
+_PAYMENT_KIND = Codes(PAYMENT_KINDS, "soort betaling")
 
 
 class Cells:
@@ -92,7 +105,7 @@ class ParseSteps:
                              "een verlaging boekt u op het blad Mutaties.")
         return {"programme": (c("Programma", cells.text, required=True) or "").upper(),
                 "source": c("Bron", cells.text, required=True, max_len=200),
-                "kind": c("Soort", cells.coded, FUNDING_KINDS, "soort"),
+                "kind": c("Soort", cells.coded, _FUNDING_KIND),
                 "reference": c("Kenmerk", cells.text, max_len=200),
                 "year": c("Jaar", cells.year), "amount": amount}
 
@@ -100,14 +113,14 @@ class ParseSteps:
         amount = c("Bedrag", cells.amount)
         if amount == 0:
             c.fail("Bedrag", "Het bedrag van een mutatie kan niet nul zijn.")
-        kind = c("Soort", cells.coded, MUTATION_KINDS, "soort mutatie")
+        kind = c("Soort", cells.coded, _MUTATION_KIND)
         group = c("Kasschuifgroep", cells.text, max_len=100)
         if kind == "kasschuif" and not group:
             c.fail("Kasschuifgroep", "Vul de kasschuifgroep in: regels met dezelfde groep vormen één kasschuif.")
         if kind and kind != "kasschuif" and group:
             c.fail("Kasschuifgroep", "Alleen een kasschuif heeft een kasschuifgroep.")
         return {"programme": (c("Programma", cells.text, required=True) or "").upper(), "year": c("Jaar", cells.year),
-                "amount": amount, "kind": kind, "moment": c("Moment", cells.coded, MUTATION_MOMENTS, "moment"),
+                "amount": amount, "kind": kind, "moment": c("Moment", cells.coded, _MOMENT),
                 "reason": c("Toelichting", cells.text, required=True),
                 "reference": c("Kenmerk", cells.text, max_len=200), "date": c("Datum", cells.day),
                 "group": group}
@@ -132,7 +145,7 @@ class ParseSteps:
 
     def _parse_organisaties(self, c) -> dict:
         return {"name": c("Naam", cells.text, required=True, max_len=200),
-                "type": c("Type", cells.coded, ORGANISATION_TYPES, "type")}
+                "type": c("Type", cells.coded, _ORGANISATION_TYPE)}
 
     def _parse_projecten(self, c) -> dict:
         # The project rules (dates in order, requested amount, forms, predecessor) are
@@ -143,13 +156,12 @@ class ParseSteps:
                 "code": c("Projectcode", cells.text, required=True, max_len=30),
                 "title": c("Titel", cells.text, required=True, max_len=300),
                 "summary": c("Samenvatting", cells.text),
-                "category": c("Categorie", cells.coded, CATEGORIES, "categorie"),
-                "line": c("Programmalijn", cells.coded, LINES, "programmalijn"),
-                "forms": c("Vormen van uitbuiting", cells.coded_list, EXPLOITATION_FORMS, "vorm van uitbuiting",
-                           required=False),
+                "category": c("Categorie", cells.coded, _CATEGORY),
+                "line": c("Programmalijn", cells.coded, _LINE),
+                "forms": c("Vormen van uitbuiting", cells.coded_list, _FORM, required=False),
                 "organisation": c("Organisatie", cells.text, max_len=200),
-                "instrument": c("Instrument", cells.coded, INSTRUMENTS, "instrument"),
-                "status": c("Status", cells.coded, STATUSES, "status", required=False) or "voorstel",
+                "instrument": c("Instrument", cells.coded, _INSTRUMENT),
+                "status": c("Status", cells.coded, _STATUS, required=False) or "voorstel",
                 "start_date": start, "end_date": end, "requested_amount": requested,
                 "predecessor": c("Vervolg op", cells.text, max_len=30),
                 "owner": (c("Projectleider", cells.text, max_len=254) or "").lower(),
@@ -165,7 +177,7 @@ class ParseSteps:
                 "date": c("Datum", cells.day), "year": c("Jaar", cells.year), "amount": amount}
 
     def _parse_betalingen(self, c) -> dict:
-        amount, kind = c("Bedrag", cells.amount), c("Soort", cells.coded, PAYMENT_KINDS, "soort betaling")
+        amount, kind = c("Bedrag", cells.amount), c("Soort", cells.coded, _PAYMENT_KIND)
         if amount is not None and kind:
             # Signed as the payment rule signs it (a refund always lowers the paid total): the row
             # is then matched against payments already booked by its signed amount.
