@@ -24,7 +24,6 @@ from projects.models import (
     STATUSES,
 )
 
-
 #: The coded columns, each with the word its messages use.
 _FUNDING_KIND = Codes(FUNDING_KINDS, "soort")
 _MUTATION_KIND = Codes(MUTATION_KINDS, "soort mutatie")
