@@ -72,7 +72,7 @@ def collect_state(session, programme: Programme, peildatum: date, years: list[in
     A snapshot stores exactly this (detail for every year); a live report builds the same for one
     year, so both paths run through frames() and come out alike. Amounts are strings (exact).
     """
-    all_years = ledger.programme_years(session, programme)
+    all_years = ledger.programme_years(session, programme, peildatum)
     detail_years = all_years if years is None else list(years)
     figures = ledger.programme_figures(session, programme.id, peildatum, sorted(set(all_years) | set(detail_years)))
     state = {
