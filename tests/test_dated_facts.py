@@ -1,0 +1,109 @@
+"""Dated facts: the live report at a past peildatum equals, cell for cell, the snapshot made that day."""
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from decimal import Decimal as D
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from bench.generate import generate
+from budget import services as budget
+from budget.demo import DEMO_CODE, load_demo
+from budget.ledger import commitment_totals, programme_figures
+from budget.models import UNDATED_FROM, Commitment, FundingSource, StaffingReservation
+from projects.models import PIPELINE_STATUSES, Programme, Project
+from reports import excel, services
+from reports.queries import live_frames
+from tests.factories import TEST_ACTOR, make_programme, make_user
+
+
+def _cells(rf) -> dict:
+    """Every cell of the workbook but the Verantwoording, which names the snapshot or says it is live."""
+    book = openpyxl.load_workbook(io.BytesIO(excel.build_workbook(rf)))
+    return {ws.title: [list(row) for row in ws.iter_rows(values_only=True)]
+            for ws in book if ws.title != "Verantwoording"}
+
+
+def _book_after(session, fin, programme: Programme, peil: date) -> None:
+    """Book every kind of fact, dated after the peildatum, that moves a figure of the peildatum's year."""
+    year, after = peil.year, lambda days: peil + timedelta(days=days)
+    source = session.scalars(select(FundingSource).where(FundingSource.programme_id == programme.id)
+                             .order_by(FundingSource.id)).first()
+    current = {a.year: a.amount for a in source.allocations}
+    budget.set_allocations(session, fin, source, {year: current.get(year, D(0)) + D("1000000"),
+                                                  year + 1: current.get(year + 1, D(0)) + D("500000")},
+                           valid_from=after(1))
+    budget.add_funding_source(session, fin, programme, "Later gevonden", "incidenteel", "Najaarsnota",
+                              {year: "250.000", year + 1: "100.000"}, valid_from=after(2))
+    budget.add_mutation(session, fin, programme, year=year, amount="50.000", kind="beleidsmatig",
+                        moment="najaarsnota", reason="Na de peildatum", mutation_date=after(3))
+    budget.add_kasschuif(session, fin, programme, amounts={year: "-10.000", year + 1: "10.000"},
+                         moment="najaarsnota", reason="Kasschuif na de peildatum", mutation_date=after(4))
+    reservation = session.scalar(select(StaffingReservation).where(
+        StaffingReservation.programme_id == programme.id, StaffingReservation.year == year))
+    budget.set_staffing_reservation(session, fin, programme, year=year, fte=reservation.fte + D("0.5"),
+                                    amount=reservation.amount + D("20000"), valid_from=after(5))
+    budget.add_staffing_cost(session, fin, reservation, cost_date=min(after(6), date(year, 12, 31)),
+                             amount="1.000", description="Na de peildatum")
+    signed = session.scalars(select(Commitment).join(Project).where(
+        Project.programme_id == programme.id, Commitment.signed_date <= peil).order_by(Commitment.id)).all()
+    with_room = next(c for c in signed if (lambda t: t[0] - t[1])(commitment_totals(session, c.id)) >= 1000)
+    budget.add_payment(session, fin, with_room, payment_date=after(7), amount="1.000", kind="betaling")
+    budget.adjust_commitment(session, fin, signed[0], adjustment_date=after(8), changes={year: "5.000"},
+                             reason="Hogere vaststelling na de peildatum")
+    # A new commitment on a project that already had money, and one on a project still in preparation.
+    pipeline = session.scalar(select(Project).where(
+        Project.programme_id == programme.id, Project.status.in_(PIPELINE_STATUSES),
+        Project.requested_amount.is_not(None)).order_by(Project.id))
+    for n, project in enumerate(p for p in (signed[0].project, pipeline) if p is not None):
+        budget.add_commitment(session, fin, project, reference=f"NA-PEIL-{n}", signed_date=after(9 + n),
+                              total="50.000", schedule={year: "30.000", year + 1: "20.000"})
+    session.flush()
+
+
+def _snapshot_equals_live(session, programme: Programme, peil: date, years) -> None:
+    fin = make_user(session, "financieel")
+    snap = services.create_snapshot(session, fin, programme, peil, "Stand op de peildatum")
+    session.commit()
+    before = programme_figures(session, programme.id, None, [peil.year])[peil.year]
+    _book_after(session, fin, programme, peil)
+    session.commit()
+    # The changes did move the stand as it is today, so the comparison below is not empty-handed.
+    assert programme_figures(session, programme.id, None, [peil.year])[peil.year] != before
+    for year in years:
+        for internal in (False, True):
+            frozen = _cells(services.snapshot_frames(snap, year, internal))
+            live = _cells(live_frames(session, programme, year, peil, internal))
+            assert live.keys() == frozen.keys()
+            for sheet in frozen:
+                assert live[sheet] == frozen[sheet], (year, internal, sheet)
+
+
+def test_live_report_at_a_past_peildatum_equals_the_snapshot_demo(session):
+    load_demo(session, with_users=False)
+    session.commit()
+    programme = session.scalar(select(Programme).where(Programme.code == DEMO_CODE))
+    _snapshot_equals_live(session, programme, date(2025, 6, 30), range(2023, 2029))
+
+
+@pytest.mark.slow
+def test_live_report_at_a_past_peildatum_equals_the_snapshot_generated(session):
+    generate(session, 1000, 1, seed=13)
+    session.commit()
+    programme = session.scalars(select(Programme).order_by(Programme.id.desc())).first()
+    _snapshot_equals_live(session, programme, date(2024, 6, 30), (2020, 2024, 2025))
+
+
+def test_a_carried_over_allocation_counts_at_every_peildatum(session):
+    """What the migration relies on: a change dated UNDATED_FROM counts at any peildatum."""
+    prog = make_programme(session, TEST_ACTOR)
+    source = budget.add_funding_source(session, TEST_ACTOR, prog, "Oud", "structureel", "", {2024: "100"},
+                                       valid_from=UNDATED_FROM)
+    session.flush()
+    for peil in (date(1900, 1, 1), date(2000, 1, 1), date(2024, 6, 30)):
+        assert programme_figures(session, prog.id, peil, [2024])[2024].structural == D("100.00")
+    assert source.allocations[0].changes[0].valid_from == UNDATED_FROM
+
