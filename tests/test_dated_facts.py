@@ -107,3 +107,29 @@ def test_a_carried_over_allocation_counts_at_every_peildatum(session):
         assert programme_figures(session, prog.id, peil, [2024])[2024].structural == D("100.00")
     assert source.allocations[0].changes[0].valid_from == UNDATED_FROM
 
+
+
+def test_migration_0011_carries_undated_rows_over_without_changing_a_figure(app, session):
+    """Undated allocations and reservations (revision 0010) count at every peildatum, before and after 0011."""
+    import flask_migrate
+
+    load_demo(session, with_users=False)
+    session.commit()
+    programme_id = session.scalar(select(Programme.id).where(Programme.code == DEMO_CODE))
+    days = [date(1990, 1, 1), date(2022, 12, 31), date(2023, 6, 30), date(2024, 12, 31), date(2026, 11, 1), None]
+    years = range(2023, 2029)
+    undated = ("structural", "incidental", "staffing")
+
+    def as_before_0011(peil):
+        # Revision 0010's figures: allocations and reservations undated (all of them), the rest at the peildatum.
+        at, every = (programme_figures(session, programme_id, p, years) for p in (peil, None))
+        return {y: {k: getattr(every[y] if k in undated else at[y], k) for k in undated + (
+            "mutations", "committed_projects", "paid")} for y in years}
+
+    expected = {peil: as_before_0011(peil) for peil in days}
+    session.remove()
+    flask_migrate.downgrade(revision="0010")
+    flask_migrate.upgrade()
+    for peil in days:
+        figures = programme_figures(session, programme_id, peil, years)
+        assert {y: {k: getattr(figures[y], k) for k in expected[peil][y]} for y in years} == expected[peil], peil
