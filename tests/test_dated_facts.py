@@ -1,7 +1,9 @@
 """Dated facts: the live report at a past peildatum equals, cell for cell, the snapshot made that day."""
 from __future__ import annotations
 
+import html as html_module
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal as D
 
@@ -17,7 +19,7 @@ from budget.models import UNDATED_FROM, Commitment, FundingSource, StaffingReser
 from projects.models import PIPELINE_STATUSES, Programme, Project
 from reports import excel, services
 from reports.queries import live_frames
-from tests.factories import TEST_ACTOR, make_programme, make_user
+from tests.factories import TEST_ACTOR, fund, login, make_programme, make_user
 
 
 def _cells(rf) -> dict:
@@ -133,3 +135,79 @@ def test_migration_0011_carries_undated_rows_over_without_changing_a_figure(app,
     for peil in days:
         figures = programme_figures(session, programme_id, peil, years)
         assert {y: {k: getattr(figures[y], k) for k in expected[peil][y]} for y in years} == expected[peil], peil
+
+
+# --- The pages: "Geldt vanaf" and the history ---------------------------------------------------------
+
+
+def _text(response) -> str:
+    return html_module.unescape(response.get_data(as_text=True)).replace("\xa0", " ")
+
+
+def _available(client, peil: str) -> str:
+    page = _text(client.get(f"/?jaar=2025&peildatum={peil}"))
+    return re.search(r"<dt>Beschikbaar budget</dt><dd>([^<]+)</dd>", page).group(1)
+
+
+def _version(client, url: str) -> str:
+    return re.search(r'name="version" type="hidden" value="(\d+)"', client.get(url).get_data(as_text=True)).group(1)
+
+
+@pytest.fixture
+def world(session):
+    fin = make_user(session, "financieel")
+    programme = make_programme(session, make_user(session, "beheerder"))  # 2024–2026
+    source = fund(session, fin, programme, {2025: "1.000.000"})
+    reservation = budget.set_staffing_reservation(session, fin, programme, year=2025, fte="2", amount="100.000",
+                                                  valid_from=date(2025, 1, 1))
+    session.commit()
+    return {"fin": fin, "programme": programme, "source": source, "reservation": reservation}
+
+
+def test_an_allocation_changed_on_the_page_counts_from_its_date_and_shows_in_the_history(client, session, world):
+    login(client, world["fin"])
+    url = f"/budget/bronnen/{world['source'].id}"
+    form = _text(client.get(url))
+    assert "Geldt vanaf" in form and f'value="{date.today().isoformat()}"' in form  # default: today
+    response = client.post(url, data={"version": _version(client, url), "name": "Structureel",
+                                      "kind": "structureel", "reference": "Kamerstuk 1", "jaar_2025": "1.200.000",
+                                      "valid_from": "2025-07-01"})
+    assert response.status_code == 302
+    # The stand before the date keeps the old amount; from the date on it has the new one.
+    assert _available(client, "2025-06-30") == "€ 1.000.000,00"
+    assert _available(client, "2025-07-01") == "€ 1.200.000,00"
+    page = _text(client.get("/budget"))
+    history = page[page.index("Geschiedenis van de bedragen"):page.index('id="mutaties"')]
+    assert re.search(r"1 jul\.? 2025</td><td>Structureel</td>\s*<td class=\"num\">2025</td>"
+                     r"<td class=\"num\">€ 200.000,00</td><td class=\"num\">€ 1.200.000,00</td>", history)
+    assert "€ 1.000.000,00" in history  # the first amount stays visible
+    assert "Geschiedenis" in _text(client.get(url))
+    session.expire_all()
+    assert [c.amount for c in session.get(FundingSource, world["source"].id).allocations[0].changes] == [
+        D("1000000.00"), D("200000.00")]
+
+
+def test_a_staffing_reservation_changed_on_the_page_counts_from_its_date(client, session, world):
+    login(client, world["fin"])
+    url = f"/budget/personeel/{world['reservation'].id}"
+    response = client.post(url, data={"version": _version(client, url), "year": "2025", "fte": "2,5",
+                                      "amount": "150.000", "valid_from": "2025-10-01"})
+    assert response.status_code == 302
+    figures = {p: programme_figures(session, world["programme"].id, p, [2025])[2025].staffing
+               for p in (date(2025, 9, 30), date(2025, 10, 1))}
+    assert figures == {date(2025, 9, 30): D("100000.00"), date(2025, 10, 1): D("150000.00")}
+    page = _text(client.get(url))
+    history = page[page.index("<h2>Geschiedenis</h2>"):]
+    assert re.search(r"1 okt\.? 2025</td>\s*<td class=\"num\">0,50</td><td class=\"num\">€ 50.000,00</td>\s*"
+                     r"<td class=\"num\">2,50</td><td class=\"num\">€ 150.000,00</td>", history)
+
+
+def test_a_wrong_valid_from_is_refused_and_changes_nothing(client, session, world):
+    login(client, world["fin"])
+    url = f"/budget/bronnen/{world['source'].id}"
+    response = client.post(url, data={"version": _version(client, url), "name": "Structureel",
+                                      "kind": "structureel", "reference": "Kamerstuk 1", "jaar_2025": "1.200.000",
+                                      "valid_from": "31-02-2025"})
+    assert response.status_code == 400 and "Vul een geldige datum in." in _text(response)
+    session.expire_all()
+    assert len(session.get(FundingSource, world["source"].id).allocations[0].changes) == 1
