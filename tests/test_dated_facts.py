@@ -9,17 +9,31 @@ from decimal import Decimal as D
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bench.generate import generate
 from budget import services as budget
 from budget.demo import DEMO_CODE, load_demo
 from budget.ledger import commitment_totals, programme_figures
-from budget.models import UNDATED_FROM, Commitment, FundingSource, StaffingReservation
+from budget.models import (
+    UNDATED_FROM,
+    AllocationChange,
+    BudgetAllocation,
+    Commitment,
+    FundingSource,
+    StaffingChange,
+    StaffingReservation,
+)
+from core.audit import AuditEntry
+from core.db import db
+from imports.cli import IMPORT_ACTOR
+from imports.services import run_import
+from imports.writer import export_bytes
 from projects.models import PIPELINE_STATUSES, Programme, Project
 from reports import excel, services
 from reports.queries import live_frames
 from tests.factories import TEST_ACTOR, fund, login, make_programme, make_user
+from tests.test_import import xlsx
 
 
 def _cells(rf) -> dict:
@@ -27,6 +41,11 @@ def _cells(rf) -> dict:
     book = openpyxl.load_workbook(io.BytesIO(excel.build_workbook(rf)))
     return {ws.title: [list(row) for row in ws.iter_rows(values_only=True)]
             for ws in book if ws.title != "Verantwoording"}
+
+
+def _room(session, commitment) -> D:
+    total, paid = commitment_totals(session, commitment.id)
+    return total - paid
 
 
 def _book_after(session, fin, programme: Programme, peil: date) -> None:
@@ -52,7 +71,7 @@ def _book_after(session, fin, programme: Programme, peil: date) -> None:
                              amount="1.000", description="Na de peildatum")
     signed = session.scalars(select(Commitment).join(Project).where(
         Project.programme_id == programme.id, Commitment.signed_date <= peil).order_by(Commitment.id)).all()
-    with_room = next(c for c in signed if (lambda t: t[0] - t[1])(commitment_totals(session, c.id)) >= 1000)
+    with_room = next(c for c in signed if _room(session, c) >= 1000)
     budget.add_payment(session, fin, with_room, payment_date=after(7), amount="1.000", kind="betaling")
     budget.adjust_commitment(session, fin, signed[0], adjustment_date=after(8), changes={year: "5.000"},
                              reason="Hogere vaststelling na de peildatum")
@@ -211,3 +230,107 @@ def test_a_wrong_valid_from_is_refused_and_changes_nothing(client, session, worl
     assert response.status_code == 400 and "Vul een geldige datum in." in _text(response)
     session.expire_all()
     assert len(session.get(FundingSource, world["source"].id).allocations[0].changes) == 1
+
+
+# --- The import: the Datum column of Budget and Ambtelijke ondersteuning ---------------------------
+
+
+def _sheets(**overrides) -> dict:
+    """A programme with money and staffing only (no commitments: their Kenmerk is unique across programmes)."""
+    sheets = {
+        "Programma": [["DAT", "Gedateerd", "Ministerie van JenV", "33", 2025, 2026]],
+        "Budget": [["DAT", "Structureel", "Structureel", "Kst 1", 2025, 1_000_000, "01-01-2025"],
+                   ["DAT", "Structureel", "Structureel", "Kst 1", 2025, 1_200_000, "01-07-2025"],
+                   ["DAT", "Structureel", "Structureel", "Kst 1", 2026, 1_000_000, "01-01-2025"]],
+        "Ambtelijke ondersteuning": [["DAT", 2025, "1,5", 150_000, "01-01-2025"],
+                                     ["DAT", 2025, "2", 180_000, "01-10-2025"]],
+    }
+    sheets.update(overrides)
+    return sheets
+
+
+def _figures(session, code: str) -> dict:
+    programme = session.scalar(select(Programme).where(Programme.code == code))
+    return {peil: {y: (f.structural, f.staffing) for y, f in programme_figures(
+        session, programme.id, peil, [2025, 2026]).items()}
+        for peil in (date(1990, 1, 1), date(2025, 6, 30), date(2025, 7, 1), date(2025, 9, 30), date(2025, 10, 1),
+                     None)}
+
+
+def _counts(session) -> dict:
+    return {t.__name__: session.scalar(select(func.count()).select_from(t))
+            for t in (BudgetAllocation, AllocationChange, StaffingReservation, StaffingChange, AuditEntry)}
+
+
+def test_rows_with_a_datum_book_the_history_and_the_export_imports_again_unchanged(session):
+    result = run_import(session, IMPORT_ACTOR, xlsx(_sheets()))
+    assert result.errors == []
+    session.commit()
+    figures = _figures(session, "DAT")
+    assert figures[date(2025, 6, 30)][2025] == (D("1000000.00"), D("150000.00"))
+    assert figures[date(2025, 7, 1)][2025] == (D("1200000.00"), D("150000.00"))
+    assert figures[date(2025, 10, 1)][2025] == (D("1200000.00"), D("180000.00"))
+    assert figures[date(1990, 1, 1)][2025] == (D("0.00"), D("0.00"))
+    export = export_bytes(session, session.scalar(select(Programme).where(Programme.code == "DAT")))
+    book = openpyxl.load_workbook(io.BytesIO(export))
+    budget_rows = [r for r in book["Budget"].iter_rows(min_row=2, values_only=True)]
+    assert [(r[4], r[5], r[6].date()) for r in budget_rows] == [
+        (2025, 1_000_000, date(2025, 1, 1)), (2025, 1_200_000, date(2025, 7, 1)), (2026, 1_000_000, date(2025, 1, 1))]
+    staffing_rows = [r for r in book["Ambtelijke ondersteuning"].iter_rows(min_row=2, values_only=True)]
+    assert [(r[2], r[3], r[4].date()) for r in staffing_rows] == [
+        (1.5, 150_000, date(2025, 1, 1)), (2, 180_000, date(2025, 10, 1))]
+    before = _counts(session)
+    again = run_import(session, IMPORT_ACTOR, export)
+    assert again.ok and not again.changed
+    session.commit()
+    assert _counts(session) == before and _figures(session, "DAT") == figures
+
+
+def test_amounts_from_before_dating_round_trip_into_an_empty_database(session, other_app):
+    programme = make_programme(session, TEST_ACTOR, code="DAT", first_year=2025, last_year=2026)
+    source = budget.add_funding_source(session, TEST_ACTOR, programme, "Structureel", "structureel", "Kst 1",
+                                       {2025: "1.000.000"}, valid_from=UNDATED_FROM)
+    budget.set_allocation(session, TEST_ACTOR, source, 2025, "1.200.000", valid_from=date(2025, 7, 1))
+    budget.set_staffing_reservation(session, TEST_ACTOR, programme, year=2025, fte="1,5", amount="150.000",
+                                    valid_from=UNDATED_FROM)
+    session.commit()
+    figures = _figures(session, "DAT")
+    export = export_bytes(session, programme)
+    book = openpyxl.load_workbook(io.BytesIO(export))
+    assert [r[6] for r in book["Budget"].iter_rows(min_row=2, values_only=True)][0] == "vóór datering"
+    assert run_import(session, IMPORT_ACTOR, export).changed is False
+    with other_app.app_context():
+        s = db.session
+        result = run_import(s, IMPORT_ACTOR, export)
+        assert result.errors == []
+        s.commit()
+        assert _figures(s, "DAT") == figures
+
+
+def test_a_backdated_row_is_refused_naming_the_later_change_and_nothing_is_written(session):
+    run_import(session, IMPORT_ACTOR, xlsx(_sheets()))
+    session.commit()
+    before = _counts(session)
+    backdated = _sheets(Budget=[["DAT", "Structureel", "Structureel", "Kst 1", 2025, 1_300_000, "01-03-2025"]],
+                        **{"Ambtelijke ondersteuning": [["DAT", 2025, "2", 190_000, "01-10-2025"]]})
+    result = run_import(session, IMPORT_ACTOR, xlsx(backdated))
+    assert [(e.sheet, e.row, e.column) for e in result.errors] == [("Budget", 2, "Datum"),
+                                                                   ("Ambtelijke ondersteuning", 2, "Datum")]
+    assert "Het bedrag van bron 'Structureel' in 2025 is al gewijzigd per 01-07-2025" in result.errors[0].message
+    assert "De ambtelijke ondersteuning 2025 is al gewijzigd per 01-10-2025" in result.errors[1].message
+    session.rollback()
+    assert _counts(session) == before
+
+
+def test_a_row_without_datum_counts_from_the_day_of_the_import(session):
+    run_import(session, IMPORT_ACTOR, xlsx(_sheets()))
+    session.commit()
+    first = date.today()
+    result = run_import(session, IMPORT_ACTOR, xlsx(_sheets(
+        Budget=[["DAT", "Structureel", "Structureel", "Kst 1", 2025, 1_250_000]],
+        **{"Ambtelijke ondersteuning": [["DAT", 2025, "2", 180_000]]})))
+    assert result.errors == [] and result.table()[1:3] == [("Budget", 0, 1, 0), ("Ambtelijke ondersteuning", 0, 0, 1)]
+    session.commit()
+    source = session.scalar(select(FundingSource).where(FundingSource.name == "Structureel"))
+    latest = next(a for a in source.allocations if a.year == 2025).changes[-1]
+    assert (latest.amount, first <= latest.valid_from <= date.today()) == (D("50000.00"), True)

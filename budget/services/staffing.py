@@ -8,12 +8,12 @@ from sqlalchemy import func, select
 
 from budget import rules
 from budget.ledger import enforce_budget_stop
-from budget.services.funding import valid_from_day
 from budget.models import (
     StaffingChange,
     StaffingCost,
     StaffingReservation,
 )
+from budget.services.funding import valid_from_day
 from core import validate
 from core.audit import diff, record, snapshot, with_override
 from core.errors import Conflict

@@ -1,12 +1,5 @@
 """Dated facts: allocations and staffing reservations change by dated change rows, never by overwrite.
 
-Every existing allocation and reservation gets one change row holding its whole amount (and fte),
-dated 0001-01-01, the earliest date a date column holds. Those rows were undated and counted at
-every peildatum; dated that early, they still count at every peildatum a report can ask for, so no
-figure at any past or future peildatum changes. Dating them at the migration day would drop them
-from every report before today; dating them at the programme's first year would drop them from a
-report at an earlier peildatum.
-
 Revision ID: 0011
 Revises: 0010
 """
@@ -20,6 +13,12 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
+# Every existing allocation and reservation gets one change row holding its whole amount (and fte),
+# dated 0001-01-01, the earliest date a date column holds. The rows were undated and counted at every
+# peildatum; dated that early they still count at every peildatum a report can ask for, so no figure
+# at any peildatum changes. Dated at the migration day they would drop out of every report before
+# today; dated at the programme's first 1 January, out of a report at an earlier peildatum.
+# (budget.models.UNDATED_FROM is the same day; a migration keeps its own copy.)
 UNDATED_FROM = date(1, 1, 1)
 
 
@@ -55,10 +54,10 @@ def upgrade():
                     ["reservation_id", "valid_from", "amount"])
     # Amounts are integer cents (and fte hundredths) in both tables: copied as they are.
     at = datetime.now(timezone.utc)
-    for sql in ("INSERT INTO allocation_change (allocation_id, valid_from, amount, created_at) "
-                "SELECT id, :valid_from, amount, :at FROM budget_allocation ORDER BY id",
-                "INSERT INTO staffing_change (reservation_id, valid_from, fte, amount, created_at) "
-                "SELECT id, :valid_from, fte, amount, :at FROM staffing_reservation ORDER BY id"):
+    for sql in (("INSERT INTO allocation_change (allocation_id, valid_from, amount, created_at) "
+                 "SELECT id, :valid_from, amount, :at FROM budget_allocation ORDER BY id"),
+                ("INSERT INTO staffing_change (reservation_id, valid_from, fte, amount, created_at) "
+                 "SELECT id, :valid_from, fte, amount, :at FROM staffing_reservation ORDER BY id")):
         op.execute(sa.text(sql).bindparams(sa.bindparam("valid_from", UNDATED_FROM, type_=sa.Date()),
                                            sa.bindparam("at", at, type_=sa.DateTime(timezone=True))))
 
