@@ -56,10 +56,15 @@ _NOTES = [
     "Bedragen: een getal of Nederlandse notatie (1.234,56). Datums: een Excel-datum of dd-mm-jjjj.",
     "Gecodeerde kolommen nemen de Nederlandse namen uit de lijsten hieronder (hoofdletters maken niet uit). "
     "Vormen van uitbuiting: meerdere gescheiden door ;.",
-    "Sleutels: programma = Code; bron = Programma + Bron (+ Jaar per bedrag); ambtelijke ondersteuning = "
-    "Programma + Jaar; organisatie = Naam; project = Programma + Projectcode; verplichting = Kenmerk; "
+    "Sleutels: programma = Code; bron = Programma + Bron (+ Jaar en Datum per bedrag); ambtelijke ondersteuning = "
+    "Programma + Jaar (+ Datum); organisatie = Naam; project = Programma + Projectcode; verplichting = Kenmerk; "
     "betaling = Kenmerk; personeelskosten = Programma + Kenmerk. Een regel met een bestaande sleutel werkt "
     "dat gegeven bij; dezelfde werkmap twee keer importeren verandert niets.",
+    "Datum bij Budget en Ambtelijke ondersteuning (optioneel): de dag vanaf welke het bedrag geldt in de stand; "
+    "leeg is vandaag, 'vóór datering' is een bedrag van vóór de datering (telt op elke peildatum). Een regel die "
+    "het bedrag noemt dat op die datum al geldt, verandert niets. Meerdere regels voor één jaar, elk met een eigen "
+    "Datum, vormen de geschiedenis van het bedrag. Een nieuw bedrag met een Datum vóór de laatste wijziging wordt "
+    "geweigerd: voeg een regel met een latere Datum toe.",
     "Mutaties en bijstellingen zijn boekingen: een regel die al precies zo bestaat, wordt overgeslagen. "
     "Regels met dezelfde Kasschuifgroep vormen samen één kasschuif en tellen op tot nul.",
     "Verplichtingen: één regel per jaar van het kasritme; regels met hetzelfde Kenmerk vormen één verplichting. "
