@@ -334,3 +334,18 @@ def test_a_row_without_datum_counts_from_the_day_of_the_import(session):
     source = session.scalar(select(FundingSource).where(FundingSource.name == "Structureel"))
     latest = next(a for a in source.allocations if a.year == 2025).changes[-1]
     assert (latest.amount, first <= latest.valid_from <= date.today()) == (D("50000.00"), True)
+
+
+def test_a_year_funded_after_the_peildatum_is_not_in_the_live_report_at_it(session):
+    """A programme without a last year runs to its last funded year: funded by the peildatum, as the snapshot saw it."""
+    fin = make_user(session, "financieel")
+    programme = make_programme(session, TEST_ACTOR, code="OPEN", first_year=2024, last_year=None)
+    source = fund(session, fin, programme, {2024: "1.000.000", 2025: "1.000.000"})
+    session.commit()
+    peil = date(2025, 6, 30)
+    snap = services.create_snapshot(session, fin, programme, peil, "Stand op de peildatum")
+    budget.set_allocation(session, fin, source, 2027, "500.000", valid_from=date(2025, 9, 1))
+    session.commit()
+    live = _cells(live_frames(session, programme, 2025, peil))
+    assert live == _cells(services.snapshot_frames(snap, 2025))
+    assert live["Samenvatting"][2][1:] == [2024, 2025]
