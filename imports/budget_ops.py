@@ -16,8 +16,6 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
-from core.audit import diff, record, snapshot
-from core.users import FINANCE_ROLES, require_role
 from imports.apply import Missing, Op
 from imports.cells import valid_from_text
 from imports.contract import CHANGED, NEW, UNCHANGED
@@ -112,10 +110,8 @@ class BudgetSteps:
             source_changed = (source.kind, source.reference) != (first["kind"], first["reference"])
             if source_changed:
                 def change(source=source, first=first):
-                    require_role(self.actor, *FINANCE_ROLES)
-                    before = snapshot(source)
-                    source.kind, source.reference = first["kind"], first["reference"]
-                    record(self.session, self.actor, "update", source, diff(before, snapshot(source)))
+                    budget.update_funding_source(self.session, self.actor, source, name=source.name,
+                                                 kind=first["kind"], reference=first["reference"])
                 raise_ops.append(Op("Budget", first["row"], change, columns, rows=0))
             existing = {a.year: a.amount for a in source.allocations}
             changes: dict[int, list] = defaultdict(list)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from budget import rules
 from budget.ledger import enforce_budget_stop
 from budget.models import (
     FUNDING_KINDS,
@@ -104,9 +105,13 @@ def update_funding_source(session, actor, source: FundingSource, *, name: str, k
                                                           FundingSource.id != source.id))
     if clash:
         raise Conflict(f"Financieringsbron '{name}' bestaat al.", field="name")
+    kind = validate.code(kind, FUNDING_KINDS, "soort", "kind")
+    counted_since = session.scalar(select(func.min(AllocationChange.valid_from)).join(
+        BudgetAllocation, AllocationChange.allocation_id == BudgetAllocation.id).where(
+        BudgetAllocation.source_id == source.id))
     before = snapshot(source)
+    source.kind = rules.source_kind(source.name, source.kind, kind, counted_since, date.today())
     source.name = name
-    source.kind = validate.code(kind, FUNDING_KINDS, "soort", "kind")
     source.reference = validate.text(reference, "", "reference", required=False, max_len=200)
     changes = diff(before, snapshot(source))
     if changes["after"]:
