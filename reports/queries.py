@@ -144,7 +144,7 @@ def _project_rows(session, programme, peildatum) -> list[dict]:
                Project.internal_notes, Organisation.name, User.name, forms, latest_text)
         .outerjoin(Organisation, Project.organisation_id == Organisation.id)
         .outerjoin(User, Project.owner_id == User.id)
-        .where(Project.programme_id == programme.id, breakdowns.reportable_projects())
+        .where(Project.programme_id == programme.id, breakdowns.reportable_projects(peildatum))
         .order_by(Project.code)
     ).all()
     rank = {form: i for i, form in enumerate(EXPLOITATION_FORMS)}

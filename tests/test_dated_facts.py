@@ -75,11 +75,15 @@ def _book_after(session, fin, programme: Programme, peil: date) -> None:
     budget.add_payment(session, fin, with_room, payment_date=after(7), amount="1.000", kind="betaling")
     budget.adjust_commitment(session, fin, signed[0], adjustment_date=after(8), changes={year: "5.000"},
                              reason="Hogere vaststelling na de peildatum")
-    # A new commitment on a project that already had money, and one on a project still in preparation.
+    # A new commitment on a project that already had money, one on a project still in preparation and
+    # one on a rejected project (which a report leaves out unless it got money).
     pipeline = session.scalar(select(Project).where(
         Project.programme_id == programme.id, Project.status.in_(PIPELINE_STATUSES),
         Project.requested_amount.is_not(None)).order_by(Project.id))
-    for n, project in enumerate(p for p in (signed[0].project, pipeline) if p is not None):
+    rejected = session.scalar(select(Project).where(
+        Project.programme_id == programme.id, Project.status == "afgewezen", ~Project.id.in_(
+            select(Commitment.project_id))).order_by(Project.id))
+    for n, project in enumerate(p for p in (signed[0].project, pipeline, rejected) if p is not None):
         budget.add_commitment(session, fin, project, reference=f"NA-PEIL-{n}", signed_date=after(9 + n),
                               total="50.000", schedule={year: "30.000", year + 1: "20.000"})
     session.flush()
