@@ -10,12 +10,14 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select
 
 from budget.models import (
+    AllocationChange,
     BudgetAllocation,
     BudgetMutation,
     Commitment,
     CommitmentSchedule,
     FundingSource,
     Payment,
+    StaffingChange,
     StaffingCost,
     StaffingReservation,
 )
@@ -69,7 +71,7 @@ def generate(session, projects: int, programmes: int, seed: int) -> dict[str, in
                                      "type": org_types[i % len(org_types)]} for i in range(200)])
     prog_id, source_id = _next_id(session, Programme), _next_id(session, FundingSource)
     per_programme = [projects // programmes + (1 if i < projects % programmes else 0) for i in range(programmes)]
-    progs, sources, allocs, mutations, reservations, costs = [], [], [], [], [], []
+    progs, sources, allocs, mutations, reservations, costs, changes = [], [], [], [], [], [], []
     reservation_id = _next_id(session, StaffingReservation)
     for p, n in enumerate(per_programme):
         pid = prog_id + p
@@ -84,12 +86,16 @@ def generate(session, projects: int, programmes: int, seed: int) -> dict[str, in
                               "reference": "", "date": date(y, 4, 15)})
             reservations.append({"id": reservation_id, "programme_id": pid, "year": y, "fte": Decimal("2.00"),
                                  "amount": Decimal(200_000)})
+            # Reserved from the first of January of the year before: it counts before its first cost.
+            changes.append({"reservation_id": reservation_id, "valid_from": date(y - 1, 1, 1),
+                            "fte": Decimal("2.00"), "amount": Decimal(200_000)})
             for q in range(4):
                 costs.append({"reservation_id": reservation_id, "reference": "", "amount": Decimal(50_000),
                               "date": date(y, 3 * q + 3, 28), "description": f"Q{q + 1}"})
             reservation_id += 1
     for model, rows in ((Programme, progs), (FundingSource, sources),
-                        (BudgetMutation, mutations), (StaffingReservation, reservations), (StaffingCost, costs)):
+                        (BudgetMutation, mutations), (StaffingReservation, reservations), (StaffingCost, costs),
+                        (StaffingChange, changes)):
         _insert(session, model, rows)
         counts[model.__tablename__] = len(rows)
 
@@ -153,16 +159,26 @@ def generate(session, projects: int, programmes: int, seed: int) -> dict[str, in
             project_id += 1
     # Budget sized to what was committed: about 60 % of every year committed, so the free room stays
     # positive and the budget stop lets an export of this data import again.
+    alloc_id, alloc_changes = _next_id(session, BudgetAllocation), []
     for p in range(programmes):
         for y in range(FIRST_YEAR, FIRST_YEAR + YEARS):
             need = committed.get((prog_id + p, y), Decimal(0)) + 200_000
-            allocs.append({"source_id": source_id + p, "year": y, "amount": (need / 6 * 10).quantize(Decimal(1))})
+            amount = (need / 6 * 10).quantize(Decimal(1))
+            allocs.append({"id": alloc_id, "source_id": source_id + p, "year": y, "amount": amount})
+            # Known from the first of January of the year before (a ontwerpbegroting), in two steps: a
+            # raise of a tenth from 1 July of that year gives each allocation a history.
+            raise_ = (amount / 11).quantize(Decimal(1))
+            alloc_changes += [{"allocation_id": alloc_id, "valid_from": date(y - 1, 1, 1), "amount": amount - raise_},
+                              {"allocation_id": alloc_id, "valid_from": date(y - 1, 7, 1), "amount": raise_}]
+            alloc_id += 1
     rows[BudgetAllocation] = allocs
+    rows[AllocationChange] = alloc_changes
     for model, model_rows in rows.items():
         _insert(session, model, model_rows)
         counts[model.__tablename__] = len(model_rows)
     advance_id_sequences(session, [m.__table__ for m in (User, Organisation, Programme, FundingSource,
-                                                          StaffingReservation, Project, Commitment)])
+                                                          StaffingReservation, Project, Commitment,
+                                                          BudgetAllocation)])
     return counts
 
 

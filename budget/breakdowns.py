@@ -46,9 +46,9 @@ def _has_commitment_by(peildatum: date | None):
                           Commitment.signed_date <= (peildatum or FAR_FUTURE))
 
 
-def reportable_projects():
-    """Projects that belong in reports: all but rejected/withdrawn ones that never got money."""
-    return or_(Project.status.not_in(("afgewezen", "ingetrokken")), _has_commitment_by(None))
+def reportable_projects(peildatum: date | None = None):
+    """Projects that belong in reports: all but rejected/withdrawn ones without money by the peildatum."""
+    return or_(Project.status.not_in(("afgewezen", "ingetrokken")), _has_commitment_by(peildatum))
 
 
 def breakdown(session, programme_id: int, year: int, peildatum: date | None,
@@ -101,7 +101,7 @@ def breakdowns(session, programme_id: int, year: int, peildatum: date | None) ->
     ).all()
     counts = session.execute(
         select(Project.category, Project.line, func.count(Project.id))
-        .where(in_programme, reportable_projects()).group_by(Project.category, Project.line)
+        .where(in_programme, reportable_projects(peildatum)).group_by(Project.category, Project.line)
     ).all()
     result = {}
     for i, by in enumerate(BREAKDOWNS):

@@ -104,7 +104,7 @@ def _load_organisations(session, actor, specs: list[dict], counts: Counter) -> d
 def _load_funding(session, actor, programme: Programme, data: dict, counts: Counter) -> None:
     for spec in data.get("funding_sources", []):
         budget.add_funding_source(session, actor, programme, spec["name"], spec["kind"], spec.get("reference", ""),
-                                  {int(y): a for y, a in spec["allocations"].items()})
+                                  {int(y): a for y, a in spec["allocations"].items()}, _valid_from(programme, spec))
         counts["funding_sources"] += 1
     for spec in data.get("mutations", []):
         budget.add_mutation(session, actor, programme, year=spec["year"], amount=spec["amount"], kind=spec["kind"],
@@ -118,10 +118,15 @@ def _load_funding(session, actor, programme: Programme, data: dict, counts: Coun
         counts["mutations"] += len(rows)
 
 
+def _valid_from(programme: Programme, spec: dict) -> date:
+    # Demo money counts from its own date, else from the programme's start, never from the day it is loaded.
+    return _day(spec["valid_from"]) if "valid_from" in spec else date(programme.first_year, 1, 1)
+
+
 def _load_staffing(session, actor, programme: Programme, specs: list[dict], counts: Counter) -> None:
     for spec in specs:
         reservation = budget.set_staffing_reservation(session, actor, programme, year=spec["year"], fte=spec["fte"],
-                                                      amount=spec["amount"])
+                                                      amount=spec["amount"], valid_from=_valid_from(programme, spec))
         counts["staffing_reservations"] += 1
         for cost in spec.get("costs", []):
             budget.add_staffing_cost(session, actor, reservation, cost_date=_day(cost["date"]), amount=cost["amount"],

@@ -1,6 +1,7 @@
 """Budget forms: funding, mutations and kasschuif, staffing, commitments, adjustments and payments."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -74,6 +75,7 @@ class FundingSourceForm(FlaskForm):
     range_from = _year_field(_l("Van jaar"), required=False)
     range_to = _year_field(_l("Tot en met jaar"), required=False)
     range_amount = MoneyField(_l("Bedrag voor elk van die jaren"), validators=[Optional()])
+    valid_from = DateField(_l("Geldt vanaf"), default=date.today, validators=[Optional()])
     override_reason = OverrideMixin.override_reason
 
     def validate(self, extra_validators=None):
@@ -140,6 +142,7 @@ class StaffingForm(FlaskForm):
     year = _year_field(_l("Jaar"))
     fte = StringField(_l("Fte"), validators=[DataRequired(_l("Vul het aantal fte in."))])
     amount = MoneyField(_l("Bedrag"), validators=[InputRequired(_REQUIRED_AMOUNT)])
+    valid_from = DateField(_l("Geldt vanaf"), default=date.today, validators=[Optional()])
     override_reason = OverrideMixin.override_reason
 
     def validate_fte(self, field):

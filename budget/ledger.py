@@ -23,6 +23,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from budget import rules
 from budget.models import (
+    AllocationChange,
     BudgetAllocation,
     BudgetMutation,
     Commitment,
@@ -30,6 +31,7 @@ from budget.models import (
     CommitmentSchedule,
     FundingSource,
     Payment,
+    StaffingChange,
     StaffingCost,
     StaffingReservation,
 )
@@ -142,14 +144,21 @@ def _figures_statement(years: str | None):
         return select(label.label("measure"), year.label("year"), func.sum(amount).label("amount")).group_by(*keys)
 
     parts = [
-        summed(FundingSource.kind, BudgetAllocation.year, BudgetAllocation.amount)
+        # Allocations and the staffing reservation count by their dated changes, like every other fact.
+        summed(FundingSource.kind, BudgetAllocation.year, AllocationChange.amount)
+        .select_from(AllocationChange)
+        .join(BudgetAllocation, AllocationChange.allocation_id == BudgetAllocation.id)
         .join(FundingSource, BudgetAllocation.source_id == FundingSource.id)
-        .where(FundingSource.programme_id == programme_id, in_years(BudgetAllocation.year)),
+        .where(FundingSource.programme_id == programme_id, AllocationChange.valid_from <= upto,
+               in_years(BudgetAllocation.year)),
         summed("mutaties", BudgetMutation.year, BudgetMutation.amount)
         .where(BudgetMutation.programme_id == programme_id, BudgetMutation.date <= upto,
                in_years(BudgetMutation.year)),
-        summed("ambtelijk", StaffingReservation.year, StaffingReservation.amount)
-        .where(StaffingReservation.programme_id == programme_id, in_years(StaffingReservation.year)),
+        summed("ambtelijk", StaffingReservation.year, StaffingChange.amount)
+        .select_from(StaffingChange)
+        .join(StaffingReservation, StaffingChange.reservation_id == StaffingReservation.id)
+        .where(StaffingReservation.programme_id == programme_id, StaffingChange.valid_from <= upto,
+               in_years(StaffingReservation.year)),
         summed("verplicht", CommitmentSchedule.year, CommitmentSchedule.amount)
         .join(Commitment, CommitmentSchedule.commitment_id == Commitment.id)
         .join(Project, project_of_commitment)
@@ -205,14 +214,15 @@ def year_figures(session, programme_id: int, year: int, peildatum: date | None) 
     return programme_figures(session, programme_id, peildatum, [year])[year]
 
 
-def programme_years(session, programme: Programme) -> list[int]:
-    """The programme's years: first year to its last year (or the last year with money)."""
+def programme_years(session, programme: Programme, peildatum: date | None = None) -> list[int]:
+    """The programme's years: first year to its last year (or the last year with an allocation by the peildatum)."""
     if programme.last_year:
         return list(range(programme.first_year, programme.last_year + 1))
     last = session.scalar(
         select(func.max(BudgetAllocation.year))
         .join(FundingSource, BudgetAllocation.source_id == FundingSource.id)
-        .where(FundingSource.programme_id == programme.id)
+        .join(AllocationChange, AllocationChange.allocation_id == BudgetAllocation.id)
+        .where(FundingSource.programme_id == programme.id, AllocationChange.valid_from <= (peildatum or FAR_FUTURE))
     )
     return list(range(programme.first_year, max(last or programme.first_year, programme.first_year) + 1))
 

@@ -36,6 +36,10 @@ MUTATION_MOMENTS = {
     "slotwet": "Slotwet",
     "intern": "Intern",
 }
+#: The date carried-over rows count from (migration 0011): the earliest date a date column holds, so a
+#: fact entered before facts were dated still counts at every peildatum, as it did when it was undated.
+UNDATED_FROM = dt.date(1, 1, 1)
+
 PAYMENT_KINDS = {
     "voorschot": "Voorschot",
     "betaling": "Betaling",
@@ -67,7 +71,11 @@ class FundingSource(Base):
 
 
 class BudgetAllocation(Base):
-    """Amount a funding source brings in one year; undated, so it counts at any peildatum."""
+    """Amount a funding source brings in one year: the sum of its dated changes (all dates).
+
+    The figures at a peildatum sum the changes dated on or before it; `amount` is the current
+    amount, which the pages, the import and the budget stop (which looks at all dates) read.
+    """
 
     __tablename__ = "budget_allocation"
     __table_args__ = (
@@ -85,6 +93,27 @@ class BudgetAllocation(Base):
     amount: Mapped[Decimal]
 
     source: Mapped[FundingSource] = relationship(back_populates="allocations")
+    changes: Mapped[list[AllocationChange]] = relationship(
+        back_populates="allocation", order_by="[AllocationChange.valid_from, AllocationChange.id]")
+
+
+class AllocationChange(Base):
+    """A dated change of an allocation: it counts in the figures from `valid_from` on. Never edited."""
+
+    __tablename__ = "allocation_change"
+    __table_args__ = (
+        # Covering: the figures read (allocation, date, amount) from the index alone.
+        Index("ix_allocation_change_allocation_from_amount", "allocation_id", "valid_from", "amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    allocation_id: Mapped[int] = mapped_column(ForeignKey("budget_allocation.id", ondelete="RESTRICT"))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    #: Signed: the new amount minus the amount before this change.
+    amount: Mapped[Decimal]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    allocation: Mapped[BudgetAllocation] = relationship(back_populates="changes")
 
 
 class BudgetMutation(Base):
@@ -118,7 +147,11 @@ class BudgetMutation(Base):
 
 
 class StaffingReservation(Base):
-    """Civil-servant staffing at JenV for one year: FTE and euros, never names."""
+    """Civil-servant staffing at JenV for one year: FTE and euros, never names.
+
+    `fte` and `amount` are the current values, the sums of its dated changes (all dates); the
+    figures at a peildatum sum the changes dated on or before it.
+    """
 
     __tablename__ = "staffing_reservation"
     __table_args__ = (
@@ -139,6 +172,27 @@ class StaffingReservation(Base):
 
     costs: Mapped[list[StaffingCost]] = relationship(
         back_populates="reservation", order_by="StaffingCost.date")
+    changes: Mapped[list[StaffingChange]] = relationship(
+        back_populates="reservation", order_by="[StaffingChange.valid_from, StaffingChange.id]")
+
+
+class StaffingChange(Base):
+    """A dated change of a staffing reservation (FTE and euros): it counts from `valid_from` on. Never edited."""
+
+    __tablename__ = "staffing_change"
+    __table_args__ = (
+        Index("ix_staffing_change_reservation_from_amount", "reservation_id", "valid_from", "amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reservation_id: Mapped[int] = mapped_column(ForeignKey("staffing_reservation.id", ondelete="RESTRICT"))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    #: Signed: the new values minus the values before this change.
+    fte: Mapped[Decimal] = mapped_column(Fte())
+    amount: Mapped[Decimal]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    reservation: Mapped[StaffingReservation] = relationship(back_populates="changes")
 
 
 class StaffingCost(Base):

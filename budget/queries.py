@@ -8,6 +8,8 @@ from sqlalchemy import func, literal_column, select, union_all
 from budget.ledger import programme_figures, programme_years
 from budget.models import (
     PAYMENT_KINDS,
+    UNDATED_FROM,
+    AllocationChange,
     BudgetAllocation,
     BudgetMutation,
     Commitment,
@@ -15,6 +17,7 @@ from budget.models import (
     CommitmentSchedule,
     FundingSource,
     Payment,
+    StaffingChange,
     StaffingCost,
     StaffingReservation,
 )
@@ -41,11 +44,50 @@ def budget_overview(session, programme) -> dict:
         costs.setdefault(cost.reservation_id, []).append(cost)
     booked = {r.id: sum((c.amount for c in costs.get(r.id, [])), ZERO) for r in reservations}
     return {
+        "allocation_history": allocation_history(session, programme.id),
+        "staffing_history": staffing_history(session, programme.id),
         "years": years, "alloc_years": sorted({y for _s, y in allocations} | set(years)), "sources": sources,
         "allocations": allocations, "mutations": mutations, "reservations": reservations, "costs": costs,
         "booked": booked, "remaining": {r.id: r.amount - booked[r.id] for r in reservations},
         "figures": programme_figures(session, programme.id, None, years),
     }
+
+
+def _history(rows, key, measures) -> list[dict]:
+    """Dated changes with the values they lead to (per allocation or reservation), newest first."""
+    running: dict[int, dict[str, Decimal]] = {}
+    history = []
+    for change, *labels in rows:
+        totals = running.setdefault(getattr(change, key), dict.fromkeys(measures, ZERO))
+        for measure in measures:
+            totals[measure] += getattr(change, measure)
+        history.append({"change": change, "labels": labels, "after": dict(totals),
+                        # Carried over from before facts were dated (migration 0011): counts at every peildatum.
+                        "undated": change.valid_from == UNDATED_FROM})
+    return history[::-1]
+
+
+def allocation_history(session, programme_id: int, source_id: int | None = None) -> list[dict]:
+    """Every dated change of the programme's (or one source's) allocations: labels are (source, year)."""
+    query = (select(AllocationChange, FundingSource.name, BudgetAllocation.year)
+             .join(BudgetAllocation, AllocationChange.allocation_id == BudgetAllocation.id)
+             .join(FundingSource, BudgetAllocation.source_id == FundingSource.id)
+             .where(FundingSource.programme_id == programme_id)
+             .order_by(AllocationChange.valid_from, AllocationChange.id))
+    if source_id is not None:
+        query = query.where(FundingSource.id == source_id)
+    return _history(session.execute(query), "allocation_id", ("amount",))
+
+
+def staffing_history(session, programme_id: int, reservation_id: int | None = None) -> list[dict]:
+    """Every dated change of the programme's (or one) staffing reservation(s): labels are (year,)."""
+    query = (select(StaffingChange, StaffingReservation.year)
+             .join(StaffingReservation, StaffingChange.reservation_id == StaffingReservation.id)
+             .where(StaffingReservation.programme_id == programme_id)
+             .order_by(StaffingChange.valid_from, StaffingChange.id))
+    if reservation_id is not None:
+        query = query.where(StaffingReservation.id == reservation_id)
+    return _history(session.execute(query), "reservation_id", ("fte", "amount"))
 
 
 def first_year_without_reservation(session, programme) -> int | None:

@@ -161,6 +161,22 @@ def kasschuif(amounts: Mapping | Iterable[tuple]) -> dict[int, Decimal]:
     return clean
 
 
+# --- Funding sources ---------------------------------------------------------------------------
+
+
+def source_kind(name: str, old: str, new: str, counted_since: date | None, today: date) -> str:
+    """The kind splits a source's money into structureel/incidenteel in every stand, so it is fixed once that counts.
+
+    `counted_since` is the earliest day any of its amounts counts from (None: no amounts yet); a
+    source whose amounts count from today on only may still be corrected.
+    """
+    if new != old and counted_since is not None and counted_since < today:
+        raise Conflict(f"De soort van financieringsbron '{name}' verandert niet meer nu haar bedragen in standen "
+                       "meetellen: eerdere standen zouden veranderen. Zet haar bedragen met een datum op nul en "
+                       "voeg een bron met de juiste soort toe.", field="kind")
+    return new
+
+
 # --- Staffing ----------------------------------------------------------------------------------
 
 

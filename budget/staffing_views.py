@@ -49,7 +49,7 @@ def staffing_edit(reservation_id: int | None = None):
         form.year.data = reservation.year
     if form.validate_on_submit():
         args = dict(year=form.year.data, fte=form.fte.data, amount=form.amount.data,
-                    override_reason=override_reason(form))
+                    override_reason=override_reason(form), valid_from=form.valid_from.data)
         if reservation is not None:
             check_version(reservation, form)
 
@@ -61,7 +61,8 @@ def staffing_edit(reservation_id: int | None = None):
         if done := save(form, action, _("Reservering opgeslagen."), next_url=index_url("#personeel"),
                         edited=reservation):
             return done
-    return form_page("budget/staffing_form.html", form, reservation=reservation)
+    history = queries.staffing_history(db.session, programme.id, reservation.id) if reservation else []
+    return form_page("budget/staffing_form.html", form, reservation=reservation, history=history)
 
 
 @bp.route("/budget/personeel/<int:reservation_id>/kosten/nieuw", methods=["GET", "POST"])

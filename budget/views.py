@@ -129,7 +129,8 @@ def source_new():
         def action():
             source = services.add_funding_source(db.session, current_user, programme, form.name.data,
                                                  form.kind.data, form.reference.data or "")
-            services.set_allocations(db.session, current_user, source, form.amounts(), override_reason(form))
+            services.set_allocations(db.session, current_user, source, form.amounts(), override_reason(form),
+                                     form.valid_from.data)
             # The yearly amounts are part of the source: changing them makes older forms stale too.
             flag_modified(source, "name")
         if done := save(form, action, _("Financieringsbron toegevoegd."), {"year": "range_from"},
@@ -150,13 +151,15 @@ def source_edit(source_id: int):
         def action():
             services.update_funding_source(db.session, current_user, source, name=form.name.data,
                                            kind=form.kind.data, reference=form.reference.data or "")
-            services.set_allocations(db.session, current_user, source, form.amounts(), override_reason(form))
+            services.set_allocations(db.session, current_user, source, form.amounts(), override_reason(form),
+                                     form.valid_from.data)
             # The yearly amounts are part of the source: changing them makes older forms stale too.
             flag_modified(source, "name")
         if done := save(form, action, _("Financieringsbron opgeslagen."), {"year": "range_from"},
                          year_field=True, next_url=index_url("#bronnen"), edited=source):
             return done
-    return form_page("budget/source_form.html", form, programme=programme, source=source)
+    return form_page("budget/source_form.html", form, programme=programme, source=source,
+                     history=queries.allocation_history(db.session, programme.id, source.id))
 
 
 # --- deletes (one pattern: POST, refusal as a flash message that says why) -------------------

@@ -5,8 +5,12 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from budget.models import UNDATED_FROM
 from core.errors import ValidationError
 from core.money import parse_eur
+
+#: What `Datum` of an amount says for one carried over from before facts were dated (migration 0011).
+BEFORE_DATING = "vóór datering"
 
 
 class ExcelError(str):
@@ -110,6 +114,18 @@ def day(value, required: bool = True) -> date | None:
     except ValueError:
         raise CellError(f"'{s}' is geen bestaande datum.") from None
     raise CellError(f"'{s}' is geen datum; schrijf dd-mm-jjjj.")
+
+
+def valid_from(value) -> date | None:
+    """`Datum` of an amount: a date, empty (None: today) or 'vóór datering' (counts at every peildatum)."""
+    if isinstance(value, str) and value.strip().lower() in (BEFORE_DATING, "voor datering"):
+        return UNDATED_FROM
+    return day(value, required=False)
+
+
+def valid_from_text(value: date) -> str:
+    """How a message names the day an amount counts from."""
+    return BEFORE_DATING if value == UNDATED_FROM else f"{value:%d-%m-%Y}"
 
 
 class Codes:

@@ -2,7 +2,8 @@
 
 Natural keys (how a row finds the record it describes; documented in README "Import"):
 programme `Code`; organisation `Naam` (any case); funding source `Programma`+`Bron`, its
-allocation + `Jaar`; staffing `Programma`+`Jaar`; project `Programma`+`Projectcode`;
+allocation + `Jaar` (+ `Datum`: one row per day its amount changed); staffing `Programma`+`Jaar`
+(+ `Datum`); project `Programma`+`Projectcode`;
 commitment `Kenmerk`; payment `Kenmerk` (without one: commitment, date, amount, kind);
 staffing cost `Programma`+`Kenmerk` (without one: date, amount, description); a mutation
 and a commitment adjustment are entries, not editable records: their key is the whole row;
@@ -35,10 +36,10 @@ from projects.models import (
 #: The template contract: sheet -> headers, in the order the template writes them.
 SHEETS: dict[str, list[str]] = {
     "Programma": ["Code", "Naam", "Ministerie", "Begrotingsartikel", "Eerste jaar", "Laatste jaar"],
-    "Budget": ["Programma", "Bron", "Soort", "Kenmerk", "Jaar", "Bedrag"],
+    "Budget": ["Programma", "Bron", "Soort", "Kenmerk", "Jaar", "Bedrag", "Datum"],
     "Mutaties": ["Programma", "Jaar", "Bedrag", "Soort", "Moment", "Toelichting", "Kenmerk", "Datum",
                  "Kasschuifgroep"],
-    "Ambtelijke ondersteuning": ["Programma", "Jaar", "FTE", "Bedrag"],
+    "Ambtelijke ondersteuning": ["Programma", "Jaar", "FTE", "Bedrag", "Datum"],
     "Personeelskosten": ["Kenmerk", "Programma", "Datum", "Bedrag", "Omschrijving"],
     "Organisaties": ["Naam", "Type"],
     "Projecten": ["Programma", "Projectcode", "Titel", "Samenvatting", "Categorie", "Programmalijn",
@@ -51,7 +52,8 @@ SHEETS: dict[str, list[str]] = {
 #: Columns a sheet may lack (their cells are optional); every other header must be there.
 OPTIONAL_COLUMNS = {
     ("Programma", "Laatste jaar"), ("Mutaties", "Kenmerk"), ("Mutaties", "Kasschuifgroep"),
-    ("Budget", "Kenmerk"), ("Personeelskosten", "Kenmerk"), ("Personeelskosten", "Omschrijving"),
+    ("Budget", "Kenmerk"), ("Budget", "Datum"), ("Ambtelijke ondersteuning", "Datum"),
+    ("Personeelskosten", "Kenmerk"), ("Personeelskosten", "Omschrijving"),
     ("Projecten", "Samenvatting"), ("Projecten", "Organisatie"), ("Projecten", "Status"),
     ("Projecten", "Startdatum"), ("Projecten", "Einddatum"), ("Projecten", "Gevraagd bedrag"),
     ("Projecten", "Vervolg op"), ("Projecten", "Projectleider"), ("Projecten", "Contactpersoon"),

@@ -106,7 +106,7 @@ class ParseSteps:
                 "source": c("Bron", cells.text, required=True, max_len=200),
                 "kind": c("Soort", cells.coded, _FUNDING_KIND),
                 "reference": c("Kenmerk", cells.text, max_len=200),
-                "year": c("Jaar", cells.year), "amount": amount}
+                "year": c("Jaar", cells.year), "amount": amount, "date": c("Datum", cells.valid_from)}
 
     def _parse_mutaties(self, c) -> dict:
         amount = c("Bedrag", cells.amount)
@@ -131,7 +131,7 @@ class ParseSteps:
         if amount is not None:
             amount = c.rule("Bedrag", validate.amount, amount)
         return {"programme": (c("Programma", cells.text, required=True) or "").upper(), "year": c("Jaar", cells.year),
-                "fte": fte, "amount": amount}
+                "fte": fte, "amount": amount, "date": c("Datum", cells.valid_from)}
 
     def _parse_personeelskosten(self, c) -> dict:
         amount = c("Bedrag", cells.amount)

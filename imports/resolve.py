@@ -68,8 +68,9 @@ class ResolveSteps:
         for r in self.rows["Budget"]:
             group = self.sources[(r["programme"], norm(r["source"]))]
             for other in group:
-                if other["year"] == r["year"]:
-                    self._dup("Budget", r, "Jaar", other)
+                # One row per year and day: several rows of a year are its amount's history.
+                if (other["year"], other["date"]) == (r["year"], r["date"]):
+                    self._dup("Budget", r, "Datum" if r["date"] else "Jaar", other)
                     break
             if group and (group[0]["kind"], group[0]["reference"]) != (r["kind"], r["reference"]):
                 column = "Soort" if group[0]["kind"] != r["kind"] else "Kenmerk"
@@ -104,11 +105,11 @@ class ResolveSteps:
                                exc.message)
         seen: dict[tuple, dict] = {}
         for r in self.rows["Ambtelijke ondersteuning"]:
-            key = (r["programme"], r["year"])
+            key = (r["programme"], r["year"], r["date"])
             if key in seen:
-                self._dup("Ambtelijke ondersteuning", r, "Jaar", seen[key])
+                self._dup("Ambtelijke ondersteuning", r, "Datum" if r["date"] else "Jaar", seen[key])
             seen.setdefault(key, r)
-        self.staffing_keys = set(seen)
+        self.staffing_keys = {(code, year) for code, year, _day in seen}
         seen = {}
         for r in self.rows["Personeelskosten"]:
             if r["reference"]:

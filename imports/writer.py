@@ -15,6 +15,8 @@ from budget.models import (
     MUTATION_KINDS,
     MUTATION_MOMENTS,
     PAYMENT_KINDS,
+    UNDATED_FROM,
+    AllocationChange,
     BudgetAllocation,
     BudgetMutation,
     Commitment,
@@ -22,10 +24,12 @@ from budget.models import (
     CommitmentSchedule,
     FundingSource,
     Payment,
+    StaffingChange,
     StaffingCost,
     StaffingReservation,
 )
 from core.users import User
+from imports.cells import BEFORE_DATING
 from imports.contract import CODED_COLUMNS, OPTIONAL_COLUMNS, SHEETS
 from projects.models import (
     CATEGORIES,
@@ -52,10 +56,15 @@ _NOTES = [
     "Bedragen: een getal of Nederlandse notatie (1.234,56). Datums: een Excel-datum of dd-mm-jjjj.",
     "Gecodeerde kolommen nemen de Nederlandse namen uit de lijsten hieronder (hoofdletters maken niet uit). "
     "Vormen van uitbuiting: meerdere gescheiden door ;.",
-    "Sleutels: programma = Code; bron = Programma + Bron (+ Jaar per bedrag); ambtelijke ondersteuning = "
-    "Programma + Jaar; organisatie = Naam; project = Programma + Projectcode; verplichting = Kenmerk; "
+    "Sleutels: programma = Code; bron = Programma + Bron (+ Jaar en Datum per bedrag); ambtelijke ondersteuning = "
+    "Programma + Jaar (+ Datum); organisatie = Naam; project = Programma + Projectcode; verplichting = Kenmerk; "
     "betaling = Kenmerk; personeelskosten = Programma + Kenmerk. Een regel met een bestaande sleutel werkt "
     "dat gegeven bij; dezelfde werkmap twee keer importeren verandert niets.",
+    "Datum bij Budget en Ambtelijke ondersteuning (optioneel): de dag vanaf welke het bedrag geldt in de stand; "
+    "leeg is vandaag, 'vóór datering' is een bedrag van vóór de datering (telt op elke peildatum). Een regel die "
+    "het bedrag noemt dat op die datum al geldt, verandert niets. Meerdere regels voor één jaar, elk met een eigen "
+    "Datum, vormen de geschiedenis van het bedrag. Een nieuw bedrag met een Datum vóór de laatste wijziging wordt "
+    "geweigerd: voeg een regel met een latere Datum toe.",
     "Mutaties en bijstellingen zijn boekingen: een regel die al precies zo bestaat, wordt overgeslagen. "
     "Regels met dezelfde Kasschuifgroep vormen samen één kasschuif en tellen op tot nul.",
     "Verplichtingen: één regel per jaar van het kasritme; regels met hetzelfde Kenmerk vormen één verplichting. "
@@ -157,6 +166,33 @@ def _write_notes(book: _Book) -> None:
                              "het sjabloon: bijstellingen van verplichtingen (datum, jaar, bedrag +/−, reden)."])
 
 
+def _versions(rows, keys: int):
+    """Dated changes (key columns, day, deltas; in key and date order) as the values held from each day on.
+
+    One row per key and day, the values after that day's last change: the import reads each row as
+    "from Datum on, the amount is this", so importing the export again changes nothing.
+    """
+    key, day, held = None, None, None
+    for row in rows:
+        row_key, row_day, deltas = tuple(row[:keys]), row[keys], tuple(row[keys + 1:])
+        if row_key != key:
+            if key is not None:
+                yield key, day, held
+            key, day, held = row_key, row_day, deltas
+            continue
+        if row_day != day:
+            yield key, day, held
+            day = row_day
+        held = tuple(h + d for h, d in zip(held, deltas))
+    if key is not None:
+        yield key, day, held
+
+
+def _day(day: date):
+    # An amount carried over from before facts were dated (migration 0011) counts at every peildatum.
+    return BEFORE_DATING if day == UNDATED_FROM else day
+
+
 def template_bytes() -> bytes:
     """The empty template: every sheet with its headers, the Toelichting and drop-downs."""
     return _new_workbook().save()
@@ -172,12 +208,14 @@ def export_bytes(session, programme: Programme) -> bytes:
     code, pid = programme.code, programme.id
     out.put("Programma", [code, programme.name, programme.ministry, programme.budget_article,
                           programme.first_year, programme.last_year])
-    for name, kind, reference, year, amount in session.execute(
+    for (name, kind, reference, year), day, (amount,) in _versions(session.execute(
             select(FundingSource.name, FundingSource.kind, FundingSource.reference, BudgetAllocation.year,
-                   BudgetAllocation.amount)
+                   AllocationChange.valid_from, AllocationChange.amount)
             .join(BudgetAllocation, BudgetAllocation.source_id == FundingSource.id)
-            .where(FundingSource.programme_id == pid).order_by(FundingSource.id, BudgetAllocation.year)):
-        out.put("Budget", [code, name, FUNDING_KINDS[kind], reference, year, amount])
+            .join(AllocationChange, AllocationChange.allocation_id == BudgetAllocation.id)
+            .where(FundingSource.programme_id == pid)
+            .order_by(FundingSource.id, BudgetAllocation.year, AllocationChange.valid_from, AllocationChange.id)), 4):
+        out.put("Budget", [code, name, FUNDING_KINDS[kind], reference, year, amount, _day(day)])
     groups: dict[str, str] = {}
     for m in session.execute(select(BudgetMutation.year, BudgetMutation.amount, BudgetMutation.kind,
                                     BudgetMutation.moment, BudgetMutation.reason, BudgetMutation.reference,
@@ -186,10 +224,12 @@ def export_bytes(session, programme: Programme) -> bytes:
         group = groups.setdefault(m.kasschuif_group, f"KS{len(groups) + 1}") if m.kasschuif_group else ""
         out.put("Mutaties", [code, m.year, m.amount, MUTATION_KINDS[m.kind], MUTATION_MOMENTS[m.moment], m.reason,
                              m.reference, m.date, group])
-    for year, fte, amount in session.execute(
-            select(StaffingReservation.year, StaffingReservation.fte, StaffingReservation.amount)
-            .where(StaffingReservation.programme_id == pid).order_by(StaffingReservation.year)):
-        out.put("Ambtelijke ondersteuning", [code, year, fte, amount])
+    for (year,), day, (fte, amount) in _versions(session.execute(
+            select(StaffingReservation.year, StaffingChange.valid_from, StaffingChange.fte, StaffingChange.amount)
+            .join(StaffingChange, StaffingChange.reservation_id == StaffingReservation.id)
+            .where(StaffingReservation.programme_id == pid)
+            .order_by(StaffingReservation.year, StaffingChange.valid_from, StaffingChange.id)), 1):
+        out.put("Ambtelijke ondersteuning", [code, year, fte, amount, _day(day)])
     for reference, day, amount, description in session.execute(
             select(StaffingCost.reference, StaffingCost.date, StaffingCost.amount, StaffingCost.description)
             .join(StaffingReservation, StaffingCost.reservation_id == StaffingReservation.id)

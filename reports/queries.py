@@ -72,7 +72,7 @@ def collect_state(session, programme: Programme, peildatum: date, years: list[in
     A snapshot stores exactly this (detail for every year); a live report builds the same for one
     year, so both paths run through frames() and come out alike. Amounts are strings (exact).
     """
-    all_years = ledger.programme_years(session, programme)
+    all_years = ledger.programme_years(session, programme, peildatum)
     detail_years = all_years if years is None else list(years)
     figures = ledger.programme_figures(session, programme.id, peildatum, sorted(set(all_years) | set(detail_years)))
     state = {
@@ -144,7 +144,7 @@ def _project_rows(session, programme, peildatum) -> list[dict]:
                Project.internal_notes, Organisation.name, User.name, forms, latest_text)
         .outerjoin(Organisation, Project.organisation_id == Organisation.id)
         .outerjoin(User, Project.owner_id == User.id)
-        .where(Project.programme_id == programme.id, breakdowns.reportable_projects())
+        .where(Project.programme_id == programme.id, breakdowns.reportable_projects(peildatum))
         .order_by(Project.code)
     ).all()
     rank = {form: i for i, form in enumerate(EXPLOITATION_FORMS)}

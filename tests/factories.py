@@ -12,6 +12,8 @@ _seq = itertools.count(1)
 PASSWORD = "correct-horse-battery"
 #: Who sets up test data: a beheerder without a user row, like the demo loader.
 TEST_ACTOR = SystemActor("systeem (test)")
+#: The day test budgets count from: before every peildatum the tests ask about.
+BUDGET_KNOWN = date(2020, 1, 1)
 
 
 def make_user(session, role: str, email: str | None = None):
@@ -25,8 +27,9 @@ def make_programme(session, actor, code: str = "TST", first_year: int = 2024, la
                                       "33", first_year, last_year)
 
 
-def fund(session, actor, programme, amounts: dict, name: str = "Structureel", kind: str = "structureel"):
-    return budget.add_funding_source(session, actor, programme, name, kind, "Kamerstuk 1", amounts)
+def fund(session, actor, programme, amounts: dict, name: str = "Structureel", kind: str = "structureel",
+         valid_from: date = BUDGET_KNOWN):
+    return budget.add_funding_source(session, actor, programme, name, kind, "Kamerstuk 1", amounts, valid_from)
 
 
 def make_project(session, actor, programme, **overrides):

@@ -31,7 +31,8 @@ def setup(app, session):
     source = fund(session, fin, prog, {2024: "1.000.000", 2025: "1.000.000", 2026: "1.000.000"})
     project = make_project(session, fin, prog)
     commitment = commit_money(session, fin, project, {2025: D("100000")}, signed=date(2025, 2, 1))
-    reservation = budget.set_staffing_reservation(session, fin, prog, year=2025, fte="1", amount="100.000")
+    reservation = budget.set_staffing_reservation(session, fin, prog, year=2025, fte="1", amount="100.000",
+                                                  valid_from=date(2025, 1, 1))
     session.commit()
     return {"fin": fin, "prog": prog, "source": source, "project": project, "commitment": commitment,
             "reservation": reservation}
@@ -49,7 +50,8 @@ def test_a_second_visit_is_served_from_the_cache(app, client, session, setup):
 
 
 WRITES = {
-    "allocation": lambda s, f, d: budget.set_allocation(s, f, d["source"], 2025, "1.200.000"),
+    "allocation": lambda s, f, d: budget.set_allocation(s, f, d["source"], 2025, "1.200.000",
+                                                              valid_from=date(2025, 3, 1)),
     "mutation": lambda s, f, d: budget.add_mutation(s, f, d["prog"], year=2025, amount="50.000", kind="beleidsmatig",
                                                     moment="voorjaarsnota", reason="Extra",
                                                     mutation_date=date(2025, 4, 1)),

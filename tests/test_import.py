@@ -13,11 +13,13 @@ from budget.breakdowns import breakdown
 from budget.demo import load_demo
 from budget.ledger import programme_figures
 from budget.models import (
+    AllocationChange,
     BudgetAllocation,
     BudgetMutation,
     Commitment,
     CommitmentAdjustment,
     Payment,
+    StaffingChange,
     StaffingCost,
     StaffingReservation,
 )
@@ -41,8 +43,8 @@ from projects.models import (
 from tests.factories import PASSWORD
 
 ACTOR = IMPORT_ACTOR
-TABLES = (Programme, Organisation, Project, BudgetAllocation, BudgetMutation, StaffingReservation, StaffingCost,
-          Commitment, CommitmentAdjustment, Payment, AuditEntry)
+TABLES = (Programme, Organisation, Project, BudgetAllocation, AllocationChange, BudgetMutation, StaffingReservation,
+          StaffingChange, StaffingCost, Commitment, CommitmentAdjustment, Payment, AuditEntry)
 
 
 def counts(session) -> dict:

@@ -28,7 +28,8 @@ def scenario(session):
     # Dated after the peildatum: must not count in the stand t/m 30-06-2025.
     budget.add_mutation(session, fin, prog, year=2025, amount="-50.000", kind="technisch",
                         moment="najaarsnota", reason="Overboeking", mutation_date=date(2025, 10, 1))
-    res = budget.set_staffing_reservation(session, fin, prog, year=2025, fte="2,5", amount="300.000")
+    res = budget.set_staffing_reservation(session, fin, prog, year=2025, fte="2,5", amount="300.000",
+                                         valid_from=date(2025, 1, 1))
     for day, amount in ((date(2025, 3, 31), "75.000"), (date(2025, 6, 30), "75.000"),
                         (date(2025, 9, 30), "75.000")):
         budget.add_staffing_cost(session, fin, res, cost_date=day, amount=amount, description="kwartaal")

@@ -65,7 +65,8 @@ def scenario(session):
                          reason="Vertraging project A", mutation_date=date(2024, 11, 20))
     budget.add_mutation(session, fin, prog, year=2025, amount="-50.000", kind="technisch",
                         moment="najaarsnota", reason="Overboeking (na de peildatum)", mutation_date=date(2025, 10, 1))
-    res = budget.set_staffing_reservation(session, fin, prog, year=2025, fte="2,5", amount="300.000")
+    res = budget.set_staffing_reservation(session, fin, prog, year=2025, fte="2,5", amount="300.000",
+                                         valid_from=date(2025, 1, 1))
     for day in (date(2025, 3, 31), date(2025, 6, 30), date(2025, 9, 30)):
         budget.add_staffing_cost(session, fin, res, cost_date=day, amount="75.000", description="kwartaal")
     org = portfolio.create_organisation(session, fin, "Stichting Opvang Noord", "zorg_opvang")

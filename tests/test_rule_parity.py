@@ -50,6 +50,7 @@ class World:
     commitment: object
     reservation: object
     cost: object
+    source: object = None
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def world(session):
     boss, fin, leader = make_user(session, "beheerder"), make_user(session, "financieel"), make_user(
         session, "projectleider")
     programme = make_programme(session, boss, first_year=2025, last_year=2026)
-    fund(session, fin, programme, {2025: D("1000000"), 2026: D("1000000")})
+    source = fund(session, fin, programme, {2025: D("1000000"), 2026: D("1000000")})
     project = make_project(session, fin, programme, code="P1", owner_id=leader.id)
     follow_up = make_project(session, fin, programme, code="P2", category="vervolg", predecessor_id=project.id)
     commitment = money.add_commitment(session, fin, project, reference="BS-1", signed_date=date(2025, 1, 15),
@@ -72,7 +73,7 @@ def world(session):
                                    description="Q1", reference="PK-1")
     portfolio.create_organisation(session, fin, "Stichting Een", "ngo")
     session.commit()
-    return World(boss, fin, leader, programme, project, follow_up, commitment, reservation, cost)
+    return World(boss, fin, leader, programme, project, follow_up, commitment, reservation, cost, source)
 
 
 # --- one row of the import, the rest of the file as the world already has it ----------------------
@@ -256,6 +257,17 @@ CASES = [
                                          "01-11-2025", "A"],
                                         ["TST", 2026, "100,01", "Kasschuif", "Najaarsnota", "Later begonnen", "",
                                          "01-11-2025", "A"]]}),
+    # --- funding sources ---
+    Case("the kind of a source whose amounts count", r"De soort van financieringsbron '.+' verandert niet meer nu "
+                                                     r"haar bedragen in standen meetellen: eerdere standen zouden "
+                                                     r"veranderen\. Zet haar bedragen met een datum op nul en voeg "
+                                                     r"een bron met de juiste soort toe\.",
+         service=lambda s, w: money.update_funding_source(s, w.fin, w.source, name=w.source.name, kind="incidenteel",
+                                                          reference=w.source.reference),
+         web=lambda w: ("financieel", f"/budget/bronnen/{w.source.id}",
+                        {"version": str(w.source.version), "name": w.source.name, "kind": "incidenteel",
+                         "reference": w.source.reference, "jaar_2025": "1.000.000", "jaar_2026": "1.000.000"}, 400),
+         sheets=lambda w: {"Budget": [["TST", w.source.name, "Incidenteel", w.source.reference, 2025, 1_000_000]]}),
     # --- staffing ---
     Case("negative fte", r"Het aantal fte kan niet negatief zijn\.",
          service=lambda s, w: money.set_staffing_reservation(s, w.fin, w.programme, year=2026, fte="-1,00",

@@ -352,3 +352,15 @@ def test_rule_modules_take_no_session_and_import_no_database_or_web(path):
     assert "core.db" not in imported and "core.locking" not in imported
     params = {a.arg for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) for a in node.args.args}
     assert "session" not in params
+
+
+def test_the_kind_of_a_source_is_fixed_once_its_amounts_count():
+    today = date(2026, 11, 30)
+    _refused(lambda: money.source_kind("Structureel", "structureel", "incidenteel", date(2025, 1, 1), today),
+             Conflict, "De soort van financieringsbron 'Structureel' verandert niet meer nu haar bedragen in standen "
+             "meetellen: eerdere standen zouden veranderen. Zet haar bedragen met een datum op nul en voeg een bron "
+             "met de juiste soort toe.", "kind")
+    # Without amounts, or with amounts counting from today on only, a wrong kind may still be corrected.
+    assert money.source_kind("Nieuw", "structureel", "incidenteel", None, today) == "incidenteel"
+    assert money.source_kind("Nieuw", "structureel", "incidenteel", today, today) == "incidenteel"
+    assert money.source_kind("Oud", "structureel", "structureel", date(2025, 1, 1), today) == "structureel"

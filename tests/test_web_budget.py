@@ -13,12 +13,14 @@ from sqlalchemy import event, func, select
 
 from budget import queries, services
 from budget.models import (
+    AllocationChange,
     BudgetAllocation,
     BudgetMutation,
     Commitment,
     CommitmentAdjustment,
     FundingSource,
     Payment,
+    StaffingChange,
     StaffingCost,
     StaffingReservation,
 )
@@ -75,8 +77,8 @@ def shown_version(client, url: str) -> str:
 
 
 def counts(session) -> dict:
-    models = (FundingSource, BudgetAllocation, BudgetMutation, StaffingReservation, StaffingCost, Commitment,
-              CommitmentAdjustment, Payment, AuditEntry)
+    models = (FundingSource, BudgetAllocation, AllocationChange, BudgetMutation, StaffingReservation, StaffingChange,
+              StaffingCost, Commitment, CommitmentAdjustment, Payment, AuditEntry)
     return {m.__name__: session.scalar(select(func.count()).select_from(m)) for m in models}
 
 

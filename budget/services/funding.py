@@ -1,13 +1,16 @@
-"""Funding sources and their yearly amounts; lowering an amount meets the budget stop."""
+"""Funding sources and their yearly amounts, changed by dated changes; lowering an amount meets the budget stop."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from budget import rules
 from budget.ledger import enforce_budget_stop
 from budget.models import (
     FUNDING_KINDS,
+    AllocationChange,
     BudgetAllocation,
     FundingSource,
 )
@@ -19,11 +22,32 @@ from core.users import FINANCE_ROLES, require_role
 from projects.models import Programme
 
 
+def valid_from_day(value) -> date:
+    """The day a change counts from in the figures (default today): every write here takes its date here."""
+    return date.today() if value is None else validate.day(value, "valid_from")
+
+
+def _change(alloc: BudgetAllocation, amount: Decimal, valid_from: date) -> AllocationChange:
+    """Record the new amount as a dated change (new minus old); the allocation keeps the current amount."""
+    change = AllocationChange(valid_from=valid_from, amount=amount - (alloc.amount or Decimal("0.00")))
+    alloc.changes.append(change)
+    alloc.amount = amount
+    return change
+
+
+def _new_allocation(session, source_id: int, year: int, amount: Decimal, valid_from: date) -> BudgetAllocation:
+    alloc = BudgetAllocation(source_id=source_id, year=year, amount=Decimal("0.00"))
+    _change(alloc, amount, valid_from)
+    session.add(alloc)
+    return alloc
+
+
 def add_funding_source(session, actor, programme: Programme, name: str, kind: str, reference: str = "",
-                       allocations: dict[int, object] | None = None) -> FundingSource:
-    """A funding source with its yearly amounts; adding money never hits the budget stop."""
+                       allocations: dict[int, object] | None = None, valid_from=None) -> FundingSource:
+    """A funding source with its yearly amounts from `valid_from` on; adding money never hits the budget stop."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
+    valid_from = valid_from_day(valid_from)
     name = validate.text(name, "een naam", "name", max_len=200)
     if session.scalar(select(FundingSource.id).where(FundingSource.programme_id == programme.id,
                                                      func.lower(FundingSource.name) == name.lower())):
@@ -32,32 +56,42 @@ def add_funding_source(session, actor, programme: Programme, name: str, kind: st
     source = FundingSource(programme_id=programme.id, name=name,
                            kind=validate.code(kind, FUNDING_KINDS, "soort", "kind"),
                            reference=validate.text(reference, "", "reference", required=False, max_len=200))
-    source.allocations = [BudgetAllocation(year=y, amount=a) for y, a in sorted(amounts.items())]
     session.add(source)
+    session.flush()
+    for y, a in sorted(amounts.items()):
+        _new_allocation(session, source.id, y, a, valid_from)
     record(session, actor, "create", source,
-           {"after": {**snapshot(source), "allocations": {str(y): a for y, a in sorted(amounts.items())}}})
+           {"after": {**snapshot(source), "allocations": {str(y): a for y, a in sorted(amounts.items())},
+                      "valid_from": valid_from}})
     return source
 
 
 def set_allocation(session, actor, source: FundingSource, year, amount,
-                   override_reason: str | None = None) -> BudgetAllocation:
-    """Set one year's amount of a source (create or change); lowering it meets the budget stop."""
+                   override_reason: str | None = None, valid_from=None) -> BudgetAllocation:
+    """Set one year's amount of a source from `valid_from` on (create or change); lowering it meets the budget stop."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
+    valid_from = valid_from_day(valid_from)
     year, amount = validate.year(year), validate.amount(amount)
     alloc = session.scalar(select(BudgetAllocation).where(BudgetAllocation.source_id == source.id,
                                                           BudgetAllocation.year == year))
     old = alloc.amount if alloc else Decimal("0.00")
     override = enforce_budget_stop(session, actor, source.programme_id, {year: amount - old}, override_reason)
     if alloc is None:
-        alloc = BudgetAllocation(source_id=source.id, year=year, amount=amount)
-        session.add(alloc)
-        record(session, actor, "create", alloc, with_override({"after": snapshot(alloc)}, override))
+        alloc = _new_allocation(session, source.id, year, amount, valid_from)
+        record(session, actor, "create", alloc,
+               with_override({"after": {**snapshot(alloc), "valid_from": valid_from}}, override))
     elif amount != old:
-        before = snapshot(alloc)
-        alloc.amount = amount
-        record(session, actor, "update", alloc, with_override(diff(before, snapshot(alloc)), override))
+        _write_change(session, actor, alloc, amount, valid_from, override)
     return alloc
+
+
+def _write_change(session, actor, alloc: BudgetAllocation, amount: Decimal, valid_from: date, override) -> None:
+    before = snapshot(alloc)
+    _change(alloc, amount, valid_from)
+    changes = diff(before, snapshot(alloc))
+    changes["after"]["valid_from"] = valid_from
+    record(session, actor, "update", alloc, with_override(changes, override))
 
 
 def update_funding_source(session, actor, source: FundingSource, *, name: str, kind: str,
@@ -71,9 +105,13 @@ def update_funding_source(session, actor, source: FundingSource, *, name: str, k
                                                           FundingSource.id != source.id))
     if clash:
         raise Conflict(f"Financieringsbron '{name}' bestaat al.", field="name")
+    kind = validate.code(kind, FUNDING_KINDS, "soort", "kind")
+    counted_since = session.scalar(select(func.min(AllocationChange.valid_from)).join(
+        BudgetAllocation, AllocationChange.allocation_id == BudgetAllocation.id).where(
+        BudgetAllocation.source_id == source.id))
     before = snapshot(source)
+    source.kind = rules.source_kind(source.name, source.kind, kind, counted_since, date.today())
     source.name = name
-    source.kind = validate.code(kind, FUNDING_KINDS, "soort", "kind")
     source.reference = validate.text(reference, "", "reference", required=False, max_len=200)
     changes = diff(before, snapshot(source))
     if changes["after"]:
@@ -82,10 +120,11 @@ def update_funding_source(session, actor, source: FundingSource, *, name: str, k
 
 
 def set_allocations(session, actor, source: FundingSource, amounts: dict,
-                    override_reason: str | None = None) -> list[BudgetAllocation]:
-    """Set several years of a source at once; the budget stop sees all lowered years together."""
+                    override_reason: str | None = None, valid_from=None) -> list[BudgetAllocation]:
+    """Set several years of a source at once from `valid_from` on; the budget stop sees all lowered years together."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
+    valid_from = valid_from_day(valid_from)
     clean = {validate.year(y): validate.amount(a) for y, a in amounts.items()}
     existing = {a.year: a for a in session.scalars(
         select(BudgetAllocation).where(BudgetAllocation.source_id == source.id))}
@@ -97,13 +136,11 @@ def set_allocations(session, actor, source: FundingSource, amounts: dict,
         if alloc is None:
             if amount == 0:
                 continue  # an empty year stays without a row
-            alloc = BudgetAllocation(source_id=source.id, year=year, amount=amount)
-            session.add(alloc)
-            record(session, actor, "create", alloc, with_override({"after": snapshot(alloc)}, override))
+            alloc = _new_allocation(session, source.id, year, amount, valid_from)
+            record(session, actor, "create", alloc,
+                   with_override({"after": {**snapshot(alloc), "valid_from": valid_from}}, override))
         elif alloc.amount != amount:
-            before = snapshot(alloc)
-            alloc.amount = amount
-            record(session, actor, "update", alloc, with_override(diff(before, snapshot(alloc)), override))
+            _write_change(session, actor, alloc, amount, valid_from, override)
         else:
             continue
         changed.append(alloc)
@@ -111,7 +148,10 @@ def set_allocations(session, actor, source: FundingSource, amounts: dict,
 
 
 def delete_funding_source(session, actor, source: FundingSource) -> None:
-    """Remove a source only when no year still carries money (setting those to zero meets the budget stop)."""
+    """Remove a source only when no year still carries money (setting those to zero meets the budget stop).
+
+    Its dated changes go with it; the audit entry keeps them, since they moved the figures at their dates.
+    """
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
     years = sorted(a.year for a in session.scalars(
@@ -120,7 +160,13 @@ def delete_funding_source(session, actor, source: FundingSource) -> None:
         raise Conflict(f"Financieringsbron '{source.name}' heeft nog bedragen in {', '.join(map(str, years))}; "
                        "zet die eerst op nul.")
     before = snapshot(source)
-    for alloc in session.scalars(select(BudgetAllocation).where(BudgetAllocation.source_id == source.id)):
+    allocations = list(session.scalars(select(BudgetAllocation).where(BudgetAllocation.source_id == source.id)))
+    before["changes"] = [{"year": a.year, "valid_from": c.valid_from, "amount": c.amount}
+                         for a in allocations for c in a.changes]
+    for alloc in allocations:
+        for change in alloc.changes:
+            session.delete(change)
+        session.flush()
         session.delete(alloc)
     record(session, actor, "delete", source, {"before": before})
     session.delete(source)

@@ -1,4 +1,4 @@
-"""The staffing reservation per year and the staffing costs booked against it."""
+"""The staffing reservation per year (changed by dated changes) and the staffing costs booked against it."""
 from __future__ import annotations
 
 from datetime import date
@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 from budget import rules
 from budget.ledger import enforce_budget_stop
 from budget.models import (
+    StaffingChange,
     StaffingCost,
     StaffingReservation,
 )
+from budget.services.funding import valid_from_day
 from core import validate
 from core.audit import diff, record, snapshot, with_override
 from core.errors import Conflict
@@ -22,10 +24,11 @@ from projects.models import Programme
 
 
 def set_staffing_reservation(session, actor, programme: Programme, *, year, fte, amount,
-                             override_reason: str | None = None) -> StaffingReservation:
-    """Create or change a year's staffing reservation; it counts as committed for that year."""
+                             override_reason: str | None = None, valid_from=None) -> StaffingReservation:
+    """Create or change a year's staffing reservation from `valid_from` on; it counts as committed for that year."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
+    valid_from = valid_from_day(valid_from)
     year, amount = validate.year(year), validate.amount(amount)
     fte = rules.staffing_fte(fte)
     res = session.scalar(select(StaffingReservation).where(StaffingReservation.programme_id == programme.id,
@@ -33,20 +36,29 @@ def set_staffing_reservation(session, actor, programme: Programme, *, year, fte,
     old = res.amount if res else Decimal("0.00")
     override = enforce_budget_stop(session, actor, programme.id, {year: old - amount}, override_reason)
     if res is None:
-        res = StaffingReservation(programme_id=programme.id, year=year, fte=fte, amount=amount)
+        res = StaffingReservation(programme_id=programme.id, year=year, fte=Decimal("0.00"),
+                                  amount=Decimal("0.00"))
+        _change(res, fte, amount, valid_from)
         session.add(res)
-        record(session, actor, "create", res, with_override({"after": snapshot(res)}, override))
-    else:
+        record(session, actor, "create", res,
+               with_override({"after": {**snapshot(res), "valid_from": valid_from}}, override))
+    elif (fte, amount) != (res.fte, res.amount):
         before = snapshot(res)
-        res.fte, res.amount = fte, amount
+        _change(res, fte, amount, valid_from)
         changes = diff(before, snapshot(res))
-        if changes["after"]:
-            record(session, actor, "update", res, with_override(changes, override))
+        changes["after"]["valid_from"] = valid_from
+        record(session, actor, "update", res, with_override(changes, override))
     return res
 
 
+def _change(res: StaffingReservation, fte: Decimal, amount: Decimal, valid_from) -> None:
+    """Record the new values as a dated change (new minus old); the reservation keeps the current values."""
+    res.changes.append(StaffingChange(valid_from=valid_from, fte=fte - res.fte, amount=amount - res.amount))
+    res.fte, res.amount = fte, amount
+
+
 def add_staffing_reservation(session, actor, programme: Programme, *, year, fte, amount,
-                             override_reason: str | None = None) -> StaffingReservation:
+                             override_reason: str | None = None, valid_from=None) -> StaffingReservation:
     """A reservation for a year that has none; an existing one is changed on its own form, never overwritten."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
@@ -55,7 +67,7 @@ def add_staffing_reservation(session, actor, programme: Programme, *, year, fte,
                                                            StaffingReservation.year == year)):
         raise Conflict(f"Er is al een reservering voor {year}; wijzig die.", field="year")
     return set_staffing_reservation(session, actor, programme, year=year, fte=fte, amount=amount,
-                                    override_reason=override_reason)
+                                    override_reason=override_reason, valid_from=valid_from)
 
 
 def add_staffing_cost(session, actor, reservation: StaffingReservation, *, cost_date: date, amount,
@@ -111,7 +123,13 @@ def delete_staffing_reservation(session, actor, reservation: StaffingReservation
     if count:
         raise Conflict(f"De reservering voor {reservation.year} heeft {count} geboekte personeelskosten; "
                        "verwijder die eerst.")
-    record(session, actor, "delete", reservation, {"before": snapshot(reservation)})
+    # Its dated changes go with it; the audit entry keeps them, since they moved the figures at their dates.
+    before = {**snapshot(reservation), "changes": [
+        {"valid_from": c.valid_from, "fte": c.fte, "amount": c.amount} for c in reservation.changes]}
+    record(session, actor, "delete", reservation, {"before": before})
+    for change in reservation.changes:
+        session.delete(change)
+    session.flush()
     session.delete(reservation)
     session.flush()
 
