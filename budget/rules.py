@@ -161,6 +161,12 @@ def kasschuif(amounts: Mapping | Iterable[tuple]) -> dict[int, Decimal]:
     return clean
 
 
+def kasschuif_reasons(years: Iterable[int], reason, reasons: Mapping[int, str] | None = None) -> dict[int, str]:
+    """Each year's toelichting of a kasschuif: its own where given ("Kasschuif naar 2025"), else the common one."""
+    reasons = reasons or {}
+    return {y: text(reasons.get(y) or reason, "een toelichting", "reason") for y in years}
+
+
 # --- Funding sources ---------------------------------------------------------------------------
 
 

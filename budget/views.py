@@ -267,7 +267,7 @@ def kasschuif_new():
                          _("Kasschuif toegevoegd."), {"mutation_date": "date"}, year_field=True,
                          next_url=index_url("#mutaties")):
             return done
-    return form_page("budget/kasschuif_form.html", form, group=None)
+    return form_page("budget/kasschuif_form.html", form, group=None, own_reasons=None)
 
 
 @bp.route("/budget/kasschuif/<group>", methods=["GET", "POST"])
@@ -285,7 +285,9 @@ def kasschuif_edit(group: str):
                          _("Kasschuif opgeslagen."), {"mutation_date": "date"}, year_field=True,
                          next_url=index_url("#mutaties"), edited=rows[0]):
             return done
-    return form_page("budget/kasschuif_form.html", form, group=group)
+    # Imported years may each have their own toelichting: say so, since saving gives them all this one.
+    own_reasons = {r.year: r.reason for r in rows} if len({r.reason for r in rows}) > 1 else None
+    return form_page("budget/kasschuif_form.html", form, group=group, own_reasons=own_reasons)
 
 
 # The staffing and project-money pages register their routes on bp too.

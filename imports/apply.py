@@ -231,27 +231,31 @@ class ApplySteps:
         org = self.db_orgs.get(norm(r["organisation"])) if r["organisation"] else None
         if r["organisation"] and org is None:
             raise Missing(f"Organisatie {r['organisation']} ontbreekt.")
-        predecessor = None
-        if r["predecessor"]:
-            predecessor = self.db_projects.get((r["programme"], r["predecessor"]))
+        predecessor, outside = None, ""
+        key = (r["programme"], r["predecessor"])
+        if r["predecessor"] and (key in self.file_projects or key in self.db_projects):
+            predecessor = self.db_projects.get(key)
             if predecessor is None:
                 raise Missing(f"Project {r['predecessor']} (vervolg op) kon niet worden aangemaakt.",
                                field="predecessor_id")
+        elif r["predecessor"]:
+            # Not a project code of this programme: a predecessor outside the system, as named.
+            outside = r["predecessor"]
         owner = self.users.get(r["owner"]) if r["owner"] else None
         return programme, {
             "code": r["code"], "title": r["title"], "summary": r["summary"], "category": r["category"],
             "line": r["line"], "instrument": r["instrument"], "forms": r["forms"],
             "organisation_id": org.id if org else None, "owner_id": owner.id if owner else None,
-            "predecessor_id": predecessor.id if predecessor else None, "start_date": r["start_date"],
-            "end_date": r["end_date"], "requested_amount": r["requested_amount"],
+            "predecessor_id": predecessor.id if predecessor else None, "predecessor_outside": outside,
+            "start_date": r["start_date"], "end_date": r["end_date"], "requested_amount": r["requested_amount"],
             "internal_notes": r["internal_notes"], "contact_person": r["contact_person"]}
 
     PROJECT_COLUMNS = {"code": "Projectcode", "title": "Titel", "summary": "Samenvatting", "category": "Categorie",
                        "line": "Programmalijn", "instrument": "Instrument", "forms": "Vormen van uitbuiting",
                        "organisation_id": "Organisatie", "owner_id": "Projectleider",
-                       "predecessor_id": "Vervolg op", "start_date": "Startdatum", "end_date": "Einddatum",
-                       "requested_amount": "Gevraagd bedrag", "internal_notes": "Interne notitie",
-                       "contact_person": "Contactpersoon", "status": "Status"}
+                       "predecessor_id": "Vervolg op", "predecessor_outside": "Vervolg op",
+                       "start_date": "Startdatum", "end_date": "Einddatum", "requested_amount": "Gevraagd bedrag",
+                       "internal_notes": "Interne notitie", "contact_person": "Contactpersoon", "status": "Status"}
 
     def _create_projects(self) -> None:
         """New projects: checked by the rule create_project applies, then written in bulk with their audit entries.

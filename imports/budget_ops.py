@@ -153,8 +153,8 @@ class BudgetSteps:
                     singles[(m.year, m.amount, m.kind, m.moment, m.reason, m.reference, m.date)] += 1
             existing_mutations[code] = singles
             existing_groups[code] = Counter(
-                (ms[0].date, ms[0].moment, ms[0].reason, ms[0].reference,
-                 frozenset((m.year, m.amount) for m in ms)) for ms in groups.values())
+                (ms[0].date, ms[0].moment, ms[0].reference, frozenset((m.year, m.amount, m.reason) for m in ms))
+                for ms in groups.values())
         for r in self.rows["Mutaties"]:
             if r["kind"] == "kasschuif":
                 continue
@@ -173,8 +173,8 @@ class BudgetSteps:
             self.count("Mutaties", NEW)
         for (code, _group), rows in self.kasschuiven.items():
             first = rows[0]
-            key = (first["date"], first["moment"], first["reason"], first["reference"],
-                   frozenset((r["year"], r["amount"]) for r in rows))
+            key = (first["date"], first["moment"], first["reference"],
+                   frozenset((r["year"], r["amount"], r["reason"]) for r in rows))
             known = existing_groups.get(code, Counter())
             if known[key] > 0:
                 known[key] -= 1
@@ -185,7 +185,8 @@ class BudgetSteps:
                 f = rows[0]
                 budget.add_kasschuif(self.session, self.actor, self._programme(code),
                                      amounts={r["year"]: r["amount"] for r in rows}, moment=f["moment"],
-                                     reason=f["reason"], mutation_date=f["date"], reference=f["reference"])
+                                     reason=f["reason"], reasons={r["year"]: r["reason"] for r in rows},
+                                     mutation_date=f["date"], reference=f["reference"])
             shift_ops.append(Op("Mutaties", first["row"], shift, mutation_columns, rows=len(rows)))
             self.count("Mutaties", NEW, len(rows))
 

@@ -7,7 +7,8 @@ allocation + `Jaar` (+ `Datum`: one row per day its amount changed); staffing `P
 commitment `Kenmerk`; payment `Kenmerk` (without one: commitment, date, amount, kind);
 staffing cost `Programma`+`Kenmerk` (without one: date, amount, description); a mutation
 and a commitment adjustment are entries, not editable records: their key is the whole row;
-a kasschuif is keyed by its date, moment, reason, reference and amounts per year.
+a kasschuif is keyed by its date, moment, reference and amount and reason per year (each row
+may carry its own Toelichting).
 
 The import never deletes. Entries the domain keeps immutable (commitments, payments,
 staffing costs) are refused when a row with the same key differs: a changed commitment

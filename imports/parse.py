@@ -162,7 +162,7 @@ class ParseSteps:
                 "instrument": c("Instrument", cells.coded, _INSTRUMENT),
                 "status": c("Status", cells.coded, _STATUS, required=False) or "voorstel",
                 "start_date": start, "end_date": end, "requested_amount": requested,
-                "predecessor": c("Vervolg op", cells.text, max_len=30),
+                "predecessor": c("Vervolg op", cells.text, max_len=200),
                 "owner": (c("Projectleider", cells.text, max_len=254) or "").lower(),
                 "contact_person": c("Contactpersoon", cells.text, max_len=200),
                 "internal_notes": c("Interne notitie", cells.text)}

@@ -86,11 +86,11 @@ class ResolveSteps:
             years = Counter(r["year"] for r in rows)
             duplicated = False
             for r in rows[1:]:
-                if (r["date"], r["moment"], r["reason"], r["reference"]) != \
-                        (first["date"], first["moment"], first["reason"], first["reference"]):
+                # The Toelichting may differ per row ("Kasschuif naar 2025" / "Kasschuif uit 2024").
+                if (r["date"], r["moment"], r["reference"]) != (first["date"], first["moment"], first["reference"]):
                     self.error("Mutaties", r["row"], "Kasschuifgroep",
-                               f"Regels van kasschuifgroep '{r['group']}' hebben dezelfde datum, moment, "
-                               f"toelichting en kenmerk als regel {first['row']}.")
+                               f"Regels van kasschuifgroep '{r['group']}' hebben dezelfde datum, moment "
+                               f"en kenmerk als regel {first['row']}.")
                 if years[r["year"]] > 1 and r is not first:
                     self.error("Mutaties", r["row"], "Jaar", f"Jaar {r['year']} staat twee keer in kasschuifgroep "
                                                              f"'{r['group']}'.")
@@ -149,13 +149,10 @@ class ResolveSteps:
                     self.error("Projecten", r["row"], "Projectleider",
                                f"{r['owner']} heeft de rol {ROLES.get(user.role, user.role).lower()}, geen "
                                "projectleider; kies een gebruiker met de rol projectleider of laat de cel leeg.")
-            if r["predecessor"]:
-                key = (r["programme"], r["predecessor"])
-                if key not in self.file_projects and key not in self.db_projects:
-                    self.error("Projecten", r["row"], "Vervolg op",
-                               f"Project '{r['predecessor']}' bestaat niet in programma {r['programme']}.")
-                elif r["predecessor"] == r["code"]:
-                    self.error("Projecten", r["row"], "Vervolg op", FOLLOWS_ITSELF)
+            # Vervolg op names a project of the programme by its code, or else a predecessor outside
+            # the system (see _project_data); only naming the row's own project is wrong here.
+            if r["predecessor"] and r["predecessor"] == r["code"]:
+                self.error("Projecten", r["row"], "Vervolg op", FOLLOWS_ITSELF)
         # A project code is unique per programme; sheets without a Programma column need it unambiguous.
         self.project_by_code = defaultdict(set)
         for programme_code, code in list(self.db_projects) + list(self.file_projects):

@@ -7,7 +7,7 @@ from datetime import date
 
 import xlsxwriter
 from openpyxl.utils import get_column_letter
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from budget.models import (
@@ -66,11 +66,14 @@ _NOTES = [
     "Datum, vormen de geschiedenis van het bedrag. Een nieuw bedrag met een Datum vóór de laatste wijziging wordt "
     "geweigerd: voeg een regel met een latere Datum toe.",
     "Mutaties en bijstellingen zijn boekingen: een regel die al precies zo bestaat, wordt overgeslagen. "
-    "Regels met dezelfde Kasschuifgroep vormen samen één kasschuif en tellen op tot nul.",
+    "Regels met dezelfde Kasschuifgroep vormen samen één kasschuif en tellen op tot nul; ze hebben dezelfde "
+    "datum, hetzelfde moment en kenmerk, en elk een eigen Toelichting mag (\"Kasschuif naar 2025\").",
     "Verplichtingen: één regel per jaar van het kasritme; regels met hetzelfde Kenmerk vormen één verplichting. "
     "Een bestaande verplichting wijzigt u niet: boek een bijstelling (blad Bijstellingen, met een reden).",
     "Betalingen: een Terugbetaling mag positief of negatief staan; hij verlaagt altijd het betaalde bedrag.",
     "Projectleider: het e-mailadres van een bestaande gebruiker (of leeg).",
+    "Vervolg op: de projectcode van een project in dit programma, of de naam van een voorganger die niet in het "
+    "systeem staat (bijvoorbeeld uit het vorige programma); die wordt bewaard als voorganger buiten het systeem.",
     "De import controleert eerst alles; bij één fout wordt niets opgeslagen en ziet u per fout blad, regel en kolom.",
     "De budgetregels (budgetstop, kasschuif op nul, kasritme = totaal, betalingen binnen de verplichting) gelden "
     "voor de stand na de hele werkmap: de volgorde van de regels maakt niet uit.",
@@ -252,8 +255,8 @@ def export_bytes(session, programme: Programme) -> bytes:
             select(Project.id, Project.code, Project.title, Project.summary, Project.category, Project.line,
                    Organisation.name.label("organisation"), Project.instrument, Project.status,
                    Project.start_date, Project.end_date, Project.requested_amount,
-                   predecessor.code.label("predecessor"), User.email.label("owner"), Project.contact_person,
-                   Project.internal_notes)
+                   func.coalesce(predecessor.code, Project.predecessor_outside).label("predecessor"),
+                   User.email.label("owner"), Project.contact_person, Project.internal_notes)
             .outerjoin(Organisation, Project.organisation_id == Organisation.id)
             .outerjoin(predecessor, Project.predecessor_id == predecessor.id)
             .outerjoin(User, Project.owner_id == User.id)

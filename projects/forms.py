@@ -56,6 +56,8 @@ class ProjectForm(FlaskForm):
     organisation_id = SelectField(_l("Organisatie (penvoerder)"), coerce=optional_int, choices=[NONE])
     owner_id = SelectField(_l("Projectleider"), coerce=optional_int, choices=[NONE])
     predecessor_id = SelectField(_l("Voorgaand project"), coerce=optional_int, choices=[NONE])
+    predecessor_outside = StringField(_l("Voorganger buiten het systeem"),
+                                      validators=[Length(max=200, message=_l("Hoogstens 200 tekens."))])
     start_date = DateField(_l("Startdatum"), validators=[Optional()])
     end_date = DateField(_l("Einddatum"), validators=[Optional()])
     requested_amount = MoneyField(_l("Gevraagd bedrag (euro)"))

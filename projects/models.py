@@ -166,6 +166,9 @@ class Project(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"), index=True)
     predecessor_id: Mapped[int | None] = mapped_column(
         ForeignKey("project.id", ondelete="RESTRICT"), index=True)
+    #: A predecessor that is not in the system (e.g. it ran under the previous programme), as the
+    #: user named it; empty when there is none or when predecessor_id names it.
+    predecessor_outside: Mapped[str] = mapped_column(String(200), default="", server_default="")
     status: Mapped[str] = mapped_column(String(20), default="voorstel")
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)

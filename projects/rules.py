@@ -129,9 +129,14 @@ def check_project(values: Mapping, lookups: ProjectLookups) -> dict:
             raise ValidationError("Het voorgaande project hoort niet bij dit programma.", field="predecessor_id")
         if lookups.project_id is not None and _follows(lookups, pred_id, lookups.project_id):
             raise ValidationError(FOLLOWS_ITSELF, field="predecessor_id")
-    if v["category"] == "vervolg" and pred_id is None:
-        raise ValidationError("Een vervolgproject noemt het project waarop het volgt.", field="predecessor_id")
-    v["predecessor_id"] = pred_id
+    outside = text(values.get("predecessor_outside"), "", "predecessor_outside", required=False, max_len=200)
+    if pred_id is not None and outside:
+        raise ValidationError("Kies een voorgaand project uit de lijst óf noem een voorganger buiten het systeem, "
+                              "niet allebei.", field="predecessor_outside")
+    if v["category"] == "vervolg" and pred_id is None and not outside:
+        raise ValidationError("Een vervolgproject noemt het project waarop het volgt: een project uit de lijst "
+                              "of een voorganger buiten het systeem.", field="predecessor_id")
+    v["predecessor_id"], v["predecessor_outside"] = pred_id, outside
     start, end = values.get("start_date"), values.get("end_date")
     if start and end and end < start:
         raise ValidationError("De einddatum ligt voor de startdatum.", field="end_date")

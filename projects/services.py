@@ -112,7 +112,7 @@ def delete_organisation(session, actor, org: Organisation) -> None:
 
 
 PROJECT_FIELDS = ("code", "title", "summary", "category", "line", "organisation_id", "instrument",
-                  "owner_id", "predecessor_id", "start_date", "end_date", "requested_amount",
+                  "owner_id", "predecessor_id", "predecessor_outside", "start_date", "end_date", "requested_amount",
                   "internal_notes", "contact_person", "forms")
 
 

@@ -214,8 +214,8 @@ def test_override_by_a_beheerder_with_a_reason():
 
 LOOKUPS = portfolio.ProjectLookups(
     programme_id=1, project_id=10, organisations={5}, active_owners={7},
-    # 10 <- 11 <- 12 is a chain of follow-ups in programme 1; 20 is in programme 2.
-    projects={10: (1, None), 11: (1, 10), 12: (1, 11), 20: (2, None)}, taken_codes={"STM-002"})
+    # 10 <- 11 <- 12 is a chain of follow-ups in programme 1, 13 another project there; 20 is in programme 2.
+    projects={10: (1, None), 11: (1, 10), 12: (1, 11), 13: (1, None), 20: (2, None)}, taken_codes={"STM-002"})
 VALID = {"code": " STM-001 ", "title": "Opvang Noord", "category": "lopend", "line": "zorg",
          "instrument": "subsidie", "forms": ["overig", "overig"], "organisation_id": 5, "owner_id": 7,
          "start_date": date(2025, 1, 1), "end_date": date(2025, 12, 31), "requested_amount": "1.000"}
@@ -246,8 +246,12 @@ VALID = {"code": " STM-001 ", "title": "Opvang Noord", "category": "lopend", "li
      "Een project kan geen vervolg zijn van zichzelf of van een eigen vervolg.", "predecessor_id"),
     ({"predecessor_id": 12}, ValidationError,
      "Een project kan geen vervolg zijn van zichzelf of van een eigen vervolg.", "predecessor_id"),
-    ({"category": "vervolg"}, ValidationError, "Een vervolgproject noemt het project waarop het volgt.",
-     "predecessor_id"),
+    ({"category": "vervolg"}, ValidationError, "Een vervolgproject noemt het project waarop het volgt: een "
+     "project uit de lijst of een voorganger buiten het systeem.", "predecessor_id"),
+    ({"predecessor_id": 13, "predecessor_outside": "Oud project"}, ValidationError, "Kies een voorgaand project "
+     "uit de lijst óf noem een voorganger buiten het systeem, niet allebei.", "predecessor_outside"),
+    ({"predecessor_outside": "x" * 201}, ValidationError, "De tekst is te lang (hoogstens 200 tekens).",
+     "predecessor_outside"),
     ({"end_date": date(2024, 12, 31)}, ValidationError, "De einddatum ligt voor de startdatum.", "end_date"),
     ({"requested_amount": "-0,01"}, ValidationError, "Het gevraagde bedrag kan niet negatief zijn.",
      "requested_amount"),

@@ -37,19 +37,24 @@ def add_mutation(session, actor, programme: Programme, *, year, amount, kind: st
 
 
 def add_kasschuif(session, actor, programme: Programme, *, amounts: dict, moment: str, reason: str,
-                  mutation_date: date, reference: str = "",
+                  mutation_date: date, reference: str = "", reasons: dict[int, str] | None = None,
                   override_reason: str | None = None) -> list[BudgetMutation]:
-    """A kasschuif: mutations over two or more years that together net to exactly zero."""
+    """A kasschuif: mutations over two or more years that together net to exactly zero.
+
+    `reasons` gives a year its own toelichting (the import's rows may each carry one); the
+    other years take `reason`.
+    """
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
     clean = rules.kasschuif(amounts)
     fields = rules.mutation_fields("kasschuif", moment, reason, reference, mutation_date)
+    reason_of = rules.kasschuif_reasons(clean, fields["reason"], reasons)
     override = enforce_budget_stop(session, actor, programme.id, clean, override_reason)
     group = str(uuid.uuid4())
     mutations = []
     for year, amount in sorted(clean.items()):
         mutation = BudgetMutation(programme_id=programme.id, year=year, amount=amount,
-                                  kasschuif_group=group, **fields)
+                                  kasschuif_group=group, **{**fields, "reason": reason_of[year]})
         session.add(mutation)
         record(session, actor, "create", mutation, with_override({"after": snapshot(mutation)}, override))
         mutations.append(mutation)
@@ -103,6 +108,9 @@ def update_kasschuif(session, actor, group: str, *, amounts: dict, moment: str, 
     override = enforce_budget_stop(session, actor, rows[0].programme_id, deltas, override_reason)
     before = {"amounts": {str(r.year): r.amount for r in rows},
               **{k: getattr(rows[0], k) for k in fields}}
+    if len({r.reason for r in rows}) > 1:
+        # The years had their own toelichting (from an import); the form's one replaces them all.
+        before["reasons"] = {str(r.year): r.reason for r in rows}
     by_year = {r.year: r for r in rows}
     result = []
     for year, row in by_year.items():
@@ -121,6 +129,8 @@ def update_kasschuif(session, actor, group: str, *, amounts: dict, moment: str, 
         result.append(row)
     session.flush()
     after = {"amounts": {str(y): a for y, a in sorted(clean.items())}, **fields}
+    if "reasons" in before:
+        after["reasons"] = {str(y): fields["reason"] for y in sorted(clean)}
     record(session, actor, "update", result[0],
            with_override({"kasschuif_group": group, **diff(before, after)}, override))
     return result
