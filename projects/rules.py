@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from core.money import parse_eur
 from core.users import FINANCE_ROLES
-from core.validate import code, text, year
+from core.validate import code, plausible_day, text, year
 from projects.models import (
     CATEGORIES,
     EXPLOITATION_FORMS,
@@ -133,6 +133,10 @@ def check_project(values: Mapping, lookups: ProjectLookups) -> dict:
         raise ValidationError("Een vervolgproject noemt het project waarop het volgt.", field="predecessor_id")
     v["predecessor_id"] = pred_id
     start, end = values.get("start_date"), values.get("end_date")
+    if start:
+        plausible_day(start, "start_date")
+    if end:
+        plausible_day(end, "end_date")
     if start and end and end < start:
         raise ValidationError("De einddatum ligt voor de startdatum.", field="end_date")
     v["start_date"], v["end_date"] = start, end

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from budget import rules
 from budget.ledger import enforce_budget_stop
+from budget.services.periods import check_open
 from budget.models import (
     StaffingCost,
     StaffingReservation,
@@ -65,6 +66,7 @@ def add_staffing_cost(session, actor, reservation: StaffingReservation, *, cost_
     serialise(session)
     amount = validate.amount(amount, allow_negative=True, allow_zero=False)
     cost_date = rules.staffing_day(cost_date, reservation.year)
+    check_open(session, reservation.programme_id, (cost_date, "cost_date"))
     rules.staffing_room(_staffing_booked(session, reservation.id), amount, reservation.amount, reservation.year)
     cost = StaffingCost(reservation_id=reservation.id, date=cost_date, amount=amount,
                         description=validate.text(description, "", "description", required=False),
@@ -91,6 +93,7 @@ def update_staffing_cost(session, actor, cost: StaffingCost, *, cost_date: date,
     reservation = cost.reservation
     amount = validate.amount(amount, allow_negative=True, allow_zero=False)
     cost_date = rules.staffing_day(cost_date, reservation.year)
+    check_open(session, reservation.programme_id, (cost.date, "cost_date"), (cost_date, "cost_date"))
     rules.staffing_room(_staffing_booked(session, reservation.id, but=cost.id), amount, reservation.amount,
                         reservation.year)
     before = snapshot(cost)
@@ -120,6 +123,7 @@ def delete_staffing_cost(session, actor, cost: StaffingCost) -> None:
     """Remove a booked staffing cost, unless that leaves the remaining bookings negative."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
+    check_open(session, cost.reservation.programme_id, (cost.date, "cost_date"))
     rules.staffing_removal(_staffing_booked(session, cost.reservation_id, but=cost.id))
     record(session, actor, "delete", cost, {"before": snapshot(cost)})
     session.delete(cost)
