@@ -60,7 +60,11 @@ _NOTES = [
     "Regels met dezelfde Kasschuifgroep vormen samen één kasschuif en tellen op tot nul.",
     "Verplichtingen: één regel per jaar van het kasritme; regels met hetzelfde Kenmerk vormen één verplichting. "
     "Een bestaande verplichting wijzigt u niet: boek een bijstelling (blad Bijstellingen, met een reden).",
-    "Betalingen: een Terugbetaling mag positief of negatief staan; hij verlaagt altijd het betaalde bedrag.",
+    "Betalingen: een Terugbetaling mag positief of negatief staan; hij verlaagt altijd het betaalde bedrag. "
+    "Een betaling ligt niet vóór de ondertekening van haar verplichting en niet na vandaag.",
+    "Datums liggen tussen 01-01-2000 en 31-12-2100. Is de periode van een programma afgesloten, dan kan niets "
+    "wat op of vóór die datum is gedateerd worden toegevoegd (mutaties, verplichtingen, bijstellingen, "
+    "betalingen, personeelskosten).",
     "Projectleider: het e-mailadres van een bestaande gebruiker (of leeg).",
     "De import controleert eerst alles; bij één fout wordt niets opgeslagen en ziet u per fout blad, regel en kolom.",
     "De budgetregels (budgetstop, kasschuif op nul, kasritme = totaal, betalingen binnen de verplichting) gelden "
