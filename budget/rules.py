@@ -252,6 +252,15 @@ def reopen_to(actor_role: str | None, closed_through: date | None, through, reas
     return through, reason
 
 
+def adjustment_day(value, signed: date, reference: str = "") -> date:
+    """An adjustment changes a signed commitment, so it is not dated before the signing."""
+    checked = day(value, "adjustment_date")
+    if checked < signed:
+        raise ValidationError(f"De bijstelling ligt vóór de ondertekening van verplichting {reference} "
+                              f"({_dmy(signed)}).", field="adjustment_date")
+    return checked
+
+
 def payment_day(value, signed: date, today: date, reference: str = "") -> date:
     """A payment is dated on or after its commitment's signing and not after today."""
     checked = day(value, "payment_date")

@@ -227,7 +227,8 @@ class MoneySteps:
         """The adjustment rule on the commitment's running state."""
         booked = self._booked_state(ref)
         require_role(self.actor, *FINANCE_ROLES)
-        rules.check_open(self._closed(booked.programme), validate.day(day, "adjustment_date"), "adjustment_date")
+        day = rules.adjustment_day(day, booked.signed_day, booked.reference)
+        rules.check_open(self._closed(booked.programme), day, "adjustment_date")
         deltas = self._schedule(booked.programme, rows, allow_negative=True)
         before = booked.state.total
         booked.state = rules.adjust(booked.state, deltas)

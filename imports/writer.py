@@ -62,6 +62,7 @@ _NOTES = [
     "Een bestaande verplichting wijzigt u niet: boek een bijstelling (blad Bijstellingen, met een reden).",
     "Betalingen: een Terugbetaling mag positief of negatief staan; hij verlaagt altijd het betaalde bedrag. "
     "Een betaling ligt niet vóór de ondertekening van haar verplichting en niet na vandaag.",
+    "Een bijstelling ligt niet vóór de ondertekening van haar verplichting.",
     "Datums liggen tussen 01-01-2000 en 31-12-2100. Is de periode van een programma afgesloten, dan kan niets "
     "wat op of vóór die datum is gedateerd worden toegevoegd (mutaties, verplichtingen, bijstellingen, "
     "betalingen, personeelskosten).",

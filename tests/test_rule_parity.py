@@ -270,6 +270,13 @@ CASES = [
          web=lambda w: (*_payment(w, "100,00")[:2], {"payment_date": _tomorrow().isoformat(), "amount": "100,00",
                                                      "kind": "betaling"}, 400),
          sheets=lambda w: {"Betalingen": [["", "P1", "BS-1", f"{_tomorrow():%d-%m-%Y}", 100, "Betaling"]]}),
+    Case("adjustment before the commitment was signed", r"De bijstelling ligt vóór de ondertekening van "
+                                                        r"verplichting .+ \(.+\)\.",
+         service=lambda s, w: money.adjust_commitment(s, w.fin, w.commitment, adjustment_date=date(2025, 1, 14),
+                                                      changes={2025: D("-1000")}, reason="Lagere vaststelling"),
+         web=lambda w: (*_adjust(w, j2025="-1.000,00")[:2], {**_adjust(w, j2025="-1.000,00")[2],
+                                                             "adjustment_date": "2025-01-14"}, 400),
+         sheets=lambda w: {"Bijstellingen": [["BS-1", "14-01-2025", 2025, -1000, "Lagere vaststelling", ""]]}),
     # --- closed periods ---
     Case("booking in a closed period", r"De periode t/m .+ is afgesloten; wat op of vóór die datum is gedateerd, "
                                        r"kan niet meer worden toegevoegd, gewijzigd of verwijderd\. Een beheerder kan "

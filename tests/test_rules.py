@@ -89,6 +89,8 @@ CLOSED = ("De periode t/m 30-06-2025 is afgesloten; wat op of vóór die datum i
      "Geef een reden van minstens 10 tekens voor het heropenen.", "reason"),
     (lambda: money.payment_day(date(2025, 1, 14), date(2025, 1, 15), TODAY, "BS-1"), ValidationError,
      "De betaling ligt vóór de ondertekening van verplichting BS-1 (15-01-2025).", "payment_date"),
+    (lambda: money.adjustment_day(date(2025, 1, 14), date(2025, 1, 15), "BS-1"), ValidationError,
+     "De bijstelling ligt vóór de ondertekening van verplichting BS-1 (15-01-2025).", "adjustment_date"),
     (lambda: money.payment_day(date(2025, 12, 1), date(2025, 1, 15), TODAY), ValidationError,
      "Een betaling kan niet na vandaag (30-11-2025) zijn gedateerd.", "payment_date"),
 ])

@@ -56,7 +56,7 @@ def adjust_commitment(session, actor, commitment: Commitment, *, adjustment_date
     """Dated, reasoned changes to a commitment's years (e.g. a lower vaststelling); never an edit."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    adjustment_date = validate.day(adjustment_date, "adjustment_date")
+    adjustment_date = rules.adjustment_day(adjustment_date, commitment.signed_date, commitment.reference)
     reason = validate.text(reason, "een reden", "reason")
     reference = validate.text(reference, "", "reference", required=False, max_len=100)
     programme = commitment.project.programme
