@@ -6,7 +6,6 @@ from datetime import date
 from sqlalchemy import func, select
 
 from budget import rules
-from budget.services.periods import check_open
 from budget.ledger import (
     commitment_totals,
     commitment_year_amounts,
@@ -19,6 +18,7 @@ from budget.models import (
     CommitmentSchedule,
     Payment,
 )
+from budget.services.periods import check_open
 from core import validate
 from core.audit import record, snapshot, with_override
 from core.errors import Conflict

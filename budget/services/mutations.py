@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from budget import rules
 from budget.ledger import enforce_budget_stop
-from budget.services.periods import check_open
 from budget.models import (
     BudgetMutation,
 )
+from budget.services.periods import check_open
 from core import validate
 from core.audit import diff, record, snapshot, with_override
 from core.errors import NotFound, ValidationError

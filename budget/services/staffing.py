@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 
 from budget import rules
 from budget.ledger import enforce_budget_stop
-from budget.services.periods import check_open
 from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
+from budget.services.periods import check_open
 from core import validate
 from core.audit import diff, record, snapshot, with_override
 from core.errors import Conflict
