@@ -130,13 +130,14 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from budget.cli import demo_cli
+    from budget.cli import demo_cli, period_cli
     from core.cli import audit_cli, backup_cli, users_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(backup_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(period_cli)
     from reports.cli import report_cli, snapshot_cli
 
     app.cli.add_command(report_cli)

@@ -1,4 +1,4 @@
-"""Command line for demo data: `flask --app app demo load [--if-empty] [--with-users]`."""
+"""Command line: `demo load [--if-empty] [--with-users]` and `period close|reopen|list` (flask --app app ...)."""
 from __future__ import annotations
 
 import click
@@ -6,10 +6,15 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from budget.ledger import programme_figures, programme_years
+from budget.models import PERIOD_ACTIONS
+from budget.services import close_period, period_history, reopen_period
 from core import unit
+from core.cli import CLI_ACTOR
 from core.db import db
+from core.errors import DomainError
 from core.money import format_eur
 from projects.models import Programme
+from projects.services import get_programme
 
 demo_cli = AppGroup("demo", help="Demodata.")
 
@@ -67,3 +72,52 @@ def load(if_empty: bool, with_users: bool) -> None:
             click.echo(f"  {email:<{width}}  rol: {role:<13}  wachtwoord: {password}")
     elif with_users:
         click.echo("De demogebruikers bestonden al; hun wachtwoorden zijn niet gewijzigd.")
+
+
+period_cli = AppGroup("period", help="Afgesloten perioden: afsluiten, heropenen en tonen.")
+
+
+def _period_programme(code: str):
+    try:
+        return get_programme(db.session, code)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@period_cli.command("close")
+@click.option("--programme", required=True, help="Programmacode.")
+@click.option("--through", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Afsluiten t/m (JJJJ-MM-DD).")
+def period_close(programme: str, through) -> None:
+    """Sluit de periode t/m een datum af: daarna wijzigt niets wat op of vóór die datum is gedateerd."""
+    prog = _period_programme(programme)
+    event = unit.in_cli(lambda: close_period(db.session, CLI_ACTOR, prog, through.date()))
+    click.echo(f"Programma {prog.code}: periode afgesloten t/m {event.through:%d-%m-%Y}.")
+
+
+@period_cli.command("reopen")
+@click.option("--programme", required=True, help="Programmacode.")
+@click.option("--through", type=click.DateTime(["%Y-%m-%d"]),
+              help="Afgesloten blijft t/m deze eerdere datum (JJJJ-MM-DD); zonder: de hele periode heropenen.")
+@click.option("--reason", required=True, help="Waarom de periode wordt heropend (minstens 10 tekens).")
+def period_reopen(programme: str, through, reason: str) -> None:
+    """Heropen een afgesloten periode (als beheerder), met een reden; komt in de Verantwoording van latere rapporten."""
+    prog = _period_programme(programme)
+    event = unit.in_cli(lambda: reopen_period(db.session, CLI_ACTOR, prog, through.date() if through else None,
+                                              reason))
+    state = f"afgesloten t/m {event.through:%d-%m-%Y}" if event.through else "niets meer afgesloten"
+    click.echo(f"Programma {prog.code}: periode heropend; nu {state}.")
+
+
+@period_cli.command("list")
+@click.option("--programme", required=True, help="Programmacode.")
+def period_list(programme: str) -> None:
+    """Toon de afgesloten datum en de geschiedenis van afsluiten en heropenen."""
+    prog = _period_programme(programme)
+    history = period_history(db.session, prog.id)
+    current = history[0].through if history else None
+    click.echo(f"Programma {prog.code}: " + (f"afgesloten t/m {current:%d-%m-%Y}." if current
+                                              else "geen afgesloten periode."))
+    for e in history:
+        through = f"t/m {e.through:%d-%m-%Y}" if e.through else "niets afgesloten"
+        click.echo(f"  {e.at:%d-%m-%Y %H:%M}  {PERIOD_ACTIONS[e.action]:<10} {through:<18} {e.actor_label}"
+                   + (f"  reden: {e.reason}" if e.reason else ""))

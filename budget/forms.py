@@ -200,3 +200,16 @@ class PaymentForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """Empty form for delete buttons: only the CSRF token."""
+
+
+class ClosePeriodForm(FlaskForm):
+    form_token = OnceTokenField()
+    through = DateField(_l("Afsluiten t/m"), validators=[InputRequired(_REQUIRED_DATE)])
+
+
+class ReopenPeriodForm(FlaskForm):
+    """A beheerder's reopen: to an earlier date, or fully when the date stays empty."""
+
+    form_token = OnceTokenField()
+    reopen_through = DateField(_l("Afgesloten blijft t/m (leeg: alles heropenen)"), validators=[Optional()])
+    reason = TextAreaField(_l("Reden"), validators=[DataRequired(_l("Vul een reden in."))])

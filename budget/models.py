@@ -1,4 +1,4 @@
-"""Budget tables: funding and allocations, mutations, staffing, commitments with schedules, payments."""
+"""Budget tables: funding and allocations, mutations, staffing, commitments with schedules, payments, closed periods."""
 from __future__ import annotations
 
 import datetime as dt
@@ -283,6 +283,38 @@ class CommitmentAdjustment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     commitment: Mapped[Commitment] = relationship(back_populates="adjustments")
+
+
+PERIOD_ACTIONS = {"close": "Afgesloten", "reopen": "Heropend"}
+
+
+class PeriodClosure(Base):
+    """One close or reopen of a programme's books; the latest row's `through` is the closed date.
+
+    Kept as a history (never updated): who closed or reopened, when, through which date, and why.
+    """
+
+    __tablename__ = "period_closure"
+    __table_args__ = (
+        CheckConstraint(in_list("action", PERIOD_ACTIONS), name="action"),
+        # A close names its date; a reopen (to an earlier date or fully) always says why.
+        CheckConstraint("(action = 'close' AND through IS NOT NULL) OR "
+                        "(action = 'reopen' AND length(trim(reason)) > 0)", name="close_dated_reopen_reasoned"),
+        Index("ix_period_closure_programme_id", "programme_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    action: Mapped[str] = mapped_column(String(10))
+    #: Closed through this date after the event; None: nothing closed any more.
+    through: Mapped[dt.date | None] = mapped_column(Date)
+    #: The closed date before the event.
+    previous: Mapped[dt.date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
+    #: Who, as the audit trail names them (also for the command line, which has no user row).
+    actor_label: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Payment(Base):

@@ -1,4 +1,4 @@
-"""Money rules on plain state (no session): commitments, adjustments, payments, kasschuif, staffing, budget stop."""
+"""Money rules on plain state (no session): commitments, payments, kasschuif, staffing, budget stop, closed periods."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -221,6 +221,78 @@ def staffing_removal(booked_others: Decimal) -> None:
     """Removing a booking may not leave the corrections (negative costs) of the others below zero."""
     if booked_others < 0:
         raise Conflict("Zonder deze boeking zouden de correcties de personeelskosten negatief maken.")
+
+
+# --- Closed periods and plausible dates --------------------------------------------------------
+
+#: A reopen undoes what was reported to the Kamer, so it says why at the same length as an override.
+REOPEN_REASON_MIN = 10
+
+
+def _dmy(value: date) -> str:
+    return f"{value:%d-%m-%Y}"
+
+
+def check_open(closed_through: date | None, fact_day: date, field: str) -> date:
+    """A dated fact may be added, changed or removed only when dated after the programme's closed date.
+
+    Call it with the new date and, for a change or a removal, with the old date too.
+    """
+    if closed_through is not None and fact_day <= closed_through:
+        raise Conflict(f"De periode t/m {_dmy(closed_through)} is afgesloten; wat op of vóór die datum is "
+                       "gedateerd, kan niet meer worden toegevoegd, gewijzigd of verwijderd. "
+                       "Een beheerder kan de periode heropenen.", field=field)
+    return fact_day
+
+
+def close_through(closed_through: date | None, through, today: date) -> date:
+    """The new closed date: later than the current one, and not after today."""
+    through = day(through, "through")
+    if through > today:
+        raise ValidationError(f"Een periode sluit u af tot en met vandaag ({_dmy(today)}) of eerder.",
+                              field="through")
+    if closed_through is not None and through <= closed_through:
+        raise Conflict(f"De periode is al afgesloten t/m {_dmy(closed_through)}; een eerdere datum kiezen "
+                       "is heropenen, en dat doet een beheerder.", field="through")
+    return through
+
+
+def reopen_to(actor_role: str | None, closed_through: date | None, through, reason) -> tuple[date | None, str]:
+    """A beheerder reopens to an earlier date (or fully, `through` None), with a reason; returns both clean."""
+    if actor_role != "beheerder":
+        raise PermissionDenied("Alleen een beheerder kan een afgesloten periode heropenen.")
+    if closed_through is None:
+        raise Conflict("Er is geen afgesloten periode om te heropenen.")
+    if through is not None:
+        through = day(through, "through")
+        if through >= closed_through:
+            raise ValidationError(f"Heropenen gaat naar een datum vóór {_dmy(closed_through)}, of laat de datum "
+                                  "leeg om de hele periode te heropenen.", field="through")
+    reason = (reason or "").strip()
+    if len(reason) < REOPEN_REASON_MIN:
+        raise ValidationError("Geef een reden van minstens 10 tekens voor het heropenen.", field="reason")
+    return through, reason
+
+
+def adjustment_day(value, signed: date, reference: str = "") -> date:
+    """An adjustment changes a signed commitment, so it is not dated before the signing."""
+    checked = day(value, "adjustment_date")
+    if checked < signed:
+        raise ValidationError(f"De bijstelling ligt vóór de ondertekening van verplichting {reference} "
+                              f"({_dmy(signed)}).", field="adjustment_date")
+    return checked
+
+
+def payment_day(value, signed: date, today: date, reference: str = "") -> date:
+    """A payment is dated on or after its commitment's signing and not after today."""
+    checked = day(value, "payment_date")
+    if checked < signed:
+        raise ValidationError(f"De betaling ligt vóór de ondertekening van verplichting {reference} "
+                              f"({_dmy(signed)}).", field="payment_date")
+    if checked > today:
+        raise ValidationError(f"Een betaling kan niet na vandaag ({_dmy(today)}) zijn gedateerd.",
+                              field="payment_date")
+    return checked
 
 
 # --- The budget stop ---------------------------------------------------------------------------

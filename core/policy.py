@@ -78,6 +78,8 @@ POLICY: dict[str, Rule] = {
     "budget.commitment_adjust": Rule(FINANCE),
     "budget.commitment_delete": Rule(FINANCE),
     "budget.payment_new": Rule(FINANCE),
+    "budget.periods": Rule(FINANCE),
+    "budget.period_reopen": Rule(ADMIN),
     "imports.index": Rule(FINANCE),
     "imports.template": Rule(FINANCE),
     "imports.export": Rule(FINANCE),

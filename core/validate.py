@@ -57,4 +57,11 @@ def amount(value, field: str = "amount", allow_negative: bool = False, allow_zer
 def day(value, field: str) -> date:
     if not isinstance(value, date):
         raise ValidationError("Vul een geldige datum in.", field=field)
+    return plausible_day(value, field)
+
+
+def plausible_day(value: date, field: str) -> date:
+    """A date inside the years any programme may name: 1990 or 2999 is a typing error, not a booking."""
+    if not YEAR_MIN <= value.year <= YEAR_MAX:
+        raise ValidationError(f"De datum moet tussen 01-01-{YEAR_MIN} en 31-12-{YEAR_MAX} liggen.", field=field)
     return value

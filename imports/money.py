@@ -18,7 +18,8 @@ from budget.models import (
     Payment,
 )
 from budget.rules import CommitmentState
-from core import bulk
+from budget.services.periods import closed_through
+from core import bulk, validate
 from core.audit import record_many
 from core.money import ZERO, Money
 from core.users import FINANCE_ROLES, require_role
@@ -38,6 +39,8 @@ class Booked:
     state: CommitmentState
     #: The amount it was signed for (a new commitment's total before adjustments).
     signed: Decimal = Decimal("0.00")
+    #: The day it was signed: no payment on it is dated earlier.
+    signed_day: date | None = None
 
     @property
     def reference(self) -> str:
@@ -179,7 +182,8 @@ class MoneySteps:
             for year, amount in years[cid].items():
                 current[year] = current.get(year, Decimal("0.00")) + amount
             state = rules.CommitmentState(c.total + extra[cid], paid[cid], current, c.reference)
-            self.booked[c.reference] = Booked(c.id, self._programme(c.project.programme.code), state)
+            self.booked[c.reference] = Booked(c.id, self._programme(c.project.programme.code), state,
+                                              signed_day=c.signed_date)
 
     def _booked_state(self, reference: str) -> Booked:
         state = self.booked.get(reference)
@@ -191,6 +195,13 @@ class MoneySteps:
         cache = self.__dict__.setdefault("_years_cache", {})
         if programme.id not in cache:
             cache[programme.id] = programme_years(self.session, programme)
+        return cache[programme.id]
+
+    def _closed(self, programme: Programme) -> date | None:
+        """The programme's closed date, read once per import (the import holds the write lock)."""
+        cache = self.__dict__.setdefault("_closed_cache", {})
+        if programme.id not in cache:
+            cache[programme.id] = closed_through(self.session, programme.id)
         return cache[programme.id]
 
     def _schedule(self, programme: Programme, rows: list[dict], allow_negative: bool = False) -> dict[int, Decimal]:
@@ -205,9 +216,10 @@ class MoneySteps:
             raise Missing(f"Project {f['project']} kon niet worden aangemaakt.")
         require_role(self.actor, *FINANCE_ROLES)
         programme = self._programme(f["programme"])
+        signed_day = rules.check_open(self._closed(programme), validate.day(f["date"], "signed_date"), "signed_date")
         # The sheet has no total column: the cash schedule is the total.
         state = rules.new_commitment(None, ((r["year"], r["amount"]) for r in rows), self._years(programme), ref)
-        booked = Booked(None, programme, state, signed=state.total)
+        booked = Booked(None, programme, state, signed=state.total, signed_day=signed_day)
         self.booked[ref] = booked
         self.staged_money.append(("commitment", (booked, project.id, f["date"], dict(state.years))))
 
@@ -215,15 +227,20 @@ class MoneySteps:
         """The adjustment rule on the commitment's running state."""
         booked = self._booked_state(ref)
         require_role(self.actor, *FINANCE_ROLES)
+        day = rules.adjustment_day(day, booked.signed_day, booked.reference)
+        rules.check_open(self._closed(booked.programme), day, "adjustment_date")
         deltas = self._schedule(booked.programme, rows, allow_negative=True)
         before = booked.state.total
         booked.state = rules.adjust(booked.state, deltas)
         self.staged_money.append(("adjustment", (booked, day, reason, reference, deltas, before, booked.state.total)))
 
     def _stage_payment(self, r: dict) -> None:
-        """The payment rule on the commitment's running state: within the commitment, a refund never below zero."""
+        """The payment rules on the commitment's running state: dated from its signing to today, outside a
+        closed period, within the commitment, a refund never below zero."""
         booked = self._booked_state(r["commitment"])
         require_role(self.actor, *FINANCE_ROLES)
+        day = rules.payment_day(r["date"], booked.signed_day, date.today(), booked.reference)
+        rules.check_open(self._closed(booked.programme), day, "payment_date")
         # The row's amount was signed by rules.payment_amount when it was read (imports.parse).
         booked.state = rules.pay(booked.state, r["amount"], r["date"])
         self.staged_money.append(("payment", (booked, r)))

@@ -70,7 +70,12 @@ _NOTES = [
     "datum, hetzelfde moment en kenmerk, en elk een eigen Toelichting mag (\"Kasschuif naar 2025\").",
     "Verplichtingen: één regel per jaar van het kasritme; regels met hetzelfde Kenmerk vormen één verplichting. "
     "Een bestaande verplichting wijzigt u niet: boek een bijstelling (blad Bijstellingen, met een reden).",
-    "Betalingen: een Terugbetaling mag positief of negatief staan; hij verlaagt altijd het betaalde bedrag.",
+    "Betalingen: een Terugbetaling mag positief of negatief staan; hij verlaagt altijd het betaalde bedrag. "
+    "Een betaling ligt niet vóór de ondertekening van haar verplichting en niet na vandaag.",
+    "Een bijstelling ligt niet vóór de ondertekening van haar verplichting.",
+    "Datums liggen tussen 01-01-2000 en 31-12-2100. Is de periode van een programma afgesloten, dan kan niets "
+    "wat op of vóór die datum is gedateerd worden toegevoegd (mutaties, verplichtingen, bijstellingen, "
+    "betalingen, personeelskosten).",
     "Projectleider: het e-mailadres van een bestaande gebruiker (of leeg).",
     "Vervolg op: de projectcode van een project in dit programma, of de naam van een voorganger die niet in het "
     "systeem staat (bijvoorbeeld uit het vorige programma); die wordt bewaard als voorganger buiten het systeem.",

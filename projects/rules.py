@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from core.money import parse_eur
 from core.users import FINANCE_ROLES
-from core.validate import code, text, year
+from core.validate import code, plausible_day, text, year
 from projects.models import (
     CATEGORIES,
     EXPLOITATION_FORMS,
@@ -138,6 +138,10 @@ def check_project(values: Mapping, lookups: ProjectLookups) -> dict:
                               "of een voorganger buiten het systeem.", field="predecessor_id")
     v["predecessor_id"], v["predecessor_outside"] = pred_id, outside
     start, end = values.get("start_date"), values.get("end_date")
+    if start:
+        plausible_day(start, "start_date")
+    if end:
+        plausible_day(end, "end_date")
     if start and end and end < start:
         raise ValidationError("De einddatum ligt voor de startdatum.", field="end_date")
     v["start_date"], v["end_date"] = start, end

@@ -190,6 +190,7 @@ def add_status_update(session, actor, project: Project, *, status: str, rag: str
     rag = validate.code(rag, RAG, "voortgangsindicatie", "rag")
     if not isinstance(update_date, date):
         raise ValidationError("Vul een datum in.", field="update_date")
+    validate.plausible_day(update_date, "update_date")
     update = StatusUpdate(project_id=project.id, author_id=actor.id, date=update_date, status=status, rag=rag,
                           progress=(progress or "").strip(), public_text=(public_text or "").strip(),
                           next_steps=(next_steps or "").strip())

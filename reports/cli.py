@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from budget.services import closed_through
 from core import unit
 from core.cli import CLI_ACTOR
 from core.db import db
@@ -90,14 +91,19 @@ def report_html(programme, year, peildatum, internal, thousands, snapshot_id, ou
 @click.option("--peildatum", required=True, type=click.DateTime(["%Y-%m-%d"]), help="JJJJ-MM-DD.")
 @click.option("--title", required=True, help="Titel, bijv. 'Voortgangsbrief voorjaar 2025'.")
 @click.option("--kamerstuk", default="", help="Kamerstukverwijzing, bijv. 'Kamerstuk 28638, nr. 200'.")
-def snapshot_create(programme, peildatum, title, kamerstuk):
+@click.option("--close", is_flag=True, help="Sluit ook de periode af t/m de peildatum (voor een Kamerbrief).")
+def snapshot_create(programme, peildatum, title, kamerstuk, close):
     """Leg de stand vast; drukt het nummer af."""
     from reports import services
 
     prog = _programme(programme)
     snap = unit.in_cli(lambda: services.create_snapshot(db.session, CLI_ACTOR, prog, peildatum.date(), title,
-                                                        kamerstuk))
+                                                        kamerstuk, close))
     click.echo(snap.id)
+    if close:
+        # On stderr: scripts read the snapshot's number from stdout.
+        click.echo(f"Periode van {prog.code} afgesloten t/m "
+                   f"{closed_through(db.session, prog.id):%d-%m-%Y}.", err=True)
 
 
 @snapshot_cli.command("list")

@@ -272,6 +272,7 @@ def _accountability(book, rf) -> None:
         ("Snapshot-hash (sha256)", snap["sha256"] if snap else ""),
         ("Applicatieversie", f"Programmamonitor {APP_VERSION}"),
     ]
+    rows += [(f"Periode heropend op {e['at']:%d-%m-%Y}", e["text"]) for e in m["reopened"]]
     for r, (label, value) in enumerate(rows):
         sh.cell(r, 0, label, "text", True)
         if isinstance(value, date):

@@ -5,7 +5,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from core.forms import DateField
@@ -18,3 +18,4 @@ class SnapshotForm(FlaskForm):
                           validators=[DataRequired(_l("Vul een geldige peildatum in."))])
     title = StringField(_l("Titel"), validators=[DataRequired(_l("Geef de stand een titel.")), Length(max=200)])
     kamerstuk = StringField(_l("Kamerstuk (optioneel)"), validators=[Optional(), Length(max=200)])
+    close = BooleanField(_l("Sluit ook de periode af t/m deze peildatum"))

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from budget import breakdowns, ledger
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, BudgetMutation
+from budget.services.periods import reopenings
 from core.gcpause import gc_paused
 from core.money import ZERO
 from core.users import User
@@ -85,6 +86,10 @@ def collect_state(session, programme: Programme, peildatum: date, years: list[in
             "structural", "incidental", "mutations", "staffing", "committed_projects", "paid")}
             for y, f in figures.items()},
         "detail": {},
+        # Reopened closed periods so far: a later report says that reported figures may have moved.
+        "reopened": [{"at": e.at.isoformat(), "previous": e.previous.isoformat(),
+                      "through": e.through.isoformat() if e.through else None, "reason": e.reason}
+                     for e in reopenings(session, programme.id)],
     }
     projects = _project_rows(session, programme, peildatum) if with_projects else None
     for year in detail_years:
@@ -309,11 +314,21 @@ def frames(state: dict, year: int, internal: bool = False, *, made_at: datetime 
         "made_at": (datetime.fromisoformat(snapshot["frozen_at"]) if snapshot
                     else (made_at or datetime.now().astimezone()).replace(microsecond=0)),
         "available": values[year]["available"] if year in values else ZERO,
+        "reopened": [_reopened(e) for e in state.get("reopened", [])],
     }
     rf = ReportFrames(meta=meta, summary=summary, categories=categories, lines=lines, matrix=matrix,
                       projects=projects, mutations=mutations, cumulative=cumulative, overpaid=overpaid)
     rf.controls = controls(rf, values.get(year))
     return rf
+
+
+def _reopened(event: dict) -> dict:
+    """A reopen as the Verantwoording states it: when, and the sentence (no names: it may go to the Kamer)."""
+    previous = date.fromisoformat(event["previous"])
+    kept = (f"afgesloten blijft t/m {date.fromisoformat(event['through']):%d-%m-%Y}" if event["through"]
+            else "niets meer afgesloten")
+    return {"at": datetime.fromisoformat(event["at"]),
+            "text": f"Afgesloten periode t/m {previous:%d-%m-%Y} heropend ({kept}); reden: {event['reason']}"}
 
 
 def controls(rf: ReportFrames, year_vals: dict | None) -> pd.DataFrame:

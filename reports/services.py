@@ -10,6 +10,7 @@ from decimal import Decimal
 import pandas as pd
 from sqlalchemy import select
 
+from budget.services import close_period, closed_through
 from core.audit import record
 from core.errors import NotFound, ValidationError
 from core.money import ZERO, format_eur
@@ -25,8 +26,12 @@ def canonical_json(state: dict) -> str:
 
 
 def create_snapshot(session, actor, programme: Programme, peildatum: date, title: str,
-                    kamerstuk: str = "") -> ReportSnapshot:
-    """Freeze every programme year's figures at `peildatum` (finance roles); audited, never commits."""
+                    kamerstuk: str = "", close: bool = False) -> ReportSnapshot:
+    """Freeze every programme year's figures at `peildatum` (finance roles); audited, never commits.
+
+    `close`: also close the programme's books through the peildatum (unless already closed that far),
+    so the frozen stand and the live figures up to it stay the same.
+    """
     require_role(actor, *FINANCE_ROLES)
     title = (title or "").strip()
     if not title:
@@ -38,6 +43,10 @@ def create_snapshot(session, actor, programme: Programme, peildatum: date, title
         raise ValidationError("Het Kamerstuk is te lang (hoogstens 200 tekens).", field="kamerstuk")
     if not isinstance(peildatum, date):
         raise ValidationError("Vul een peildatum in.", field="peildatum")
+    if close:
+        current = closed_through(session, programme.id)
+        if current is None or current < peildatum:
+            close_period(session, actor, programme, peildatum)
     state = collect_state(session, programme, peildatum)
     now = datetime.now(timezone.utc).replace(microsecond=0)
     state["frozen_at"] = now.isoformat()

@@ -199,9 +199,10 @@ def snapshots():
         if form.validate_on_submit():
             done = unit.save(form, lambda: services.create_snapshot(db.session, current_user, programme,
                                                                     form.peildatum.data, form.title.data,
-                                                                    form.kamerstuk.data or ""),
+                                                                    form.kamerstuk.data or "", form.close.data),
                              lambda snap: _("De stand is vastgelegd als nummer %(id)s.", id=snap.id),
-                             lambda snap: url_for("reports.snapshot", snapshot_id=snap.id))
+                             lambda snap: url_for("reports.snapshot", snapshot_id=snap.id),
+                             field_map={"through": "peildatum"})
             if done:
                 return done
         status = 400

@@ -46,7 +46,7 @@ def test_the_shape_is_a_realistic_portfolio(session):
     assert 2.2 <= counts["commitment"] / counts["project"] <= 3.6
     assert 6.5 <= counts["payment"] / counts["commitment"] <= 9.5
     years = session.execute(select(func.min(Payment.date), func.max(Payment.date))).one()
-    assert years[0].year == 2020 and years[1].year == 2029
+    assert years[0].year == 2016 and years[1].year == 2025
     # No commitment is overpaid: payments stay within its total.
     over = session.scalar(
         select(func.count()).select_from(
@@ -63,3 +63,24 @@ def test_the_app_adds_rows_after_a_generated_portfolio(session):
     project = make_project(session, make_user(session, "financieel"), programme, code="NA-GENERATE")
     session.commit()
     assert project.id > session.scalar(select(func.max(Project.id).filter(Project.code != "NA-GENERATE")))
+
+
+def test_an_export_of_a_generated_portfolio_passes_the_import(session, other_app):
+    """Every generated date is plausible (no payment after today or before its signing), so B4 can import it."""
+    from core.users import User, create_user
+    from imports.cli import IMPORT_ACTOR
+    from imports.services import run_import
+    from imports.writer import export_bytes
+    from tests.factories import PASSWORD
+
+    generate(session, 30, 1, seed=5)
+    session.commit()
+    data = export_bytes(session, session.scalar(select(Programme)))
+    users = [(u.email, u.name, u.role) for u in session.scalars(select(User))]
+    with other_app.app_context():
+        for email, name, role in users:
+            create_user(db.session, IMPORT_ACTOR, email, name, role, PASSWORD)
+        db.session.commit()
+        result = run_import(db.session, IMPORT_ACTOR, data, dry_run=True)
+        db.session.rollback()
+        assert result.errors == []

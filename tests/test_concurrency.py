@@ -101,13 +101,14 @@ def test_parallel_payments_never_exceed_the_commitment(app, server):
     session = db.session
     fin = session.merge(server["fin"])
     project = session.merge(server["project"])
+    # Signed and paid in the first year: a payment is never dated after today (budget.rules.payment_day).
     commitments = [commit_money(session, fin, project, {FIRST_YEAR + i: Decimal("400000.00")},
-                                signed=date(FIRST_YEAR + i, 1, 2), reference=f"PAY-{i}") for i in range(ROUNDS)]
+                                signed=date(FIRST_YEAR, 1, 2), reference=f"PAY-{i}") for i in range(ROUNDS)]
     session.commit()
     ids = [c.id for c in commitments]
     session.remove()
     for i, commitment_id in enumerate(ids):
-        posts = [{"payment_date": f"{FIRST_YEAR + i}-03-01", "amount": "100.000,00", "kind": "betaling",
+        posts = [{"payment_date": f"{FIRST_YEAR}-03-01", "amount": "100.000,00", "kind": "betaling",
                   "reference": f"BET-{i}-{n}"} for n in range(PARALLEL)]
         answers = _fire(server["base"], server["fin"].email, f"/verplichtingen/{commitment_id}/betalingen/nieuw",
                         posts)

@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import openpyxl
 import pytest
 
 from budget import services as money
+from core.db import db
 from core.errors import DomainError
 from imports.cli import IMPORT_ACTOR
 from imports.contract import SHEETS
@@ -172,6 +173,30 @@ def _remove_with_a_correction(session, w):
     money.delete_staffing_cost(session, w.fin, w.cost)
 
 
+CLOSED = date(2025, 6, 30)
+
+
+def _close(session, w):
+    """Close TST through 30-06-2025 (the service door: inside the case's own transaction)."""
+    money.close_period(session, w.fin, w.programme, CLOSED)
+
+
+def _closed(w):
+    """The same, committed, for the doors that run after it (web form, import); once is enough."""
+    if money.closed_through(db.session, w.programme.id) is None:
+        _close(db.session, w)
+        db.session.commit()
+    return w
+
+
+def _reopen_form(w, through="", reason="Correctie na de Kamerbrief"):
+    return ("beheerder", "/budget/perioden/heropenen", {"reopen_through": through, "reason": reason}, 400)
+
+
+def _tomorrow() -> date:
+    return date.today() + timedelta(days=1)
+
+
 CASES = [
     # --- commitments ---
     Case("year outside the programme", r".+ valt buiten de programmajaren .+–.+\.",
@@ -233,6 +258,61 @@ CASES = [
                                                 amount=D("150000.01"), kind="terugbetaling"),
          web=lambda w: _payment(w, "150.000,01", "terugbetaling"),
          sheets=lambda w: {"Betalingen": [["", "P1", "BS-1", "01-03-2025", "150.000,01", "Terugbetaling"]]}),
+    Case("payment before the commitment was signed", r"De betaling ligt vóór de ondertekening van verplichting .+ "
+                                                     r"\(.+\)\.",
+         service=lambda s, w: money.add_payment(s, w.fin, w.commitment, payment_date=date(2025, 1, 14),
+                                                amount=D("100"), kind="betaling"),
+         web=lambda w: (*_payment(w, "100,00")[:2], {"payment_date": "2025-01-14", "amount": "100,00",
+                                                     "kind": "betaling"}, 400),
+         sheets=lambda w: {"Betalingen": [["", "P1", "BS-1", "14-01-2025", 100, "Betaling"]]}),
+    Case("payment dated after today", r"Een betaling kan niet na vandaag \(.+\) zijn gedateerd\.",
+         service=lambda s, w: money.add_payment(s, w.fin, w.commitment, payment_date=_tomorrow(),
+                                                amount=D("100"), kind="betaling"),
+         web=lambda w: (*_payment(w, "100,00")[:2], {"payment_date": _tomorrow().isoformat(), "amount": "100,00",
+                                                     "kind": "betaling"}, 400),
+         sheets=lambda w: {"Betalingen": [["", "P1", "BS-1", f"{_tomorrow():%d-%m-%Y}", 100, "Betaling"]]}),
+    Case("adjustment before the commitment was signed", r"De bijstelling ligt vóór de ondertekening van "
+                                                        r"verplichting .+ \(.+\)\.",
+         service=lambda s, w: money.adjust_commitment(s, w.fin, w.commitment, adjustment_date=date(2025, 1, 14),
+                                                      changes={2025: D("-1000")}, reason="Lagere vaststelling"),
+         web=lambda w: (*_adjust(w, j2025="-1.000,00")[:2], {**_adjust(w, j2025="-1.000,00")[2],
+                                                             "adjustment_date": "2025-01-14"}, 400),
+         sheets=lambda w: {"Bijstellingen": [["BS-1", "14-01-2025", 2025, -1000, "Lagere vaststelling", ""]]}),
+    # --- closed periods ---
+    Case("booking in a closed period", r"De periode t/m .+ is afgesloten; wat op of vóór die datum is gedateerd, "
+                                       r"kan niet meer worden toegevoegd, gewijzigd of verwijderd\. Een beheerder kan "
+                                       r"de periode heropenen\.",
+         service=lambda s, w: (_close(s, w), money.add_payment(s, w.fin, w.commitment, payment_date=date(2025, 3, 1),
+                                                              amount=D("100"), kind="betaling")),
+         web=lambda w: _payment(_closed(w), "100,00"),
+         sheets=lambda w: {"Betalingen": [["", "P1", "BS-1", "01-03-2025", 100, "Betaling"]]} if _closed(w) else {}),
+    Case("closing after today", r"Een periode sluit u af tot en met vandaag \(.+\) of eerder\.",
+         service=lambda s, w: money.close_period(s, w.fin, w.programme, _tomorrow()),
+         web=lambda w: ("financieel", "/budget/perioden", {"through": _tomorrow().isoformat()}, 400),
+         why_not="import: closing a period is no row of a sheet"),
+    Case("closing to the closed date or earlier", r"De periode is al afgesloten t/m .+; een eerdere datum kiezen is "
+                                                  r"heropenen, en dat doet een beheerder\.",
+         service=lambda s, w: (_close(s, w), money.close_period(s, w.fin, w.programme, date(2025, 3, 31))),
+         web=lambda w: ("financieel", "/budget/perioden", {"through": "2025-03-31"} if _closed(w) else {}, 400),
+         why_not="import: closing a period is no row of a sheet"),
+    Case("reopening by someone who is no beheerder", r"Alleen een beheerder kan een afgesloten periode heropenen\.",
+         service=lambda s, w: (_close(s, w), money.reopen_period(s, w.fin, w.programme, None,
+                                                                "Correctie na de Kamerbrief")),
+         why_not="web: the reopen form is a beheerder's page only (403 for others); import: never reopens"),
+    Case("reopening with nothing closed", r"Er is geen afgesloten periode om te heropenen\.",
+         service=lambda s, w: money.reopen_period(s, w.boss, w.programme, None, "Correctie na de Kamerbrief"),
+         web=lambda w: _reopen_form(w),
+         why_not="import: never reopens"),
+    Case("reopening to a later date", r"Heropenen gaat naar een datum vóór .+, of laat de datum leeg om de hele "
+                                      r"periode te heropenen\.",
+         service=lambda s, w: (_close(s, w), money.reopen_period(s, w.boss, w.programme, CLOSED,
+                                                                "Correctie na de Kamerbrief")),
+         web=lambda w: _reopen_form(_closed(w), "2025-06-30"),
+         why_not="import: never reopens"),
+    Case("reopening with too short a reason", r"Geef een reden van minstens 10 tekens voor het heropenen\.",
+         service=lambda s, w: (_close(s, w), money.reopen_period(s, w.boss, w.programme, None, "Fout")),
+         web=lambda w: _reopen_form(_closed(w), reason="Fout"),
+         why_not="import: never reopens"),
     # --- mutations and kasschuif ---
     Case("kasschuif as a single mutation", r"Een kasschuif boekt u over meerdere jaren tegelijk, als kasschuif\.",
          service=lambda s, w: money.add_mutation(s, w.fin, w.programme, year=2025, amount=D("1000"),

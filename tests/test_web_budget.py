@@ -534,7 +534,7 @@ def test_overpayment_is_refused(app, session, world):
 
 def test_delete_commitment_with_payment_is_refused_with_reason(app, session, world):
     fin = world["users"]["financieel"]
-    services.add_payment(session, fin, world["commitment"], payment_date=date(2024, 2, 1),
+    services.add_payment(session, fin, world["commitment"], payment_date=date(2025, 2, 1),
                          amount=Decimal("1000"), kind="voorschot")
     session.commit()
     client = login(app, fin)
@@ -573,7 +573,7 @@ def _render_money(app, user, project) -> str:
 
 def test_money_partial_shows_figures_and_controls_only_to_finance(app, session, world):
     fin = world["users"]["financieel"]
-    services.add_payment(session, fin, world["commitment"], payment_date=date(2024, 2, 1),
+    services.add_payment(session, fin, world["commitment"], payment_date=date(2025, 2, 1),
                          amount=Decimal("120000"), kind="voorschot", reference="BET-9")
     services.adjust_commitment(session, fin, world["commitment"], adjustment_date=date(2025, 5, 1),
                                changes={2025: Decimal("-20000")}, reason="Lagere vaststelling")

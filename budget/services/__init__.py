@@ -24,6 +24,14 @@ from budget.services.mutations import (
     update_kasschuif,
     update_mutation,
 )
+from budget.services.periods import (
+    check_open,
+    close_period,
+    closed_through,
+    period_history,
+    reopen_period,
+    reopenings,
+)
 from budget.services.staffing import (
     add_staffing_cost,
     add_staffing_reservation,
@@ -36,8 +44,10 @@ from budget.services.staffing import (
 __all__ = [
     "add_commitment", "add_funding_source", "add_kasschuif", "add_mutation", "add_payment", "add_staffing_cost",
     "add_staffing_reservation",
-    "adjust_commitment", "commitment_totals", "commitment_year_amounts", "delete_commitment",
+    "adjust_commitment", "check_open", "close_period", "closed_through", "commitment_totals",
+    "commitment_year_amounts", "delete_commitment",
     "delete_funding_source", "delete_mutation", "delete_staffing_cost", "delete_staffing_reservation",
-    "kasschuif_rows", "set_allocation", "set_allocations", "set_staffing_reservation", "update_funding_source",
+    "kasschuif_rows", "period_history", "reopen_period", "reopenings", "set_allocation", "set_allocations",
+    "set_staffing_reservation", "update_funding_source",
     "update_kasschuif", "update_mutation", "update_staffing_cost",
 ]

@@ -18,6 +18,7 @@ from budget.models import (
     CommitmentSchedule,
     Payment,
 )
+from budget.services.periods import check_open
 from core import validate
 from core.audit import record, snapshot, with_override
 from core.errors import Conflict
@@ -35,6 +36,7 @@ def add_commitment(session, actor, project: Project, *, reference: str, signed_d
     if session.scalar(select(Commitment.id).where(Commitment.reference == reference)):
         raise Conflict(f"Er bestaat al een verplichting met kenmerk {reference}.", field="reference")
     signed_date = validate.day(signed_date, "signed_date")
+    check_open(session, project.programme_id, (signed_date, "signed_date"))
     state = rules.new_commitment(total, schedule, programme_years(session, project.programme), reference)
     total, years = state.total, state.years
     override = enforce_budget_stop(session, actor, project.programme_id, {y: -a for y, a in years.items()},
@@ -54,10 +56,11 @@ def adjust_commitment(session, actor, commitment: Commitment, *, adjustment_date
     """Dated, reasoned changes to a commitment's years (e.g. a lower vaststelling); never an edit."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    adjustment_date = validate.day(adjustment_date, "adjustment_date")
+    adjustment_date = rules.adjustment_day(adjustment_date, commitment.signed_date, commitment.reference)
     reason = validate.text(reason, "een reden", "reason")
     reference = validate.text(reference, "", "reference", required=False, max_len=100)
     programme = commitment.project.programme
+    check_open(session, programme.id, (adjustment_date, "adjustment_date"))
     deltas = rules.commitment_schedule(changes, programme_years(session, programme), allow_negative=True)
     total, paid = commitment_totals(session, commitment.id)
     state = rules.CommitmentState(total, paid, commitment_year_amounts(session, commitment.id))
@@ -79,11 +82,12 @@ def adjust_commitment(session, actor, commitment: Commitment, *, adjustment_date
 
 def add_payment(session, actor, commitment: Commitment, *, payment_date: date, amount, kind: str,
                 reference: str | None = None, description: str = "") -> Payment:
-    """A payment on a commitment; a terugbetaling always lowers the paid total."""
+    """A payment on a commitment, dated from its signing to today; a terugbetaling always lowers the paid total."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
     amount = rules.payment_amount(amount, kind)
-    payment_date = validate.day(payment_date, "payment_date")
+    payment_date = rules.payment_day(payment_date, commitment.signed_date, date.today(), commitment.reference)
+    check_open(session, commitment.project.programme_id, (payment_date, "payment_date"))
     reference = (reference or "").strip() or None
     if reference and session.scalar(select(Payment.id).where(Payment.reference == reference)):
         raise Conflict(f"Er bestaat al een betaling met kenmerk {reference}.", field="reference")
@@ -100,6 +104,7 @@ def delete_commitment(session, actor, commitment: Commitment) -> None:
     """Remove a wrongly entered commitment; refused once payments or adjustments rest on it."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
+    check_open(session, commitment.project.programme_id, (commitment.signed_date, "signed_date"))
     payments = session.scalar(select(func.count(Payment.id)).where(Payment.commitment_id == commitment.id))
     adjustments = session.scalar(select(func.count(CommitmentAdjustment.id)).where(
         CommitmentAdjustment.commitment_id == commitment.id))

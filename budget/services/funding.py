@@ -10,10 +10,12 @@ from budget import rules
 from budget.ledger import enforce_budget_stop
 from budget.models import (
     FUNDING_KINDS,
+    UNDATED_FROM,
     AllocationChange,
     BudgetAllocation,
     FundingSource,
 )
+from budget.services.periods import check_open
 from core import validate
 from core.audit import diff, record, snapshot, with_override
 from core.errors import Conflict
@@ -24,7 +26,12 @@ from projects.models import Programme
 
 def valid_from_day(value) -> date:
     """The day a change counts from in the figures (default today): every write here takes its date here."""
-    return date.today() if value is None else validate.day(value, "valid_from")
+    if value is None:
+        return date.today()
+    if value == UNDATED_FROM:
+        # An amount from before dating (an export of carried-over data): counts at every peildatum.
+        return value
+    return validate.day(value, "valid_from")
 
 
 def _change(alloc: BudgetAllocation, amount: Decimal, valid_from: date) -> AllocationChange:
@@ -48,6 +55,7 @@ def add_funding_source(session, actor, programme: Programme, name: str, kind: st
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
     valid_from = valid_from_day(valid_from)
+    check_open(session, programme.id, (valid_from, "valid_from"))
     name = validate.text(name, "een naam", "name", max_len=200)
     if session.scalar(select(FundingSource.id).where(FundingSource.programme_id == programme.id,
                                                      func.lower(FundingSource.name) == name.lower())):
@@ -72,6 +80,7 @@ def set_allocation(session, actor, source: FundingSource, year, amount,
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
     valid_from = valid_from_day(valid_from)
+    check_open(session, source.programme_id, (valid_from, "valid_from"))
     year, amount = validate.year(year), validate.amount(amount)
     alloc = session.scalar(select(BudgetAllocation).where(BudgetAllocation.source_id == source.id,
                                                           BudgetAllocation.year == year))
@@ -125,6 +134,7 @@ def set_allocations(session, actor, source: FundingSource, amounts: dict,
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
     valid_from = valid_from_day(valid_from)
+    check_open(session, source.programme_id, (valid_from, "valid_from"))
     clean = {validate.year(y): validate.amount(a) for y, a in amounts.items()}
     existing = {a.year: a for a in session.scalars(
         select(BudgetAllocation).where(BudgetAllocation.source_id == source.id))}
@@ -161,6 +171,9 @@ def delete_funding_source(session, actor, source: FundingSource) -> None:
                        "zet die eerst op nul.")
     before = snapshot(source)
     allocations = list(session.scalars(select(BudgetAllocation).where(BudgetAllocation.source_id == source.id)))
+    # Its history moved the figures from its earliest change on: a closed period keeps it.
+    check_open(session, source.programme_id,
+               (min((c.valid_from for a in allocations for c in a.changes), default=None), "valid_from"))
     before["changes"] = [{"year": a.year, "valid_from": c.valid_from, "amount": c.amount}
                          for a in allocations for c in a.changes]
     for alloc in allocations:

@@ -12,6 +12,7 @@ from budget.ledger import enforce_budget_stop
 from budget.models import (
     BudgetMutation,
 )
+from budget.services.periods import check_open
 from core import validate
 from core.audit import diff, record, snapshot, with_override
 from core.errors import NotFound, ValidationError
@@ -29,6 +30,7 @@ def add_mutation(session, actor, programme: Programme, *, year, amount, kind: st
     amount = validate.amount(amount, allow_negative=True, allow_zero=False)
     fields = rules.mutation_fields(kind, moment, reason, reference, mutation_date)
     rules.single_mutation(fields["kind"])
+    check_open(session, programme.id, (fields["date"], "date"))
     override = enforce_budget_stop(session, actor, programme.id, {year: amount}, override_reason)
     mutation = BudgetMutation(programme_id=programme.id, year=year, amount=amount, **fields)
     session.add(mutation)
@@ -49,6 +51,7 @@ def add_kasschuif(session, actor, programme: Programme, *, amounts: dict, moment
     clean = rules.kasschuif(amounts)
     fields = rules.mutation_fields("kasschuif", moment, reason, reference, mutation_date)
     reason_of = rules.kasschuif_reasons(clean, fields["reason"], reasons)
+    check_open(session, programme.id, (fields["date"], "date"))
     override = enforce_budget_stop(session, actor, programme.id, clean, override_reason)
     group = str(uuid.uuid4())
     mutations = []
@@ -73,6 +76,7 @@ def update_mutation(session, actor, mutation: BudgetMutation, *, year, amount, k
     amount = validate.amount(amount, allow_negative=True, allow_zero=False)
     fields = rules.mutation_fields(kind, moment, reason, reference, mutation_date)
     rules.single_mutation(fields["kind"])
+    check_open(session, mutation.programme_id, (mutation.date, "date"), (fields["date"], "date"))
     deltas = {mutation.year: -mutation.amount}
     deltas[year] = deltas.get(year, Decimal("0.00")) + amount
     override = enforce_budget_stop(session, actor, mutation.programme_id, deltas, override_reason)
@@ -102,6 +106,7 @@ def update_kasschuif(session, actor, group: str, *, amounts: dict, moment: str, 
         raise NotFound("Deze kasschuif bestaat niet.")
     clean = rules.kasschuif(amounts)
     fields = rules.mutation_fields("kasschuif", moment, reason, reference, mutation_date)
+    check_open(session, rows[0].programme_id, *((r.date, "date") for r in rows), (fields["date"], "date"))
     deltas = dict(clean)
     for row in rows:
         deltas[row.year] = deltas.get(row.year, Decimal("0.00")) - row.amount
@@ -141,6 +146,7 @@ def delete_mutation(session, actor, mutation: BudgetMutation, override_reason: s
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
     rows = kasschuif_rows(session, mutation.kasschuif_group) if mutation.kasschuif_group else [mutation]
+    check_open(session, mutation.programme_id, *((r.date, "date") for r in rows))
     deltas: dict[int, Decimal] = {}
     for row in rows:
         deltas[row.year] = deltas.get(row.year, Decimal("0.00")) - row.amount

@@ -14,6 +14,7 @@ from budget.models import (
     StaffingReservation,
 )
 from budget.services.funding import valid_from_day
+from budget.services.periods import check_open
 from core import validate
 from core.audit import diff, record, snapshot, with_override
 from core.errors import Conflict
@@ -29,6 +30,7 @@ def set_staffing_reservation(session, actor, programme: Programme, *, year, fte,
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
     valid_from = valid_from_day(valid_from)
+    check_open(session, programme.id, (valid_from, "valid_from"))
     year, amount = validate.year(year), validate.amount(amount)
     fte = rules.staffing_fte(fte)
     res = session.scalar(select(StaffingReservation).where(StaffingReservation.programme_id == programme.id,
@@ -77,6 +79,7 @@ def add_staffing_cost(session, actor, reservation: StaffingReservation, *, cost_
     serialise(session)
     amount = validate.amount(amount, allow_negative=True, allow_zero=False)
     cost_date = rules.staffing_day(cost_date, reservation.year)
+    check_open(session, reservation.programme_id, (cost_date, "cost_date"))
     rules.staffing_room(_staffing_booked(session, reservation.id), amount, reservation.amount, reservation.year)
     cost = StaffingCost(reservation_id=reservation.id, date=cost_date, amount=amount,
                         description=validate.text(description, "", "description", required=False),
@@ -103,6 +106,7 @@ def update_staffing_cost(session, actor, cost: StaffingCost, *, cost_date: date,
     reservation = cost.reservation
     amount = validate.amount(amount, allow_negative=True, allow_zero=False)
     cost_date = rules.staffing_day(cost_date, reservation.year)
+    check_open(session, reservation.programme_id, (cost.date, "cost_date"), (cost_date, "cost_date"))
     rules.staffing_room(_staffing_booked(session, reservation.id, but=cost.id), amount, reservation.amount,
                         reservation.year)
     before = snapshot(cost)
@@ -123,6 +127,8 @@ def delete_staffing_reservation(session, actor, reservation: StaffingReservation
     if count:
         raise Conflict(f"De reservering voor {reservation.year} heeft {count} geboekte personeelskosten; "
                        "verwijder die eerst.")
+    check_open(session, reservation.programme_id,
+               (min((c.valid_from for c in reservation.changes), default=None), "valid_from"))
     # Its dated changes go with it; the audit entry keeps them, since they moved the figures at their dates.
     before = {**snapshot(reservation), "changes": [
         {"valid_from": c.valid_from, "fte": c.fte, "amount": c.amount} for c in reservation.changes]}
@@ -138,6 +144,7 @@ def delete_staffing_cost(session, actor, cost: StaffingCost) -> None:
     """Remove a booked staffing cost, unless that leaves the remaining bookings negative."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
+    check_open(session, cost.reservation.programme_id, (cost.date, "cost_date"))
     rules.staffing_removal(_staffing_booked(session, cost.reservation_id, but=cost.id))
     record(session, actor, "delete", cost, {"before": snapshot(cost)})
     session.delete(cost)
