@@ -9,6 +9,8 @@ from flask.cli import AppGroup
 
 from core import unit
 from core.audit import verify_chain
+from core.auditcheck import seal
+from core.auditkey import audit_keys
 from core.backup import create_backup, restore_backup
 from core.db import db
 from core.errors import DomainError
@@ -38,13 +40,31 @@ def add_user(email: str, name: str, role: str, password_stdin: bool) -> None:
 audit_cli = AppGroup("audit", help="De audittrail controleren.")
 
 
+def _head_option(value: str) -> tuple[int, str]:
+    entry_id, _sep, entry_hash = value.partition(":")
+    if not entry_id.isdigit() or len(entry_hash) != 64:
+        raise click.BadParameter("Geef de kop als REGEL:HASH, zoals in de Verantwoording van een rapport.")
+    return int(entry_id), entry_hash.lower()
+
+
 @audit_cli.command("verify")
-def verify_audit() -> None:
-    """Controleer de hashketen van de audittrail; noemt de eerste gewijzigde of verwijderde regel."""
-    ok, entry_id, message = verify_chain(db.session)
+@click.option("--kop", "heads", multiple=True, metavar="REGEL:HASH",
+              help="Controleer ook deze kop, bijv. uit de Verantwoording van een verzonden rapport.")
+def verify_audit(heads: tuple[str, ...]) -> None:
+    """Controleer de gesleutelde keten en elke vastgelegde kop; noemt de eerste gewijzigde of ontbrekende regel."""
+    ok, _entry, message = verify_chain(db.session, heads=tuple(_head_option(h) for h in heads))
+    db.session.rollback()
     if not ok:
         raise click.ClickException(message)
     click.echo(message)
+
+
+@audit_cli.command("seal")
+def seal_audit() -> None:
+    """Onderteken de audittrail zoals hij is met AUDIT_KEY (na controle): na de invoering van de sleutel
+    en na elke sleutelwissel."""
+    message = unit.in_cli(lambda: seal(db.session, CLI_ACTOR))
+    click.echo(f"{message} Verzegeld met sleutel {audit_keys().current_id}.")
 
 
 backup_cli = AppGroup("backup", help="Back-up maken en terugzetten.")
