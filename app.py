@@ -148,6 +148,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     # Importing every model registers its table on the metadata (Alembic autogenerate).
+    import budget.integrity  # noqa: F401 - registers the ledger's checks on every backup and restore
     import budget.models  # noqa: F401
     import core.audit  # noqa: F401
     import core.once  # noqa: F401
