@@ -1,16 +1,11 @@
 """Verifying the audit trail: the keyed chain, key rotation, the unkeyed prefix, and every recorded head."""
 from __future__ import annotations
 
+from datetime import timezone
+
 from sqlalchemy import select
 
-from core.audit import (
-    GENESIS,
-    AuditAnchor,
-    AuditEntry,
-    _canonical_time,
-    _digest,
-    record,
-)
+from core.audit import GENESIS, AuditAnchor, AuditEntry, entry_digest, record
 from core.auditkey import audit_keys
 
 _CHAIN_COLUMNS = (AuditEntry.id, AuditEntry.prev_hash, AuditEntry.entry_hash, AuditEntry.key_id, AuditEntry.at,
@@ -29,8 +24,9 @@ def _heads(session, extra: tuple) -> dict[int, list[tuple[str, str]]]:
     heads: dict[int, list[tuple[str, str]]] = {}
     for anchor in session.execute(select(AuditAnchor.source, AuditAnchor.at, AuditAnchor.entry_id,
                                          AuditAnchor.entry_hash)):
-        at = _canonical_time(anchor.at)[:16].replace("T", " ")
-        heads.setdefault(anchor.entry_id, []).append((f"{anchor.source} ({at} UTC)", anchor.entry_hash))
+        at = anchor.at.astimezone(timezone.utc) if anchor.at.tzinfo else anchor.at  # SQLite: naive UTC
+        heads.setdefault(anchor.entry_id, []).append(
+            (f"{anchor.source} (vastgelegd {at:%d-%m-%Y %H:%M} UTC)", anchor.entry_hash))
     for entry_id, entry_hash in extra:
         heads.setdefault(int(entry_id), []).append(("de opgegeven kop", entry_hash))
     return heads
@@ -53,8 +49,8 @@ class _Walk:
         if e.prev_hash != self.prev:
             raise _Broken(e.id, f"Keten gebroken bij regel {e.id}: de regel ervoor is verwijderd of gewijzigd.")
         self._key_for(e)
-        digest = _digest(e.prev_hash, _canonical_time(e.at), e.actor_id, e.actor_label, e.action, e.entity,
-                         e.entity_id, e.changes, self.key)
+        digest = entry_digest(e.prev_hash, e.at, e.actor_id, e.actor_label, e.action, e.entity, e.entity_id,
+                              e.changes, self.key)
         if digest != e.entry_hash:
             raise _Broken(e.id, f"Regel {e.id} is gewijzigd: de inhoud past niet meer bij de hash.")
         for source, recorded in self.heads.get(e.id, ()):
