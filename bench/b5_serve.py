@@ -99,7 +99,8 @@ def serving(ctx: Ctx):
         raise RuntimeError("wrk ontbreekt: installeer het (apt-get install wrk); make bench doet dat zelf")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": ctx.url, "SECRET_KEY": BENCH_SECRET, "AUDIT_KEY": BENCH_AUDIT_KEY, "BIND": f"127.0.0.1:{port}",
+    env = {**os.environ, "DATABASE_URL": ctx.url, "SECRET_KEY": BENCH_SECRET, "AUDIT_KEY": BENCH_AUDIT_KEY,
+           "BIND": f"127.0.0.1:{port}",
            "ACCESS_LOG": str(ctx.workdir / f"access-{ctx.projects}.log"), "WEB_CONCURRENCY": "2"}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     with open(ctx.workdir / f"gunicorn-{ctx.projects}.err", "w") as err:

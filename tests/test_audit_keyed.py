@@ -1,6 +1,7 @@
 """The keyed, anchored trail: what an attacker with database access but without AUDIT_KEY tries is caught."""
 from __future__ import annotations
 
+import io
 import sqlite3
 from datetime import date
 
@@ -88,7 +89,7 @@ def test_rewrite_and_rechain_without_the_key_is_detected(runner, session, db_kin
     result = _verify(runner)
     assert result.exit_code != 0, result.output
     if attacker_key is None:  # rechained as plain sha256, like the entries from before the key
-        assert "niet verzegeld" in result.output or "niet ondertekend" in result.output
+        assert f"Regel {victim} is niet ondertekend, maar volgt op ondertekende regels" in result.output
     else:
         assert f"Regel {victim}" in result.output and "onbekende sleutel" in result.output
 
@@ -129,6 +130,25 @@ def test_a_generated_report_records_the_head_in_its_verantwoording(runner, sessi
     assert (anchor.entry_id, anchor.entry_hash) == (entry_id, entry_hash) and anchor.source.startswith("werkboek TST")
     result = _verify(runner, "--kop", f"{entry_id}:{entry_hash}")
     assert result.exit_code == 0 and "2 vastgelegde koppen kloppen" in result.output
+
+
+def test_web_downloads_record_the_head_too(app, session, trail):
+    from tests.factories import login
+
+    reader = make_user(session, "lezer")
+    session.commit()
+    client = app.test_client()
+    login(client, reader)
+    workbook = client.get("/rapportage/werkboek.xlsx?jaar=2025&peildatum=2025-06-30")
+    rows = dict(openpyxl.load_workbook(io.BytesIO(workbook.data))["Verantwoording"].iter_rows(min_row=3,
+                                                                                              values_only=True))
+    head = session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
+    assert rows["Audittrail (kop)"] == f"regel {head.id}, hash {head.entry_hash}"
+    html = client.get("/rapportage/stand.html").get_data(as_text=True)
+    assert f"Audittrail t/m regel {head.id}, hash {head.entry_hash}." in html
+    session.expire_all()
+    assert [a.source.split()[0] for a in session.scalars(select(AuditAnchor).order_by(AuditAnchor.id))] == [
+        "werkboek", "HTML-rapport"]
 
 
 def test_truncating_the_tail_is_detected_by_a_recorded_head(runner, session, db_kind, tmp_path, trail):
@@ -209,7 +229,8 @@ def test_insert_or_replace_is_refused_on_sqlite(app, session, db_kind, trail):
 def test_truncate_and_the_other_rewrites_are_refused_on_postgresql(session, db_kind, trail, sql):
     if db_kind != "postgresql":
         pytest.skip("TRUNCATE is PostgreSQL's")
-    session.add(AuditAnchor(source="test", entry_id=trail[-1], entry_hash=session.get(AuditEntry, trail[-1]).entry_hash))
+    last = session.get(AuditEntry, trail[-1])
+    session.add(AuditAnchor(source="test", entry_id=last.id, entry_hash=last.entry_hash))
     session.commit()
     with pytest.raises(DatabaseError, match="append-only"):
         session.execute(text(sql))

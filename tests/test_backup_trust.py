@@ -1,4 +1,4 @@
-"""Backups you can trust: 0600, signed, optionally encrypted, one snapshot; restore refuses tampering before it commits."""
+"""Backups you can trust: 0600, signed, optionally encrypted, one snapshot; restore refuses tampering first."""
 from __future__ import annotations
 
 import gzip
@@ -173,7 +173,8 @@ def test_backup_reads_one_snapshot_while_others_write(app, runner, session, db_k
             seen["read_only"] = connection.exec_driver_sql("SHOW transaction_read_only").scalar()
             with db.engine.begin() as other:  # another connection commits while the backup reads
                 other.execute(text("INSERT INTO audit_anchor (at, source, entry_id, entry_hash) "
-                                   "VALUES (now(), 'tijdens de back-up', :i, :h)"), {"i": head.id, "h": head.entry_hash})
+                                   "VALUES (now(), 'tijdens de back-up', :i, :h)"),
+                              {"i": head.id, "h": head.entry_hash})
         else:
             # SQLite: the explicit transaction holds one read snapshot; a writer would wait for it.
             seen["level"] = "in transaction" if connection.connection.driver_connection.in_transaction else "none"
