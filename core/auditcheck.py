@@ -100,7 +100,8 @@ class _Walk:
             message += f"; {anchors} vastgelegde {'kop klopt' if anchors == 1 else 'koppen kloppen'}"
         message += "."
         if self.legacy_end is not None:
-            message += f" Regels t/m {self.legacy_end} zijn van vóór AUDIT_KEY en verzegeld door de regels erna."
+            sealed = "verzegeld door de regels erna" if self.key_id else "nog niet verzegeld"
+            message += f" Regels t/m {self.legacy_end} zijn van vóór AUDIT_KEY en {sealed}."
         return message
 
 
@@ -136,7 +137,8 @@ def seal(session, actor) -> str:
     last = session.execute(select(AuditEntry.id, AuditEntry.entry_hash, AuditEntry.key_id)
                            .order_by(AuditEntry.id.desc()).limit(1)).first()
     keys = audit_keys()
-    record(session, actor, "seal", "Audittrail", {"after": {
+    entry = record(session, actor, "seal", "Audittrail", {"after": {
         "kop": last.id if last else None, "kop_hash": last.entry_hash if last else None,
         "vorige_sleutel": last.key_id if last else None, "sleutel": keys.current_id}})
-    return message
+    return (f"{message} Verzegeld: regel {entry.id} ondertekent met sleutel {keys.current_id} de audittrail "
+            f"t/m regel {last.id if last else 0}.")

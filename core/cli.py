@@ -64,8 +64,7 @@ def verify_audit(heads: tuple[str, ...]) -> None:
 def seal_audit() -> None:
     """Onderteken de audittrail zoals hij is met AUDIT_KEY (na controle): na de invoering van de sleutel
     en na elke sleutelwissel."""
-    message = unit.in_cli(lambda: seal(db.session, CLI_ACTOR))
-    click.echo(f"{message} Verzegeld met sleutel {audit_keys().current_id}.")
+    click.echo(unit.in_cli(lambda: seal(db.session, CLI_ACTOR)))
 
 
 backup_cli = AppGroup("backup", help="Back-up maken en terugzetten.")
