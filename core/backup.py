@@ -16,6 +16,7 @@ from core.auditkey import audit_keys
 from core.bulk import advance_id_sequences
 from core.db import Base, utcnow
 from core.errors import Conflict, ValidationError
+from core.users import new_session_token
 
 FORMAT = "programmamonitor-backup"
 VERSION = 2
@@ -24,7 +25,7 @@ VERSION = 2
 #: in (restored users log in again); a pending TOTP secret is an enrolment that was never finished.
 #: Password hashes (argon2id) and TOTP secrets stay: without them nobody could log in after a
 #: restore. They are why the file is 0600, and why BACKUP_PASSPHRASE encrypts it.
-LEFT_OUT = {"user": {"session_token": lambda: _new_session_token(), "totp_pending_secret": lambda: None}}
+LEFT_OUT = {"user": {"session_token": new_session_token, "totp_pending_secret": lambda: None}}
 
 #: Checks other packages add (budget: the ledger's invariants): name -> (record at backup, check at restore).
 _CHECKS: dict[str, tuple[Callable, Callable]] = {}
@@ -33,12 +34,6 @@ _CHECKS: dict[str, tuple[Callable, Callable]] = {}
 def register_check(name: str, record: Callable, check: Callable) -> None:
     """`record(session)` gives JSON kept in the backup; `check(session, recorded)` gives Dutch problems."""
     _CHECKS[name] = (record, check)
-
-
-def _new_session_token() -> str:
-    from core.users import new_session_token
-
-    return new_session_token()
 
 
 def _tables():
