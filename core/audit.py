@@ -45,7 +45,7 @@ class AuditEntry(Base):
     #: altered or removed entry breaks the chain from that point (see core.auditcheck).
     prev_hash: Mapped[str] = mapped_column(String(64))
     #: HMAC-SHA256 with AUDIT_KEY (not in the database), so a rewritten chain cannot be re-signed.
-    entry_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    entry_hash: Mapped[str] = mapped_column(String(64))
     #: Which key signed it (core.auditkey.key_id); NULL for entries from before the key (plain sha256).
     key_id: Mapped[str | None] = mapped_column(String(16))
 

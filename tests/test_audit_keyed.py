@@ -199,9 +199,6 @@ def test_insert_or_replace_is_refused_on_sqlite(app, session, db_kind, trail):
     attacks = [
         f"INSERT OR REPLACE INTO audit_entry ({columns}) SELECT id, at, actor_id, 'forged', action, entity, "
         f"entity_id, changes, prev_hash, entry_hash, key_id FROM audit_entry WHERE id = {trail[5]}",
-        # A new id with an existing hash would make REPLACE delete the row behind that unique hash.
-        f"INSERT OR REPLACE INTO audit_entry ({columns}) SELECT 9999, at, actor_id, 'forged', action, entity, "
-        f"entity_id, changes, prev_hash, entry_hash, key_id FROM audit_entry WHERE id = {trail[5]}",
         f"REPLACE INTO audit_entry ({columns}) SELECT id, at, actor_id, 'forged', action, entity, "
         f"entity_id, changes, prev_hash, entry_hash, key_id FROM audit_entry WHERE id = {trail[6]}",
         f"UPDATE audit_entry SET actor_label = 'x' WHERE id = {trail[5]}",
@@ -220,6 +217,17 @@ def test_insert_or_replace_is_refused_on_sqlite(app, session, db_kind, trail):
             conn.execute(sql)
     conn.close()
     assert verify_chain(db.session)[0] and db.session.get(AuditEntry, trail[5]).actor_label != "forged"
+    # With a new id REPLACE has nothing to replace (entry_hash is not unique): it is a plain append,
+    # which deletes nothing and which verify names.
+    conn = sqlite3.connect(path)
+    conn.execute(f"INSERT OR REPLACE INTO audit_entry ({columns}) SELECT 9999, at, actor_id, 'forged', action, "
+                 f"entity, entity_id, changes, prev_hash, entry_hash, key_id FROM audit_entry WHERE id = {trail[5]}")
+    conn.commit()
+    conn.close()
+    db.session.remove()
+    assert db.session.scalar(select(AuditEntry.actor_label).where(AuditEntry.id == trail[5])) != "forged"
+    ok, first_bad, _message = verify_chain(db.session)
+    assert not ok and first_bad == 9999
 
 
 @pytest.mark.parametrize("sql", ["TRUNCATE audit_entry", "TRUNCATE audit_anchor", 'TRUNCATE "user" CASCADE',

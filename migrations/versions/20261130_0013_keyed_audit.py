@@ -3,7 +3,9 @@
 Existing entries keep their plain sha256 and get key_id NULL: the unkeyed prefix, which the first
 entry signed with AUDIT_KEY (or `flask --app app audit seal`) seals. Triggers now also refuse
 SQLite's INSERT OR REPLACE (its delete fires no DELETE trigger) and PostgreSQL's TRUNCATE, on the
-trail and on its anchors.
+trail and on its anchors. The unique index on entry_hash goes: nothing looks an entry up by its
+hash, the keyed chain makes a repeat meaningless, and it gave REPLACE a second row to delete
+(and every bulk-imported entry a random index insert).
 
 Revision ID: 0013
 Revises: 0010
@@ -16,18 +18,16 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
-_SQLITE_NO_REPLACE = {
-    # A BEFORE INSERT trigger sees the row REPLACE would delete; the plain id/hash lookups use their indexes.
-    "audit_entry": "EXISTS (SELECT 1 FROM audit_entry WHERE id = NEW.id) "
-                   "OR EXISTS (SELECT 1 FROM audit_entry WHERE entry_hash = NEW.entry_hash)",
-    "audit_anchor": "EXISTS (SELECT 1 FROM audit_anchor WHERE id = NEW.id)",
-}
+#: Without another unique index, the id is the only row REPLACE could delete; a BEFORE INSERT
+#: trigger sees it coming (one primary-key lookup).
+_SQLITE_NO_REPLACE = "EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id)"
 
 
 def upgrade():
     pg = op.get_bind().dialect.name == "postgresql"
     # Plain ADD COLUMN (no table rebuild, which the append-only triggers would not survive).
     op.add_column("audit_entry", sa.Column("key_id", sa.String(16), nullable=True))
+    op.drop_index("ix_audit_entry_entry_hash", table_name="audit_entry")
     op.create_table(
         "audit_anchor",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -54,9 +54,9 @@ def upgrade():
         op.execute("""CREATE TRIGGER audit_anchor_no_truncate BEFORE TRUNCATE ON audit_anchor
                       FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()""")
         return
-    for table, exists in _SQLITE_NO_REPLACE.items():
+    for table in ("audit_entry", "audit_anchor"):
         op.execute(f"""
-            CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} WHEN {exists}
+            CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} WHEN {_SQLITE_NO_REPLACE.format(table=table)}
             BEGIN SELECT RAISE(ABORT, '{table} is append-only: REPLACE refused'); END
         """)
     for action in ("UPDATE", "DELETE"):
@@ -83,3 +83,4 @@ def downgrade():
     op.drop_table("audit_anchor")
     # Plain DROP COLUMN (SQLite >= 3.35), not a batch rebuild: the append-only triggers stay in place.
     op.drop_column("audit_entry", "key_id")
+    op.create_index("ix_audit_entry_entry_hash", "audit_entry", ["entry_hash"], unique=True)
