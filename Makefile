@@ -46,9 +46,9 @@ screenshots: venv
 # Production-style serving: no demo fallbacks, so the configuration must be explicit.
 # Settings (workers, timeouts, access log, no control socket) live in gunicorn.conf.py.
 serve: venv
-	@if [ -z "$${DATABASE_URL:-}" ] || [ -z "$${SECRET_KEY:-}" ]; then \
-		echo "make serve: DATABASE_URL en SECRET_KEY moeten in de omgeving staan," >&2; \
-		echo "  bijv. DATABASE_URL=postgresql+psycopg://app:app@127.0.0.1:5432/portfolio SECRET_KEY=... make serve" >&2; \
+	@if [ -z "$${DATABASE_URL:-}" ] || [ -z "$${SECRET_KEY:-}" ] || [ -z "$${AUDIT_KEY:-}" ]; then \
+		echo "make serve: DATABASE_URL, SECRET_KEY en AUDIT_KEY moeten in de omgeving staan," >&2; \
+		echo "  bijv. DATABASE_URL=postgresql+psycopg://app:app@127.0.0.1:5432/portfolio SECRET_KEY=... AUDIT_KEY=... make serve" >&2; \
 		exit 1; \
 	fi
 	$(VENV)/bin/gunicorn --config gunicorn.conf.py 'app:create_app()'

@@ -1,6 +1,7 @@
 """Application factory: configuration, extensions, blueprints and CLI. Nothing else."""
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -11,6 +12,7 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core.auditkey import AuditKeys
 from core.db import db
 from core.params import BoundedIntConverter
 
@@ -50,6 +52,42 @@ def _secret_key(database_url: str) -> str:
     return key_file.read_text().strip()
 
 
+def _audit_key(database_url: str) -> str:
+    """AUDIT_KEY from the environment, like SECRET_KEY: only the local demo database may make its own.
+
+    Kept out of the database on purpose: whoever can write the database but lacks the key cannot
+    rewrite the audit trail and re-sign it (core.audit).
+    """
+    from core.auditkey import MIN_AUDIT_KEY_LENGTH
+
+    key = os.environ.get("AUDIT_KEY")
+    demo = database_url == DEMO_DATABASE_URL
+    if key:
+        if len(key) < MIN_AUDIT_KEY_LENGTH and not demo:
+            raise RuntimeError(
+                f"AUDIT_KEY is te kort: gebruik minstens {MIN_AUDIT_KEY_LENGTH} willekeurige tekens, "
+                "bijvoorbeeld de uitvoer van: python -c 'import secrets; print(secrets.token_hex(32))'."
+            )
+        return key
+    if not demo:
+        raise RuntimeError(
+            "AUDIT_KEY ontbreekt: zet de omgevingsvariabele AUDIT_KEY (verplicht buiten de demo; "
+            "bewaar hem buiten de database)."
+        )
+    key_file = DATA_DIR / ".audit_key"
+    if not key_file.exists():
+        DATA_DIR.mkdir(exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _test_audit_key(config: dict) -> str:
+    # Tests, benchmarks and screenshots build their app from a dict; without an AUDIT_KEY of their
+    # own they get one derived from their SECRET_KEY, so every app on one test database agrees.
+    return config.get("AUDIT_KEY") or hashlib.sha256(f"audit:{config.get('SECRET_KEY', '')}".encode()).hexdigest()
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the Flask application; `test_config` replaces configuration from the environment."""
     app = Flask(__name__, template_folder="core/templates", static_folder="core/static")
@@ -75,6 +113,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(
             SQLALCHEMY_DATABASE_URI=url,
             SECRET_KEY=_secret_key(url),
+            AUDIT_KEY=_audit_key(url),
+            AUDIT_KEY_PREVIOUS=os.environ.get("AUDIT_KEY_PREVIOUS", ""),
             SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
             RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         )
@@ -85,6 +125,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     else:
         app.config.update(test_config)
+        app.config["AUDIT_KEY"] = _test_audit_key(test_config)
+    app.extensions["audit_keys"] = AuditKeys.from_text(app.config["AUDIT_KEY"],
+                                                       app.config.get("AUDIT_KEY_PREVIOUS", ""))
 
     db.init_app(app)
     migrate.init_app(app, db)
@@ -105,6 +148,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     # Importing every model registers its table on the metadata (Alembic autogenerate).
+    import budget.integrity  # noqa: F401 - registers the ledger's checks on every backup and restore
     import budget.models  # noqa: F401
     import core.audit  # noqa: F401
     import core.once  # noqa: F401

@@ -16,7 +16,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.common import BENCH_PASSWORD, BENCH_SECRET, ROOT, Ctx, row
+from bench.common import BENCH_AUDIT_KEY, BENCH_PASSWORD, BENCH_SECRET, ROOT, Ctx, row
 
 DURATION_S = int(os.environ.get("BENCH_WRK_SECONDS", "5"))
 ROUNDS = 3
@@ -99,7 +99,8 @@ def serving(ctx: Ctx):
         raise RuntimeError("wrk ontbreekt: installeer het (apt-get install wrk); make bench doet dat zelf")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": ctx.url, "SECRET_KEY": BENCH_SECRET, "BIND": f"127.0.0.1:{port}",
+    env = {**os.environ, "DATABASE_URL": ctx.url, "SECRET_KEY": BENCH_SECRET, "AUDIT_KEY": BENCH_AUDIT_KEY,
+           "BIND": f"127.0.0.1:{port}",
            "ACCESS_LOG": str(ctx.workdir / f"access-{ctx.projects}.log"), "WEB_CONCURRENCY": "2"}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     with open(ctx.workdir / f"gunicorn-{ctx.projects}.err", "w") as err:

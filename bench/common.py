@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: A server where the bench may create and drop its own databases (trust auth on this machine).
 PG_SERVER_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BENCH_SECRET = "bench-" + secrets.token_hex(16)
+#: One audit key for the run: the in-process apps and B5's gunicorn sign the same trail.
+BENCH_AUDIT_KEY = "bench-audit-" + secrets.token_hex(16)
 BENCH_PASSWORD = "bench-wachtwoord-2026"
 
 
@@ -42,7 +44,8 @@ def app_for(url: str):
     """A production-like app (no TESTING, CSRF on) on `url`."""
     from app import create_app
 
-    config = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": BENCH_SECRET, "RATELIMIT_ENABLED": False,
+    config = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": BENCH_SECRET, "AUDIT_KEY": BENCH_AUDIT_KEY,
+              "RATELIMIT_ENABLED": False,
               "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}}
     return create_app(config)
 

@@ -1,4 +1,4 @@
-"""Append-only, hash-chained audit trail: one AuditEntry per changed object, in the same transaction."""
+"""Append-only, keyed hash chain: one AuditEntry per changed object, in the same transaction."""
 from __future__ import annotations
 
 import hashlib
@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.auditkey import audit_keys, keyed_hash
 from core.bulk import advance_id_sequences, insert_rows
 from core.db import Base, utcnow
 from core.locking import WRITE_LOCK
@@ -41,13 +42,33 @@ class AuditEntry(Base):
     entity_id: Mapped[int | None]
     changes: Mapped[str] = mapped_column(Text, default="{}")
     #: Hash chain: each entry's hash covers its fields and the previous entry's hash, so an
-    #: altered or removed entry breaks the chain from that point (see verify_chain).
+    #: altered or removed entry breaks the chain from that point (see core.auditcheck).
     prev_hash: Mapped[str] = mapped_column(String(64))
-    entry_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    #: HMAC-SHA256 with AUDIT_KEY (not in the database), so a rewritten chain cannot be re-signed.
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    #: Which key signed it (core.auditkey.key_id); NULL for entries from before the key (plain sha256).
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
     @property
     def changes_dict(self) -> dict:
         return json.loads(self.changes or "{}")
+
+
+class AuditAnchor(Base):
+    """A head of the trail (entry id + hash) as a snapshot or a generated report recorded it.
+
+    `audit verify` checks every one: an entry missing past a recorded head means the trail was
+    cut short. Append-only like the trail itself (see migration 0013).
+    """
+
+    __tablename__ = "audit_anchor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: What recorded it, in Dutch: "vastgelegde stand 4", "werkboek STM 2026 t/m 30-06-2026".
+    source: Mapped[str] = mapped_column(String(200))
+    entry_id: Mapped[int]
+    entry_hash: Mapped[str] = mapped_column(String(64))
 
 
 def _jsonable(value: Any) -> Any:
@@ -112,14 +133,17 @@ _CHANGES_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=_js
 
 
 def entry_digest(prev_hash: str, at: datetime, actor_id, actor_label: str, action: str, entity: str,
-                 entity_id, changes: str) -> str:
-    return _digest(prev_hash, _canonical_time(at), actor_id, actor_label, action, entity, entity_id, changes)
+                 entity_id, changes: str, key: bytes | None) -> str:
+    return _digest(prev_hash, _canonical_time(at), actor_id, actor_label, action, entity, entity_id, changes, key)
 
 
 def _digest(prev_hash: str, at_text: str, actor_id, actor_label: str, action: str, entity: str,
-            entity_id, changes: str) -> str:
-    payload = _PAYLOAD_JSON.encode([prev_hash, at_text, actor_id, actor_label, action, entity, entity_id, changes])
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+            entity_id, changes: str, key: bytes | None) -> str:
+    payload = _PAYLOAD_JSON.encode([prev_hash, at_text, actor_id, actor_label, action, entity, entity_id,
+                                    changes]).encode("utf-8")
+    if key is None:  # an entry from before AUDIT_KEY (migration 0013): the plain sha256 of then
+        return hashlib.sha256(payload).hexdigest()
+    return keyed_hash(key, payload)
 
 
 def _last_hash(session) -> str:
@@ -144,35 +168,35 @@ def record(session, actor, action: str, obj, changes: dict | None = None) -> Aud
         "changes": json.dumps(_jsonable(changes or {}), sort_keys=True, ensure_ascii=False),
     }
     prev = _last_hash(session)
-    entry = AuditEntry(prev_hash=prev, entry_hash=entry_digest(prev, **fields), **fields)
+    keys = audit_keys()
+    entry = AuditEntry(prev_hash=prev, entry_hash=entry_digest(prev, **fields, key=keys.current),
+                       key_id=keys.current_id, **fields)
     session.add(entry)
     session.flush()
     return entry
 
 
-_CHAIN_COLUMNS = (AuditEntry.id, AuditEntry.prev_hash, AuditEntry.entry_hash, AuditEntry.at, AuditEntry.actor_id,
-                  AuditEntry.actor_label, AuditEntry.action, AuditEntry.entity, AuditEntry.entity_id,
-                  AuditEntry.changes)
+def verify_chain(session, batch: int = 5000, heads: tuple = ()) -> tuple[bool, int | None, str]:
+    """Walk the whole keyed chain and every recorded head; (ok, first bad entry id, Dutch explanation)."""
+    from core.auditcheck import verify
+
+    return verify(session, batch, heads)
 
 
-def verify_chain(session, batch: int = 5000) -> tuple[bool, int | None, str]:
-    """Walk the whole chain in id order; (ok, first bad entry id, Dutch explanation)."""
-    prev, count, last_id = GENESIS, 0, 0
-    while True:
-        # Plain columns, not entities: the identity map stays small on a long trail.
-        rows = session.execute(select(*_CHAIN_COLUMNS).where(AuditEntry.id > last_id)
-                               .order_by(AuditEntry.id).limit(batch)).all()
-        if not rows:
-            return True, None, f"Audittrail in orde: {count} regels, keten ongebroken."
-        for e in rows:
-            if e.prev_hash != prev:
-                return False, e.id, (f"Keten gebroken bij regel {e.id}: de regel ervoor is verwijderd "
-                                     "of gewijzigd.")
-            digest = entry_digest(e.prev_hash, e.at, e.actor_id, e.actor_label, e.action, e.entity,
-                                  e.entity_id, e.changes)
-            if digest != e.entry_hash:
-                return False, e.id, f"Regel {e.id} is gewijzigd: de inhoud past niet meer bij de hash."
-            prev, count, last_id = e.entry_hash, count + 1, e.id
+def head(session) -> tuple[int, str] | None:
+    """The newest entry (id, hash): what a snapshot or a report records as the trail's head."""
+    row = session.execute(select(AuditEntry.id, AuditEntry.entry_hash).order_by(AuditEntry.id.desc())
+                          .limit(1)).first()
+    return (row.id, row.entry_hash) if row else None
+
+
+def record_head(session, source: str) -> tuple[int, str] | None:
+    """Keep the current head as an anchor for `audit verify`; returns it (None on an empty trail)."""
+    current = head(session)
+    if current is not None:
+        session.add(AuditAnchor(source=source[:200], entry_id=current[0], entry_hash=current[1]))
+        session.flush()
+    return current
 
 
 def record_many(session, actor, items) -> int:
@@ -186,6 +210,8 @@ def record_many(session, actor, items) -> int:
     next_id = (session.scalar(select(func.max(AuditEntry.id))) or 0) + 1
     actor_id = getattr(actor, "id", None)
     label = getattr(actor, "email", None) or str(actor or "systeem")
+    keys = audit_keys()
+    key, kid = keys.current, keys.current_id
     at = utcnow()
     at_text = _canonical_time(at)  # one moment for the whole batch: hashed as entry_digest would
     state = {"prev": prev, "id": next_id}
@@ -194,10 +220,10 @@ def record_many(session, actor, items) -> int:
         for action, entity, entity_id, changes in items:
             # json's C encoder with a fallback for dates and amounts: the same text as _jsonable gives.
             text_ = _CHANGES_JSON.encode(changes or {})
-            digest = _digest(state["prev"], at_text, actor_id, label, action, entity, entity_id, text_)
+            digest = _digest(state["prev"], at_text, actor_id, label, action, entity, entity_id, text_, key)
             yield {"id": state["id"], "at": at, "actor_id": actor_id, "actor_label": label, "action": action,
                    "entity": entity, "entity_id": entity_id, "changes": text_, "prev_hash": state["prev"],
-                   "entry_hash": digest}
+                   "entry_hash": digest, "key_id": kid}
             state["prev"], state["id"] = digest, state["id"] + 1
 
     count = insert_rows(session, AuditEntry.__table__, rows())

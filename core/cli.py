@@ -1,6 +1,7 @@
 """Command line: users, audit verification, backup and restore (`flask --app app ...`)."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from flask.cli import AppGroup
 
 from core import unit
 from core.audit import verify_chain
+from core.auditcheck import seal
+from core.auditkey import audit_keys
 from core.backup import create_backup, restore_backup
 from core.db import db
 from core.errors import DomainError
@@ -38,38 +41,70 @@ def add_user(email: str, name: str, role: str, password_stdin: bool) -> None:
 audit_cli = AppGroup("audit", help="De audittrail controleren.")
 
 
+def _head_option(value: str) -> tuple[int, str]:
+    entry_id, _sep, entry_hash = value.partition(":")
+    if not entry_id.isdigit() or len(entry_hash) != 64:
+        raise click.BadParameter("Geef de kop als REGEL:HASH, zoals in de Verantwoording van een rapport.")
+    return int(entry_id), entry_hash.lower()
+
+
 @audit_cli.command("verify")
-def verify_audit() -> None:
-    """Controleer de hashketen van de audittrail; noemt de eerste gewijzigde of verwijderde regel."""
-    ok, entry_id, message = verify_chain(db.session)
+@click.option("--kop", "heads", multiple=True, metavar="REGEL:HASH",
+              help="Controleer ook deze kop, bijv. uit de Verantwoording van een verzonden rapport.")
+def verify_audit(heads: tuple[str, ...]) -> None:
+    """Controleer de gesleutelde keten en elke vastgelegde kop; noemt de eerste gewijzigde of ontbrekende regel."""
+    ok, _entry, message = verify_chain(db.session, heads=tuple(_head_option(h) for h in heads))
+    db.session.rollback()
     if not ok:
         raise click.ClickException(message)
     click.echo(message)
 
 
+@audit_cli.command("seal")
+def seal_audit() -> None:
+    """Onderteken de audittrail zoals hij is met AUDIT_KEY (na controle): na de invoering van de sleutel
+    en na elke sleutelwissel."""
+    click.echo(unit.in_cli(lambda: seal(db.session, CLI_ACTOR)))
+
+
 backup_cli = AppGroup("backup", help="Back-up maken en terugzetten.")
+
+
+def _passphrase() -> str | None:
+    # From the environment only: never an argument, which `ps` and the shell history would show.
+    return os.environ.get("BACKUP_PASSPHRASE") or None
 
 
 @backup_cli.command("create")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup_create(file: Path) -> None:
-    """Schrijf alle gegevens naar FILE (gzip-JSON, werkt tussen SQLite en PostgreSQL)."""
-    counts = create_backup(db.session, file)
-    db.session.rollback()
-    click.echo(f"Back-up geschreven naar {file}: {sum(counts.values())} regels in {len(counts)} tabellen.")
+    """Schrijf alle gegevens naar FILE: één consistente stand, alleen leesbaar voor de eigenaar (0600),
+    ondertekend met AUDIT_KEY en versleuteld als BACKUP_PASSPHRASE is gezet."""
+    passphrase = _passphrase()
+    try:
+        counts = create_backup(db.session, file, passphrase)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.session.rollback()
+    how = "versleuteld" if passphrase else "NIET versleuteld (zet BACKUP_PASSPHRASE om te versleutelen)"
+    click.echo(f"Back-up geschreven naar {file}: {sum(counts.values())} regels in {len(counts)} tabellen; "
+               f"ondertekend met sleutel {audit_keys().current_id}, {how}.")
 
 
 @backup_cli.command("restore")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def backup_restore(file: Path) -> None:
-    """Zet FILE terug in een lege, gemigreerde database (alles of niets)."""
+    """Zet FILE terug in een lege, gemigreerde database: alles of niets. Handtekening, audittrail en de
+    cijfers van het grootboek worden gecontroleerd voordat er iets wordt vastgelegd."""
     try:
-        counts = restore_backup(db.session, file)
+        counts, message = restore_backup(db.session, file, _passphrase())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from None
-    ok, _entry, message = verify_chain(db.session)
-    click.echo(f"Teruggezet: {sum(counts.values())} regels in {len(counts)} tabellen. {message}")
-    if not ok:
-        raise click.ClickException("De audittrail in de back-up klopt niet: " + message)
+    except BaseException:
+        db.session.rollback()
+        raise
+    click.echo(f"Teruggezet: {sum(counts.values())} regels in {len(counts)} tabellen. Handtekening en "
+               f"grootboek gecontroleerd. {message} Gebruikers moeten opnieuw inloggen.")

@@ -99,6 +99,20 @@ def run(action: Callable, success: str, next_url: str, refused: Callable[[str], 
     return redirect(next_url)
 
 
+def mark(action: Callable):
+    """A read that leaves a mark (a downloaded report records the audit head): run and committed.
+
+    Without the write lock: the mark names an entry that exists and takes part in no rule.
+    """
+    try:
+        result = action()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return result
+
+
 def in_cli(action: Callable):
     """A CLI command's unit of work: committed, or a Dutch message and exit code 1 with nothing written."""
     session = db.session

@@ -65,9 +65,10 @@ def _report_options(fn):
 @_report_options
 def report_xlsx(programme, year, peildatum, internal, thousands, snapshot_id, out: Path):
     """Schrijf het werkboek Stand van zaken."""
-    from reports import excel
+    from reports import excel, services
 
     rf = _frames(programme, year, peildatum, internal, thousands, snapshot_id)
+    unit.in_cli(lambda: services.record_report_head(db.session, rf, "werkboek"))
     out.write_bytes(excel.build_workbook(rf))
     failed = (rf.controls["Uitkomst"] != "OK").sum()
     click.echo(f"Werkboek {out} geschreven ({'intern' if internal else 'openbaar'}, {rf.meta['year']}, "
@@ -79,9 +80,10 @@ def report_xlsx(programme, year, peildatum, internal, thousands, snapshot_id, ou
 @_report_options
 def report_html(programme, year, peildatum, internal, thousands, snapshot_id, out: Path):
     """Schrijf de losse HTML met grafieken (plotly.js ingebed, werkt offline)."""
-    from reports import charts
+    from reports import charts, services
 
     rf = _frames(programme, year, peildatum, internal, thousands, snapshot_id)
+    unit.in_cli(lambda: services.record_report_head(db.session, rf, "HTML-rapport"))
     out.write_text(charts.standalone_html(rf), encoding="utf-8")
     click.echo(f"HTML {out} geschreven ({'intern' if internal else 'openbaar'}, {rf.meta['year']}).")
 

@@ -252,6 +252,11 @@ def _controls(book, rf) -> None:
         sh.cell(r, 3, row[3], kind)
 
 
+def _audit_head(head: dict | None) -> str:
+    # What `flask --app app audit verify --kop ID:HASH` takes: whoever holds this report can check the trail.
+    return f"regel {head['id']}, hash {head['hash']}" if head else "niet vastgelegd"
+
+
 def _accountability(book, rf) -> None:
     m = rf.meta
     snap = m.get("snapshot")
@@ -270,6 +275,7 @@ def _accountability(book, rf) -> None:
         ("Snapshot", f"{snap['id']}: {snap['title']}" if snap else "geen (actuele stand)"),
         ("Kamerstuk", (snap or {}).get("kamerstuk") or ""),
         ("Snapshot-hash (sha256)", snap["sha256"] if snap else ""),
+        ("Audittrail (kop)", _audit_head(m.get("audit_head"))),
         ("Applicatieversie", f"Programmamonitor {APP_VERSION}"),
     ]
     rows += [(f"Periode heropend op {e['at']:%d-%m-%Y}", e["text"]) for e in m["reopened"]]

@@ -30,6 +30,9 @@ class ReportSnapshot(Base):
     #: Canonical JSON of reports.queries.collect_state (every programme year) and its sha256.
     data: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
+    #: The audit trail's head when it was frozen (also an audit_anchor, which `audit verify` checks).
+    audit_head_id: Mapped[int | None]
+    audit_head_hash: Mapped[str | None] = mapped_column(String(64))
 
     programme = relationship("Programme")
     created_by = relationship("User")

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from budget.services import close_period, closed_through
-from core.audit import record
+from core.audit import record, record_head
 from core.errors import NotFound, ValidationError
 from core.money import ZERO, format_eur
 from core.users import FINANCE_ROLES, require_role
@@ -55,6 +55,10 @@ def create_snapshot(session, actor, programme: Programme, peildatum: date, title
                           created_by_id=getattr(actor, "id", None), created_at=now, data=data,
                           sha256=hashlib.sha256(data.encode("utf-8")).hexdigest())
     session.add(snap)
+    session.flush()
+    # The head before this snapshot's own entry: what the frozen figures were made from.
+    current = record_head(session, f"vastgelegde stand {snap.id}")
+    snap.audit_head_id, snap.audit_head_hash = current if current else (None, None)
     # The audit entry names the snapshot and its hash, not the figures (they are in the snapshot).
     record(session, actor, "create", snap, {"after": {
         "programme": programme.code, "peildatum": peildatum.isoformat(), "title": title,
@@ -88,6 +92,23 @@ def snapshot_meta(snap: ReportSnapshot, state: dict) -> dict:
             "frozen_at": state["frozen_at"]}
 
 
+def _head(entry_id, entry_hash) -> dict | None:
+    return {"id": entry_id, "hash": entry_hash} if entry_id is not None else None
+
+
+def record_report_head(session, rf, what: str) -> None:
+    """A generated report names the trail's head in its Verantwoording, and verify checks it later.
+
+    A report from a snapshot names the snapshot's head (the same cells every time); a live one
+    records the current head as an anchor. The caller commits.
+    """
+    if rf.meta.get("snapshot"):
+        return  # snapshot_frames put the snapshot's own head in
+    m = rf.meta
+    current = record_head(session, f"{what} {m['programme_code']} {m['year']} t/m {m['peildatum']:%d-%m-%Y}")
+    rf.meta["audit_head"] = _head(*current) if current else None
+
+
 def snapshot_years(snap: ReportSnapshot) -> list[int]:
     return [int(y) for y in snapshot_state(snap)["years"]]
 
@@ -101,7 +122,9 @@ def snapshot_frames(snap: ReportSnapshot, year: int | None = None, internal: boo
         year = snap.peildatum.year if snap.peildatum.year in years else years[-1]
     if year not in years:
         raise ValidationError(f"De vastgelegde stand bevat geen jaar {year}.", field="year")
-    return frames(state, year, internal, snapshot=snapshot_meta(snap, state), thousands=thousands)
+    rf = frames(state, year, internal, snapshot=snapshot_meta(snap, state), thousands=thousands)
+    rf.meta["audit_head"] = _head(snap.audit_head_id, snap.audit_head_hash)
+    return rf
 
 
 # --- Diff -------------------------------------------------------------------------------------

@@ -165,10 +165,11 @@ def _download_args(rf, snap) -> dict:
 @bp.route("/rapportage/werkboek.xlsx")
 @login_required
 def workbook():
-    from reports import excel
+    from reports import excel, services
 
     programme = current_programme() or abort(404)
     rf, _snap = _report_frames(programme)
+    unit.mark(lambda: services.record_report_head(db.session, rf, "werkboek"))
     return Response(excel.build_workbook(rf),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": attachment(_filename(rf, "xlsx"), "stand-van-zaken.xlsx")})
@@ -177,10 +178,11 @@ def workbook():
 @bp.route("/rapportage/stand.html")
 @login_required
 def standalone():
-    from reports import charts
+    from reports import charts, services
 
     programme = current_programme() or abort(404)
     rf, _snap = _report_frames(programme)
+    unit.mark(lambda: services.record_report_head(db.session, rf, "HTML-rapport"))
     return Response(charts.standalone_html(rf), mimetype="text/html",
                     headers={"Content-Disposition": attachment(_filename(rf, "html"), "stand-van-zaken.html")})
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "concurrency-test-secret-key-0123456789abcdef"
+#: The tests' audit key (tests/conftest.py): a server on a test's database must sign as the test verifies.
+AUDIT_KEY = "test-audit-key-0123456789abcdef-0123456789abcdef"
 
 
 def _free_port() -> int:
@@ -28,7 +30,8 @@ def _free_port() -> int:
 def gunicorn(database_url: str, workers: int = 3, log: Path | None = None):
     """gunicorn.conf.py's server on `database_url` with several sync workers; yields the base URL."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "BIND": f"127.0.0.1:{port}",
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "AUDIT_KEY": AUDIT_KEY,
+           "BIND": f"127.0.0.1:{port}",
            "WEB_CONCURRENCY": str(workers), "ACCESS_LOG": "/dev/null"}
     out = open(log, "wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "app:create_app()"],

@@ -88,7 +88,8 @@ def test_cli_refuses_a_bomb_and_stays_under_300_mb(app, tmp_path, kind):
     code = ("import sys\nfrom flask.cli import main\nsys.argv = ['flask', '--app', 'app', 'import', 'run', "
             f"{str(path)!r}]\ntry:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
             "print('MAXRSS', [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])\n")
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x" * 32}
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x" * 32,
+           "AUDIT_KEY": app.config["AUDIT_KEY"]}
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert HOSTILE[kind][1] in done.stderr
@@ -192,7 +193,8 @@ def test_cli_import_killed_halfway_leaves_the_database_as_it_was(app, session, t
     before = counts(session)
     path = tmp_path / "groot.xlsx"
     path.write_bytes(big_file(payments=1500))
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x" * 32}
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x" * 32,
+           "AUDIT_KEY": app.config["AUDIT_KEY"]}
     session.close()
     proc = subprocess.Popen([str(ROOT / ".venv/bin/flask") if (ROOT / ".venv/bin/flask").exists() else "flask",
                              "--app", "app", "import", "run", str(path)], cwd=ROOT, env=env,

@@ -1,13 +1,13 @@
 """A project's predecessor outside the system (e.g. from the previous programme), kept as the user named it.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
