@@ -11,7 +11,7 @@ import plotly
 import plotly.graph_objects as go
 from markupsafe import Markup
 
-from core.money import format_eur, format_thousands
+from core.money import format_eur, format_pct, format_thousands
 from reports import APP_VERSION
 from reports.queries import ReportFrames
 
@@ -130,15 +130,7 @@ _env = jinja2.Environment(
 _env.install_null_translations(newstyle=True)
 _env.filters["eur"] = format_eur
 _env.filters["keur"] = format_thousands
-
-
-def _pct(value) -> str:
-    if value is None:
-        return "–"
-    return f"{(Decimal(value) * 100).quantize(Decimal('0.1'))}".replace(".", ",") + "%"
-
-
-_env.filters["pct"] = _pct
+_env.filters["pct"] = format_pct
 
 
 def standalone_html(rf: ReportFrames) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from budget import breakdowns, ledger
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, BudgetMutation
 from core.gcpause import gc_paused
-from core.money import ZERO
+from core.money import ZERO, share
 from core.users import User
 from projects.models import (
     CATEGORIES,
@@ -185,10 +185,6 @@ def _d(text) -> Decimal:
     return Decimal(text) if text is not None else ZERO
 
 
-def _ratio(part: Decimal, whole: Decimal) -> Decimal | None:
-    return None if not whole else (part / whole).quantize(Decimal("0.0001"), ROUND_HALF_UP)
-
-
 def year_values(raw: dict) -> dict[str, Decimal | None]:
     """One year's Samenvatting values (with the derived ones) from the state's summary entry."""
     v = {k: _d(raw.get(k)) for k in ("structural", "incidental", "mutations", "staffing",
@@ -196,8 +192,8 @@ def year_values(raw: dict) -> dict[str, Decimal | None]:
     v["available"] = v["structural"] + v["incidental"] + v["mutations"]
     v["committed"] = v["staffing"] + v["committed_projects"]
     v["free"] = v["available"] - v["committed"]
-    v["pct_committed"] = _ratio(v["committed"], v["available"])
-    v["pct_paid"] = _ratio(v["paid"], v["available"])
+    v["pct_committed"] = share(v["committed"], v["available"])
+    v["pct_paid"] = share(v["paid"], v["available"])
     return v
 
 
