@@ -6,6 +6,7 @@ from decimal import Decimal
 from sqlalchemy import func, literal_column, select, union_all
 
 from budget.ledger import programme_figures, programme_years
+from budget.overruns import overrun_notes
 from budget.models import (
     PAYMENT_KINDS,
     BudgetAllocation,
@@ -40,11 +41,14 @@ def budget_overview(session, programme) -> dict:
                                 .order_by(StaffingCost.date, StaffingCost.id)):
         costs.setdefault(cost.reservation_id, []).append(cost)
     booked = {r.id: sum((c.amount for c in costs.get(r.id, [])), ZERO) for r in reservations}
+    figures = programme_figures(session, programme.id, None, years)
     return {
         "years": years, "alloc_years": sorted({y for _s, y in allocations} | set(years)), "sources": sources,
         "allocations": allocations, "mutations": mutations, "reservations": reservations, "costs": costs,
         "booked": booked, "remaining": {r.id: r.amount - booked[r.id] for r in reservations},
-        "figures": programme_figures(session, programme.id, None, years),
+        "figures": figures,
+        # Finance roles only see this page: the note names who broke through the budget stop.
+        "overruns": overrun_notes(session, programme.id, {y: f.free for y, f in figures.items()}, None, names=True),
     }
 
 

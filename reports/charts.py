@@ -17,6 +17,7 @@ from reports.queries import ReportFrames
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 COLORS = ["#154273", "#8fcae7", "#e17000", "#39870c", "#a90061"]
+OVERRUN = "#c00000"
 _CONFIG = {"displaylogo": False, "responsive": True, "locale": "nl"}
 
 
@@ -49,10 +50,21 @@ def budget_table(rf: ReportFrames) -> list[tuple[int, Decimal, Decimal, Decimal]
 def budget_chart(rf: ReportFrames) -> go.Figure:
     rows = budget_table(rf)
     years = [str(r[0]) for r in rows]
+    # The same rounded shares the tables show (core.money.share), never recomputed from the floats.
+    shares = {"Verplicht": "% verplicht", "Gerealiseerd": "% gerealiseerd"}
     fig = go.Figure()
     for i, name in enumerate(("Beschikbaar budget", "Verplicht", "Gerealiseerd")):
-        fig.add_bar(x=years, y=[_f(r[i + 1]) for r in rows], name=name, marker_color=COLORS[i],
-                    hovertemplate="%{x}: € %{y:,.2f}<extra>" + name + "</extra>")
+        color = COLORS[i]
+        if name == "Verplicht":
+            # A year past its budget: its bar in the overrun red, as in the tables.
+            color = [OVERRUN if r[0] in rf.overruns else COLORS[i] for r in rows]
+        share = [f" ({format_pct(rf.summary.loc[shares[name], r[0]])})" if name in shares else "" for r in rows]
+        fig.add_bar(x=years, y=[_f(r[i + 1]) for r in rows], name=name, marker_color=color, customdata=share,
+                    hovertemplate="%{x}: € %{y:,.2f}%{customdata}<extra>" + name + "</extra>")
+    for r in rows:
+        if r[0] in rf.overruns:
+            fig.add_annotation(x=str(r[0]), y=_f(r[2]), text="Budget overschreden", showarrow=True, arrowhead=2,
+                               font={"color": OVERRUN}, arrowcolor=OVERRUN)
     fig.update_layout(barmode="group")
     return _layout(fig, f"Budget, verplicht en gerealiseerd per jaar (stand t/m {rf.meta['peildatum']:%d-%m-%Y})")
 

@@ -68,10 +68,10 @@ def report_xlsx(programme, year, peildatum, internal, thousands, snapshot_id, ou
 
     rf = _frames(programme, year, peildatum, internal, thousands, snapshot_id)
     out.write_bytes(excel.build_workbook(rf))
-    failed = (rf.controls["Uitkomst"] != "OK").sum()
     click.echo(f"Werkboek {out} geschreven ({'intern' if internal else 'openbaar'}, {rf.meta['year']}, "
-               f"stand t/m {rf.meta['peildatum']:%d-%m-%Y}); controles: "
-               + ("alle OK." if not failed else f"{failed} AFWIJKING(EN)."))
+               f"stand t/m {rf.meta['peildatum']:%d-%m-%Y}). {rf.controls_text}")
+    for _year, note in sorted(rf.overruns.items()):
+        click.echo(f"Let op: {note}")
 
 
 @report_cli.command("html")
