@@ -54,17 +54,18 @@ def budget_chart(rf: ReportFrames) -> go.Figure:
     shares = {"Verplicht": "% verplicht", "Gerealiseerd": "% gerealiseerd"}
     fig = go.Figure()
     for i, name in enumerate(("Beschikbaar budget", "Verplicht", "Gerealiseerd")):
-        color = COLORS[i]
+        color, label = COLORS[i], {}
         if name == "Verplicht":
-            # A year past its budget: its bar in the overrun red, as in the tables.
+            # A year past its budget: its bar in the overrun red and labelled, as in the tables.
+            # (A label on the bar, not an annotation: plotly.js then lost the bars of this chart.)
             color = [OVERRUN if r[0] in rf.overruns else COLORS[i] for r in rows]
+            label = {"text": ["overschreden" if r[0] in rf.overruns else "" for r in rows], "textposition": "outside",
+                     "constraintext": "none", "cliponaxis": False,
+                     "textfont": {"color": OVERRUN, "size": 12}}
         share = [f" ({format_pct(rf.summary.loc[shares[name], r[0]])})" if name in shares else "" for r in rows]
         fig.add_bar(x=years, y=[_f(r[i + 1]) for r in rows], name=name, marker_color=color, customdata=share,
-                    hovertemplate="%{x}: € %{y:,.2f}%{customdata}<extra>" + name + "</extra>")
-    for r in rows:
-        if r[0] in rf.overruns:
-            fig.add_annotation(x=str(r[0]), y=_f(r[2]), text="Budget overschreden", showarrow=True, arrowhead=2,
-                               font={"color": OVERRUN}, arrowcolor=OVERRUN)
+                    hovertemplate="%{x}: € %{y:,.2f}%{customdata}<extra>" + name + "</extra>",
+                    **label)
     fig.update_layout(barmode="group")
     return _layout(fig, f"Budget, verplicht en gerealiseerd per jaar (stand t/m {rf.meta['peildatum']:%d-%m-%Y})")
 

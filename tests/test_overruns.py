@@ -73,6 +73,11 @@ def _workbook(client, url):
     return openpyxl.load_workbook(io.BytesIO(r.data))
 
 
+def _red(cell) -> bool:
+    color = cell.font.color
+    return bool(color is not None and str(color.rgb).upper().endswith("C00000"))
+
+
 def _shown_by_excel(cell) -> str:
     """What Excel shows for a 0.0% cell, without rounding: the cell must hold the rounded value already."""
     assert cell.number_format == "0.0%"
@@ -128,18 +133,19 @@ def test_an_overridden_overrun_is_marked_and_named_everywhere(client, session, o
     col = header.index(2027)
     by_label = {r[0].value: r for r in rows}
     for label in ("Vrije ruimte", "% verplicht"):
-        assert by_label[label][col].font.color.rgb.endswith("C00000"), label
-        assert not by_label[label][header.index(2026)].font.color or \
-            not str(by_label[label][header.index(2026)].font.color.rgb).endswith("C00000")
+        assert _red(by_label[label][col]), label
+        assert not _red(by_label[label][header.index(2026)]), label
+    assert _red(row[1])
     notes = " ".join(str(c.value) for r in ws.iter_rows(max_row=6) for c in r if isinstance(c.value, str))
     assert "2027: de vrije ruimte is negatief (€\xa0-180.000,00)" in notes
     assert REASON in notes and "een beheerder" in notes and BOSS_NAME not in notes
 
     # The report page: the checks summary never says "alle OK"; the note names the override.
     page = client.get(f"/rapportage?{args}").get_data(as_text=True)
-    assert "alle" not in page.lower().split("controles")[0][-40:] and "Alle " not in page.split("controles zijn OK")[0][-12:]
-    assert re.search(r"1 van de \d+ controles wijkt af", page)
-    assert "Vrije ruimte niet negatief (2027)" in page
+    assert "controles zijn OK" not in page
+    summary = page[page.index('id="controles"'):page.index("</div>", page.index('id="controles"'))]
+    assert re.search(r"1 van de \d+ controles wijkt af", summary)
+    assert "Vrije ruimte niet negatief (2027): €\xa0-180.000,00 / €\xa00,00" in summary
     assert REASON in page and BOSS_NAME not in page  # the public version names no one
     cells = _row_cells(page, "tabel-samenvatting", "Vrije ruimte")
     assert "€\xa0-180.000,00" in cells[-1]
@@ -154,7 +160,15 @@ def test_an_overridden_overrun_is_marked_and_named_everywhere(client, session, o
     assert "2027: de vrije ruimte is negatief" in dash and REASON in dash
     assert 'class="overrun"' in dash
 
-    cli = client.application.test_cli_runner()
+
+def test_the_cli_says_how_many_checks_deviate_and_why(runner, overrun, tmp_path):
+    out = tmp_path / "stand.xlsx"
+    result = runner.invoke(args=["report", "xlsx", "--programme", "OVR", "--year", "2027", "--peildatum",
+                                 TODAY.isoformat(), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "alle OK" not in result.output.lower() and "Alle" not in result.output
+    assert re.search(r"1 van de \d+ controles wijkt af", result.output)
+    assert f"Let op: 2027: de vrije ruimte is negatief (€\xa0-180.000,00)" in result.output and REASON in result.output
 
 
 def test_the_budget_page_marks_the_year_and_names_who_overrode(client, session, overrun):
