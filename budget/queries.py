@@ -6,7 +6,6 @@ from decimal import Decimal
 from sqlalchemy import func, literal_column, select, union_all
 
 from budget.ledger import programme_figures, programme_years
-from budget.overruns import overrun_notes
 from budget.models import (
     PAYMENT_KINDS,
     BudgetAllocation,
@@ -19,6 +18,7 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
+from budget.overruns import overrun_notes
 from core.money import ZERO, Money
 
 

@@ -12,7 +12,16 @@ import pytest
 from budget import services as budget
 from core.users import create_user
 from reports import services as snapshots
-from tests.factories import PASSWORD, TEST_ACTOR, commit_money, fund, make_programme, make_project, make_user
+from reports.queries import frames, live_frames
+from tests.factories import (
+    PASSWORD,
+    TEST_ACTOR,
+    commit_money,
+    fund,
+    make_programme,
+    make_project,
+    make_user,
+)
 from tests.factories import login as login_as
 
 REASON = "Toezegging in de Kamerbrief van 12 november"
@@ -168,7 +177,7 @@ def test_the_cli_says_how_many_checks_deviate_and_why(runner, overrun, tmp_path)
     assert result.exit_code == 0, result.output
     assert "alle OK" not in result.output.lower() and "Alle" not in result.output
     assert re.search(r"1 van de \d+ controles wijkt af", result.output)
-    assert f"Let op: 2027: de vrije ruimte is negatief (€\xa0-180.000,00)" in result.output and REASON in result.output
+    assert "Let op: 2027: de vrije ruimte is negatief (€\xa0-180.000,00)" in result.output and REASON in result.output
 
 
 def test_the_budget_page_marks_the_year_and_names_who_overrode(client, session, overrun):
@@ -206,3 +215,25 @@ def test_a_snapshot_keeps_the_note_and_the_checks(session, overrun):
     failed = rf.controls[rf.controls["Uitkomst"] != "OK"]
     assert list(failed["Controle"]) == ["Vrije ruimte niet negatief (2027)"]
     assert rf.summary.loc["% verplicht", 2027] == D("1.065")
+
+
+def test_a_report_at_a_peildatum_names_only_overrides_recorded_by_then(session, overrun):
+    # At 30-06-2026 the 2027 commitments (signed 15-01-2026) count, but the override was recorded later.
+    rf = live_frames(session, overrun["programme"], 2026, date(2026, 6, 30))
+    assert rf.overruns[2027].endswith("De audittrail bevat t/m de peildatum geen doorbreking van de budgetstop "
+                                      "voor dit jaar.")
+    assert REASON in live_frames(session, overrun["programme"], 2026, TODAY).overruns[2027]
+
+
+def test_a_snapshot_from_before_these_checks_still_reads(session, overrun):
+    snap = snapshots.create_snapshot(session, overrun["fin"], overrun["programme"], date(2026, 6, 30), "Oud")
+    session.commit()
+    state = snapshots.snapshot_state(snap)
+    del state["overrides"], state["commitments"]  # what a snapshot made before this change holds
+    rf = frames(state, 2026)
+    assert rf.overruns[2027].endswith("Deze vastgelegde stand bevat geen gegevens over doorbrekingen van de "
+                                      "budgetstop.")
+    checks = dict(zip(rf.controls["Controle"], rf.controls["Uitkomst"]))
+    # Its projects' totals are all it has: OVR-4 as a whole is not overpaid, so that check cannot see BS-4A.
+    assert checks["Aantal projecten met meer betaald dan verplicht"] == "OK"
+    assert checks["Vrije ruimte niet negatief (2027)"] == "AFWIJKING"
