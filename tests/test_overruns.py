@@ -237,3 +237,13 @@ def test_a_snapshot_from_before_these_checks_still_reads(session, overrun):
     # Its projects' totals are all it has: OVR-4 as a whole is not overpaid, so that check cannot see BS-4A.
     assert checks["Aantal projecten met meer betaald dan verplicht"] == "OK"
     assert checks["Vrije ruimte niet negatief (2027)"] == "AFWIJKING"
+
+
+@pytest.mark.parametrize("role, named", [("lezer", False), ("financieel", True)])
+def test_the_dashboard_names_who_overrode_only_to_finance_roles(client, session, overrun, role, named):
+    _login(client, session, role)
+    dash = client.get(f"/?jaar=2027&peildatum={TODAY.isoformat()}").get_data(as_text=True)
+    note = dash[dash.index('id="kerncijfers-overschrijding"'):]
+    note = note[:note.index("</p>")]
+    assert REASON in note and "€\xa0-180.000,00" in note
+    assert (BOSS_NAME in note) is named and ("door een beheerder" in note) is not named
