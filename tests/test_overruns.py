@@ -178,6 +178,10 @@ def test_the_cli_says_how_many_checks_deviate_and_why(runner, overrun, tmp_path)
     assert "alle OK" not in result.output.lower() and "Alle" not in result.output
     assert re.search(r"1 van de \d+ controles wijkt af", result.output)
     assert "Let op: 2027: de vrije ruimte is negatief (€\xa0-180.000,00)" in result.output and REASON in result.output
+    html = runner.invoke(args=["report", "html", "--programme", "OVR", "--year", "2027", "--peildatum",
+                               TODAY.isoformat(), "--out", str(tmp_path / "stand.html")])
+    assert html.exit_code == 0 and re.search(r"1 van de \d+ controles wijkt af", html.output)
+    assert REASON in html.output
 
 
 def test_the_budget_page_marks_the_year_and_names_who_overrode(client, session, overrun):
