@@ -32,8 +32,12 @@ SUBJECTS = {
 
 
 def _end_of(day: date) -> datetime:
-    """The first moment after `day` in Dutch time, in UTC: the audit trail keeps UTC."""
-    return datetime.combine(day + timedelta(days=1), time(0), LOCAL).astimezone(timezone.utc)
+    """The first moment after `day`, in UTC (the audit trail keeps UTC).
+
+    The day ends at midnight in the server's own time zone, the one date.today() uses for the
+    default peildatum: a report "t/m vandaag" then always counts an override made a minute ago.
+    """
+    return datetime.combine(day + timedelta(days=1), time(0)).astimezone(timezone.utc)
 
 
 def _utc(at: datetime) -> datetime:
@@ -46,7 +50,7 @@ def overrides(session, programme_id: int, years, upto: date | None = None) -> di
 
     Each is a plain dict (it goes into a snapshot as it is): `at` (UTC, ISO), `who`, `reason`,
     `shortfall` (that year's, as text) and `subject`. With `upto`, only overrides recorded on or
-    before that day (Dutch time) count, as every other fact of a stand at a peildatum. One
+    before that day count, as every other fact of a stand at a peildatum. One
     override that wrote several entries (a kasschuif, several years of a source) counts once.
     """
     wanted = {str(y): int(y) for y in years}
