@@ -5,7 +5,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from budget.ledger import FAR_FUTURE
 from budget.models import (
@@ -211,3 +222,35 @@ def paid_by_date(session, programme_id: int, year: int, peildatum: date | None) 
     m = union_all(*parts).subquery("m")
     rows = session.execute(select(m.c.day, func.sum(m.c.amount).cast(Money)).group_by(m.c.day).order_by(m.c.day))
     return [(day, amount) for day, amount in rows]
+
+
+def commitment_check(session, programme_id: int, peildatum: date | None) -> tuple[int, list[tuple]]:
+    """Paid ≤ committed for every commitment at the peildatum, in one statement.
+
+    Returns (commitments signed on or before the peildatum, [(reference, project code, paid,
+    committed)] of each commitment paid beyond its total): a per-project sum would hide one
+    overpaid commitment behind its project's others. Only the deviating ones leave the database.
+    """
+    upto = peildatum or FAR_FUTURE
+    in_programme = and_(Commitment.project_id == Project.id, Project.programme_id == programme_id)
+    # Index lookups per commitment (ix_payment_commitment_date_amount, ix_commitment_adjustment_...):
+    # cheaper than grouping every payment of the programme.
+    paid = (select(func.coalesce(func.sum(Payment.amount), 0))
+            .where(Payment.commitment_id == Commitment.id, Payment.date <= upto).scalar_subquery())
+    adjusted = (select(func.coalesce(func.sum(CommitmentAdjustment.amount), 0))
+                .where(CommitmentAdjustment.commitment_id == Commitment.id, CommitmentAdjustment.date <= upto)
+                .scalar_subquery())
+    committed = case((Commitment.signed_date <= upto, Commitment.total), else_=0) + adjusted
+    each = (select(Commitment.reference.label("reference"), Project.code.label("code"), paid.label("paid"),
+                   committed.label("committed"))
+            .join(Project, in_programme).subquery("each"))
+    deviating = (select(each.c.reference, each.c.code, each.c.paid.cast(Money), each.c.committed.cast(Money),
+                        literal(None, Integer).label("n"))
+                 .where(each.c.paid > each.c.committed))
+    # The count rides along as one more row of the same statement (its amounts empty).
+    count = (select(literal(None, String), literal(None, String), literal(None, Money), literal(None, Money),
+                    func.count())
+             .select_from(Commitment).join(Project, in_programme).where(Commitment.signed_date <= upto))
+    rows = session.execute(union_all(deviating, count)).all()
+    total = next(int(n) for *_values, n in rows if n is not None)
+    return total, sorted(tuple(r[:4]) for r in rows if r[4] is None)

@@ -12,7 +12,7 @@ from core import unit
 from core.cli import CLI_ACTOR
 from core.db import db
 from core.errors import DomainError
-from core.money import format_eur
+from core.money import format_eur, format_pct
 from projects.models import Programme
 from projects.services import get_programme
 
@@ -59,9 +59,8 @@ def load(if_empty: bool, with_users: bool) -> None:
     click.echo("Stand per jaar (alle boekingen):")
     years = programme_years(session, programme)
     for year, fig in programme_figures(session, programme.id, None, years).items():
-        pct = f"{fig.pct_committed * 100:.0f} %" if fig.pct_committed is not None else "-"
         click.echo(f"  {year}: beschikbaar {format_eur(fig.available)}, verplicht {format_eur(fig.committed)} "
-                   f"({pct}), vrij {format_eur(fig.free)}")
+                   f"({format_pct(fig.pct_committed)}), vrij {format_eur(fig.free)}")
 
     users = result.get("users", [])
     if users:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import (
     Date,
@@ -35,7 +35,7 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
-from core.money import ZERO, Money
+from core.money import ZERO, Money, share
 from projects.models import Programme, Project
 
 FAR_FUTURE = date(9999, 12, 31)
@@ -43,7 +43,7 @@ FAR_FUTURE = date(9999, 12, 31)
 
 @dataclass(frozen=True)
 class YearFigures:
-    """One programme-year at a peildatum. Percentages are fractions (0.25 = 25 %)."""
+    """One programme-year at a peildatum. Percentages are fractions rounded once to 0,1 % (0.25 = 25 %)."""
 
     year: int
     structural: Decimal = ZERO
@@ -71,18 +71,12 @@ class YearFigures:
 
     @property
     def pct_committed(self) -> Decimal | None:
-        return _ratio(self.committed, self.available)
+        return share(self.committed, self.available)
 
     @property
     def pct_paid(self) -> Decimal | None:
         # Realisation as a share of the available budget, like "% verplicht".
-        return _ratio(self.paid, self.available)
-
-
-def _ratio(part: Decimal, whole: Decimal) -> Decimal | None:
-    if not whole:
-        return None
-    return (part / whole).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+        return share(self.paid, self.available)
 
 
 class _YearOf(FunctionElement):

@@ -21,6 +21,7 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
+from budget.overruns import overrun_notes
 from core.money import ZERO, Money
 
 
@@ -43,13 +44,16 @@ def budget_overview(session, programme) -> dict:
                                 .order_by(StaffingCost.date, StaffingCost.id)):
         costs.setdefault(cost.reservation_id, []).append(cost)
     booked = {r.id: sum((c.amount for c in costs.get(r.id, [])), ZERO) for r in reservations}
+    figures = programme_figures(session, programme.id, None, years)
     return {
         "allocation_history": allocation_history(session, programme.id),
         "staffing_history": staffing_history(session, programme.id),
         "years": years, "alloc_years": sorted({y for _s, y in allocations} | set(years)), "sources": sources,
         "allocations": allocations, "mutations": mutations, "reservations": reservations, "costs": costs,
         "booked": booked, "remaining": {r.id: r.amount - booked[r.id] for r in reservations},
-        "figures": programme_figures(session, programme.id, None, years),
+        "figures": figures,
+        # Finance roles only see this page: the note names who broke through the budget stop.
+        "overruns": overrun_notes(session, programme.id, {y: f.free for y, f in figures.items()}, None, names=True),
     }
 
 

@@ -128,3 +128,28 @@ def format_thousands(amount) -> str:
     if amount is None:
         return ""
     return format_decimal((Decimal(amount) / 1000).quantize(Decimal(1), ROUND_HALF_UP), locale="nl_NL")
+
+
+# --- Percentages -----------------------------------------------------------------------------
+
+#: A percentage is kept as a fraction rounded to 0,1 % (1.065 = 106,5 %).
+PCT_STEP = Decimal("0.001")
+
+
+def share(part: Decimal, whole: Decimal) -> Decimal | None:
+    """`part` as a fraction of `whole`, rounded once, half up, to 0,1 %; None without a whole.
+
+    Every output shows this value as it is (format_pct, the workbook's 0.0% format), so the page,
+    the HTML report, the workbook and a snapshot never round it a second time differently.
+    """
+    if not whole:
+        return None
+    # 28 digits of quotient: two amounts of at most 17 digits never fall that close to a half.
+    return (Decimal(part) / Decimal(whole)).quantize(PCT_STEP, ROUND_HALF_UP)
+
+
+def format_pct(fraction) -> str:
+    """A share() as Dutch text: '106,5%' ('–' for none). Exact: the value is already rounded."""
+    if fraction is None:
+        return "–"
+    return format_decimal(Decimal(fraction) * 100, format="#,##0.0", locale="nl_NL") + "%"

@@ -11,12 +11,13 @@ import plotly
 import plotly.graph_objects as go
 from markupsafe import Markup
 
-from core.money import format_eur, format_thousands
+from core.money import format_eur, format_pct, format_thousands
 from reports import APP_VERSION
 from reports.queries import ReportFrames
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 COLORS = ["#154273", "#8fcae7", "#e17000", "#39870c", "#a90061"]
+OVERRUN = "#c00000"
 _CONFIG = {"displaylogo": False, "responsive": True, "locale": "nl"}
 
 
@@ -49,10 +50,22 @@ def budget_table(rf: ReportFrames) -> list[tuple[int, Decimal, Decimal, Decimal]
 def budget_chart(rf: ReportFrames) -> go.Figure:
     rows = budget_table(rf)
     years = [str(r[0]) for r in rows]
+    # The same rounded shares the tables show (core.money.share), never recomputed from the floats.
+    shares = {"Verplicht": "% verplicht", "Gerealiseerd": "% gerealiseerd"}
     fig = go.Figure()
     for i, name in enumerate(("Beschikbaar budget", "Verplicht", "Gerealiseerd")):
-        fig.add_bar(x=years, y=[_f(r[i + 1]) for r in rows], name=name, marker_color=COLORS[i],
-                    hovertemplate="%{x}: € %{y:,.2f}<extra>" + name + "</extra>")
+        color, label = COLORS[i], {}
+        if name == "Verplicht":
+            # A year past its budget: its bar in the overrun red and labelled, as in the tables.
+            # (A label on the bar, not an annotation: plotly.js then lost the bars of this chart.)
+            color = [OVERRUN if r[0] in rf.overruns else COLORS[i] for r in rows]
+            label = {"text": ["overschreden" if r[0] in rf.overruns else "" for r in rows], "textposition": "outside",
+                     "constraintext": "none", "cliponaxis": False,
+                     "textfont": {"color": OVERRUN, "size": 12}}
+        share = [f" ({format_pct(rf.summary.loc[shares[name], r[0]])})" if name in shares else "" for r in rows]
+        fig.add_bar(x=years, y=[_f(r[i + 1]) for r in rows], name=name, marker_color=color, customdata=share,
+                    hovertemplate="%{x}: € %{y:,.2f}%{customdata}<extra>" + name + "</extra>",
+                    **label)
     fig.update_layout(barmode="group")
     return _layout(fig, f"Budget, verplicht en gerealiseerd per jaar (stand t/m {rf.meta['peildatum']:%d-%m-%Y})")
 
@@ -130,15 +143,7 @@ _env = jinja2.Environment(
 _env.install_null_translations(newstyle=True)
 _env.filters["eur"] = format_eur
 _env.filters["keur"] = format_thousands
-
-
-def _pct(value) -> str:
-    if value is None:
-        return "–"
-    return f"{(Decimal(value) * 100).quantize(Decimal('0.1'))}".replace(".", ",") + "%"
-
-
-_env.filters["pct"] = _pct
+_env.filters["pct"] = format_pct
 
 
 def standalone_html(rf: ReportFrames) -> str:

@@ -70,10 +70,14 @@ def report_xlsx(programme, year, peildatum, internal, thousands, snapshot_id, ou
     rf = _frames(programme, year, peildatum, internal, thousands, snapshot_id)
     unit.in_cli(lambda: services.record_report_head(db.session, rf, "werkboek"))
     out.write_bytes(excel.build_workbook(rf))
-    failed = (rf.controls["Uitkomst"] != "OK").sum()
     click.echo(f"Werkboek {out} geschreven ({'intern' if internal else 'openbaar'}, {rf.meta['year']}, "
-               f"stand t/m {rf.meta['peildatum']:%d-%m-%Y}); controles: "
-               + ("alle OK." if not failed else f"{failed} AFWIJKING(EN)."))
+               f"stand t/m {rf.meta['peildatum']:%d-%m-%Y}). {rf.controls_text}")
+    _overrun_notes(rf)
+
+
+def _overrun_notes(rf) -> None:
+    for _year, note in sorted(rf.overruns.items()):
+        click.echo(f"Let op: {note}")
 
 
 @report_cli.command("html")
@@ -85,7 +89,9 @@ def report_html(programme, year, peildatum, internal, thousands, snapshot_id, ou
     rf = _frames(programme, year, peildatum, internal, thousands, snapshot_id)
     unit.in_cli(lambda: services.record_report_head(db.session, rf, "HTML-rapport"))
     out.write_text(charts.standalone_html(rf), encoding="utf-8")
-    click.echo(f"HTML {out} geschreven ({'intern' if internal else 'openbaar'}, {rf.meta['year']}).")
+    click.echo(f"HTML {out} geschreven ({'intern' if internal else 'openbaar'}, {rf.meta['year']}). "
+               f"{rf.controls_text}")
+    _overrun_notes(rf)
 
 
 @snapshot_cli.command("create")

@@ -17,7 +17,9 @@ EUR = '[$€-413] #,##0.00;[$€-413] -#,##0.00'
 KEUR = '#,##0,;-#,##0,'
 PCT = "0.0%"
 DATE = "dd-mm-yyyy"
-HEADER_ROW = 2  # row 0: title, row 1: note, row 2: the header row
+HEADER_ROW = 2  # row 0: title, row 1: note, row 2: the header row (later when a sheet has warnings)
+#: A year past the budget stop, a check that deviates: dark red on light red, visible in print too.
+RED, RED_FILL = "#C00000", "#FDE9E7"
 # The default cell format (style 0) is that of plain text in a table: wrapped, at the top of its
 # row. Most cells are such text (~90,000 in a 10,000-project annex); as the default they carry no
 # style reference, which xlsxwriter would otherwise look up and escape per cell: a fifth of the
@@ -28,34 +30,47 @@ DEFAULT_FORMAT = {"font_name": "Calibri", "font_size": 11, "valign": "top", "tex
 class _Sheet:
     """Small helper that writes one table sheet with the shared formats."""
 
-    def __init__(self, book: _Book, name: str, title: str, note: str = ""):
+    def __init__(self, book: _Book, name: str, title: str, note: str = "", warnings=(), widths=(100,)):
         self.book, self.ws = book, book.wb.add_worksheet(name)
         self.ws.write_string(0, 0, title, book.f_title)
         if note:
             self.ws.write_string(1, 0, note, book.f_note)
+        # Warnings (a year past the budget stop) stand between the note and the table, in red, each
+        # over the table's width: readers find the header row by its first cell, not by its number.
+        self.header_row = HEADER_ROW + len(warnings)
+        for i, text in enumerate(warnings):
+            row = HEADER_ROW + i
+            # Merged cells do not grow with their text: about one line per table width in characters.
+            self.ws.set_row(row, 15 * (1 + len(text) // sum(widths)))
+            if len(widths) > 1:
+                self.ws.merge_range(row, 0, row, len(widths) - 1, text, book.f_warn)
+            else:
+                self.ws.write_string(row, 0, text, book.f_warn)
         self.ws.set_landscape()
         self.ws.set_paper(9)  # A4
         self.ws.fit_to_pages(1, 0)
-        self.ws.repeat_rows(HEADER_ROW)
+        self.ws.repeat_rows(self.header_row)
 
     def header(self, names: list, widths: list[int]):
         for col, name in enumerate(names):
             if isinstance(name, int):
-                self.ws.write_number(HEADER_ROW, col, name, self.book.f_head_num)
+                self.ws.write_number(self.header_row, col, name, self.book.f_head_num)
             else:
-                self.ws.write_string(HEADER_ROW, col, str(name), self.book.f_head)
+                self.ws.write_string(self.header_row, col, str(name), self.book.f_head)
         for col, width in enumerate(widths):
             self.ws.set_column(col, col, width)
-        self.ws.freeze_panes(HEADER_ROW + 1, 1)
+        self.ws.freeze_panes(self.header_row + 1, 1)
 
-    def cell(self, row: int, col: int, value, kind: str = "text", bold: bool = False):
+    def cell(self, row: int, col: int, value, kind: str = "text", bold: bool = False, red: bool = False):
         """Write one value; text is always a string cell, so '=...' never becomes a formula."""
-        fmt = self.book.fmt(kind, bold)
-        r = HEADER_ROW + 1 + row
+        fmt = self.book.fmt(kind, bold, red)
+        r = self.header_row + 1 + row
         if value is None or (kind != "text" and isinstance(value, float) and pd.isna(value)):
             self.ws.write_blank(r, col, None, fmt)
         elif kind in ("eur", "keur", "pct", "int"):
-            # Excel stores doubles; the cent-exact Decimal is converted only at this boundary.
+            # Excel stores doubles; the cent-exact Decimal is converted only at this boundary. A
+            # percentage is already rounded to 0,1 % (core.money.share): the 0.0% format shows it
+            # as it is, so Excel never rounds it a second time.
             self.ws.write_number(r, col, float(value), fmt)
         elif kind == "date":
             self.ws.write_datetime(r, col, datetime.combine(value, datetime.min.time()), fmt)
@@ -79,14 +94,18 @@ class _Book:
                                           "valign": "top"})
         self.f_head_num = self.wb.add_format({"bold": True, "bg_color": "#E6ECF2", "bottom": 1, "num_format": "0",
                                               "align": "right"})
+        self.f_warn = self.wb.add_format({"bold": True, "font_color": RED, "bg_color": RED_FILL, "text_wrap": True,
+                                          "valign": "top", "border": 1, "border_color": RED})
         self._formats: dict = {}
 
-    def fmt(self, kind: str, bold: bool):
-        if kind == "text" and not bold:
+    def fmt(self, kind: str, bold: bool, red: bool = False):
+        if kind == "text" and not bold and not red:
             return None  # the workbook's default format
-        key = (kind, bold)
+        key = (kind, bold, red)
         if key not in self._formats:
-            props = {"bold": bold, "valign": "top"}
+            props = {"bold": bold or red, "valign": "top"}
+            if red:
+                props.update(font_color=RED, bg_color=RED_FILL)
             if bold:
                 props["top"] = 1
             if kind == "eur":
@@ -141,17 +160,27 @@ def build_workbook(rf: ReportFrames) -> bytes:
     return buffer.getvalue()
 
 
+def _warnings(rf: ReportFrames) -> list[str]:
+    return [f"Let op: {note}" for _y, note in sorted(rf.overruns.items())]
+
+
+#: The Samenvatting rows marked red in a year whose free room is negative.
+OVERRUN_ROWS = ("Vrije ruimte", "% verplicht")
+
+
 def _summary(book: _Book, rf: ReportFrames) -> None:
-    sh = _Sheet(book, "Samenvatting", _title(rf, "Stand van zaken besteding middelen"), _note(book, True))
     years = list(rf.summary.columns)
-    sh.header(["Omschrijving"] + years, [34] + [16] * len(years))
+    widths = [34] + [16] * len(years)
+    sh = _Sheet(book, "Samenvatting", _title(rf, "Stand van zaken besteding middelen"), _note(book, True),
+                warnings=_warnings(rf), widths=widths)
+    sh.header(["Omschrijving"] + years, widths)
     bold_rows = {"Beschikbaar budget", "Verplicht totaal", "Vrije ruimte"}
     for r, label in enumerate(rf.summary.index):
         bold = label in bold_rows
         sh.cell(r, 0, label, "text", bold)
         kind = "pct" if label.startswith("%") else _money_kind(book, True)
         for c, y in enumerate(years, start=1):
-            sh.cell(r, c, rf.summary.loc[label, y], kind, bold)
+            sh.cell(r, c, rf.summary.loc[label, y], kind, bold, red=label in OVERRUN_ROWS and y in rf.overruns)
 
 
 def _groups(book, rf, name, first, df: pd.DataFrame, title, totals: set) -> None:
@@ -205,7 +234,7 @@ def _projects(book, rf) -> None:
             runs.append((c, c + 1, amount))
     runs = [(a, b, amount, book.fmt(money if amount else "text", False)) for a, b, amount in runs]
     columns = [df[col].tolist() for col in names]
-    for r, values in enumerate(zip(*columns), start=HEADER_ROW + 1):
+    for r, values in enumerate(zip(*columns), start=sh.header_row + 1):
         for first, end, amount, fmt in runs:
             part = values[first:end]
             if amount:
@@ -224,7 +253,7 @@ def _projects(book, rf) -> None:
     sh.cell(n, 0, "Totaal", "text", True)
     for col in AMOUNT_PROJECT_COLUMNS:
         sh.cell(n, names.index(col), sum(columns[names.index(col)], Decimal("0.00")), money, True)
-    sh.ws.autofilter(HEADER_ROW, 0, HEADER_ROW + n, len(df.columns) - 1)
+    sh.ws.autofilter(sh.header_row, 0, sh.header_row + n, len(df.columns) - 1)
 
 
 def _mutations(book, rf) -> None:
@@ -241,15 +270,19 @@ def _mutations(book, rf) -> None:
 
 def _controls(book, rf) -> None:
     df = rf.controls
-    sh = _Sheet(book, "Controles", _title(rf, "Aansluitcontroles"),
-                "Elke controle vergelijkt twee bedragen uit afzonderlijke berekeningen.")
-    sh.header(list(df.columns), [70, 12, 18, 18])
+    widths = [70, 12, 18, 18]
+    sh = _Sheet(book, "Controles", _title(rf, "Controles"),
+                "Aansluitcontroles vergelijken twee bedragen uit afzonderlijke berekeningen; regelcontroles "
+                "toetsen de vrije ruimte per jaar en de betalingen per verplichting.",
+                warnings=_warnings(rf), widths=widths)
+    sh.header(list(df.columns), widths)
     for r, row in enumerate(df.itertuples(index=False)):
-        sh.cell(r, 0, row[0])
-        sh.cell(r, 1, row[1], "text", row[1] != "OK")
+        bad = row[1] != "OK"
+        sh.cell(r, 0, row[0], red=bad)
+        sh.cell(r, 1, row[1], "text", red=bad)  # red is bold already; bold would add a total's top border
         kind = "int" if isinstance(row[2], int) else "eur"
-        sh.cell(r, 2, row[2], kind)
-        sh.cell(r, 3, row[3], kind)
+        sh.cell(r, 2, row[2], kind, red=bad)
+        sh.cell(r, 3, row[3], kind, red=bad)
 
 
 def _audit_head(head: dict | None) -> str:

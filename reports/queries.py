@@ -4,16 +4,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import pandas as pd
 from sqlalchemy import func, select
 
-from budget import breakdowns, ledger
+from budget import breakdowns, ledger, overruns
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, BudgetMutation
 from budget.services.periods import reopenings
 from core.gcpause import gc_paused
-from core.money import ZERO
+from core.money import ZERO, share
 from core.users import User
 from projects.models import (
     CATEGORIES,
@@ -90,7 +90,14 @@ def collect_state(session, programme: Programme, peildatum: date, years: list[in
         "reopened": [{"at": e.at.isoformat(), "previous": e.previous.isoformat(),
                       "through": e.through.isoformat() if e.through else None, "reason": e.reason}
                      for e in reopenings(session, programme.id)],
+        # Why a year's free room is negative: the budget-stop overrides recorded up to the peildatum.
+        "overrides": {str(y): o for y, o in overruns.overrides(
+            session, programme.id, [y for y, f in figures.items() if f.free < 0], peildatum).items()},
     }
+    if with_projects:
+        count, overpaid = breakdowns.commitment_check(session, programme.id, peildatum)
+        state["commitments"] = {"count": count, "overpaid": [[ref, code, _s(p), _s(c)]
+                                                             for ref, code, p, c in overpaid]}
     projects = _project_rows(session, programme, peildatum) if with_projects else None
     for year in detail_years:
         state["detail"][str(year)] = _year_detail(session, programme, year, peildatum, figures[year], projects)
@@ -181,17 +188,19 @@ class ReportFrames:
     mutations: pd.DataFrame
     cumulative: pd.DataFrame        # Datum, Gerealiseerd cumulatief
     controls: pd.DataFrame = field(default_factory=pd.DataFrame)
-    # Codes of projects paid beyond their commitment (all years). Not in projects.attrs: pandas
-    # deep-copies attrs on every column access, which at 10,000 projects cost seconds.
+    # Codes of projects paid beyond their commitment (all years): only for a snapshot made before the
+    # per-commitment check. Not in projects.attrs: pandas deep-copies attrs on every column access.
     overpaid: list[str] | None = None
+    #: {"count": commitments checked, "overpaid": [[reference, project code, paid, committed], ...]}.
+    commitments: dict | None = None
+    #: Per year whose free room is negative: the Dutch note (overrides, when, why) every output shows.
+    overruns: dict[int, str] = field(default_factory=dict)
+    #: The checks in one Dutch sentence (page, HTML report, CLI).
+    controls_text: str = ""
 
 
 def _d(text) -> Decimal:
     return Decimal(text) if text is not None else ZERO
-
-
-def _ratio(part: Decimal, whole: Decimal) -> Decimal | None:
-    return None if not whole else (part / whole).quantize(Decimal("0.0001"), ROUND_HALF_UP)
 
 
 def year_values(raw: dict) -> dict[str, Decimal | None]:
@@ -201,8 +210,8 @@ def year_values(raw: dict) -> dict[str, Decimal | None]:
     v["available"] = v["structural"] + v["incidental"] + v["mutations"]
     v["committed"] = v["staffing"] + v["committed_projects"]
     v["free"] = v["available"] - v["committed"]
-    v["pct_committed"] = _ratio(v["committed"], v["available"])
-    v["pct_paid"] = _ratio(v["paid"], v["available"])
+    v["pct_committed"] = share(v["committed"], v["available"])
+    v["pct_paid"] = share(v["paid"], v["available"])
     return v
 
 
@@ -293,7 +302,8 @@ def frames(state: dict, year: int, internal: bool = False, *, made_at: datetime 
         # pandas' string arrays.
         projects = pd.DataFrame({c: [_PROJECT_CELL[c](p) for p in rows] for c in columns}, columns=columns,
                                 dtype=object)
-        overpaid = [p["code"] for p in detail["projects"] if _d(p["paid_total"]) > _d(p["committed_total"])]
+        if "commitments" not in state:
+            overpaid = [p["code"] for p in detail["projects"] if _d(p["paid_total"]) > _d(p["committed_total"])]
 
     mutations = pd.DataFrame(
         [[date.fromisoformat(m["date"]), MUTATION_KINDS.get(m["kind"], m["kind"]),
@@ -316,9 +326,16 @@ def frames(state: dict, year: int, internal: bool = False, *, made_at: datetime 
         "available": values[year]["available"] if year in values else ZERO,
         "reopened": [_reopened(e) for e in state.get("reopened", [])],
     }
+    found = state.get("overrides")  # absent in a snapshot made before overrides were kept
+    notes = {y: overruns.overrun_note(y, v["free"], None if found is None else found.get(str(y), []), internal)
+             for y, v in values.items() if v["free"] < 0}
     rf = ReportFrames(meta=meta, summary=summary, categories=categories, lines=lines, matrix=matrix,
-                      projects=projects, mutations=mutations, cumulative=cumulative, overpaid=overpaid)
-    rf.controls = controls(rf, values.get(year))
+                      projects=projects, mutations=mutations, cumulative=cumulative, overpaid=overpaid,
+                      commitments=state.get("commitments") if projects is not None else None, overruns=notes)
+    from reports import checks  # checks reads ReportFrames from this module
+
+    rf.controls = checks.controls(rf)
+    rf.controls_text = checks.summary_text(rf)
     return rf
 
 
@@ -329,43 +346,6 @@ def _reopened(event: dict) -> dict:
             else "niets meer afgesloten")
     return {"at": datetime.fromisoformat(event["at"]),
             "text": f"Afgesloten periode t/m {previous:%d-%m-%Y} heropend ({kept}); reden: {event['reason']}"}
-
-
-def controls(rf: ReportFrames, year_vals: dict | None) -> pd.DataFrame:
-    """Reconciliation checks between figures that come from separate SQL queries."""
-    year = rf.meta["year"]
-    s = rf.summary[year] if year in rf.summary.columns else None
-    checks = []
-
-    def check(label, a, b):
-        checks.append([label, "OK" if a == b else "AFWIJKING", a, b])
-
-    if s is not None:
-        check("Categorieën tellen op tot Verplicht totaal (Samenvatting)",
-              rf.categories.loc["Totaal", "Verplicht"], s["Verplicht totaal"])
-        check("Gerealiseerd per categorie telt op tot Gerealiseerd t/m peildatum (Samenvatting)",
-              rf.categories.loc["Totaal", "Gerealiseerd"], s["Gerealiseerd t/m peildatum"])
-    check("Programmalijnen tellen op tot het totaal van de projecten (Per categorie zonder ambtelijke ondersteuning)",
-          rf.lines.loc["Totaal projecten", "Verplicht"],
-          rf.categories.loc["Totaal", "Verplicht"] - rf.categories.loc[STAFFING_LABEL, "Verplicht"])
-    check("Matrix telt op tot het totaal van de programmalijnen",
-          rf.matrix.loc["Totaal", "Totaal"], rf.lines.loc["Totaal projecten", "Verplicht"])
-    if s is not None:
-        check("Verplicht projecten (Samenvatting) gelijk aan de matrix",
-              s["Verplicht projecten"], rf.matrix.loc["Totaal", "Totaal"])
-        check("Beschikbaar budget min Verplicht totaal is Vrije ruimte (Samenvatting)",
-              s["Beschikbaar budget"] - s["Verplicht totaal"], s["Vrije ruimte"])
-        check("Structureel, incidenteel en mutaties tellen op tot Beschikbaar budget (Samenvatting)",
-              s["Structureel budget"] + s["Incidenteel budget"] + s["Mutaties"], s["Beschikbaar budget"])
-        check("Mutaties (blad Mutaties) gelijk aan Mutaties (Samenvatting)",
-              sum(rf.mutations["Bedrag"], ZERO), s["Mutaties"])
-    if rf.projects is not None:
-        check("Projecten: Verplicht telt op tot de matrix",
-              sum(rf.projects["Verplicht"], ZERO), rf.matrix.loc["Totaal", "Totaal"])
-        check("Projecten: Gerealiseerd telt op tot het totaal van de programmalijnen",
-              sum(rf.projects["Gerealiseerd"], ZERO), rf.lines.loc["Totaal projecten", "Gerealiseerd"])
-        check("Aantal projecten met meer betaald dan verplicht", len(rf.overpaid or []), 0)
-    return pd.DataFrame(checks, columns=CONTROL_COLUMNS)
 
 
 @gc_paused

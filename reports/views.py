@@ -95,16 +95,19 @@ def dashboard():
     years = programme_years(db.session, programme)
     year = _year(years, peildatum)
 
+    # Finance roles see who broke through a budget stop (as in the internal report); others see "een beheerder".
+    names = _may_internal()
+
     def build() -> dict:
         # No project rows: the dashboard needs aggregates only, so its queries do not grow with projects.
-        rf = live_frames(db.session, programme, year, peildatum, with_projects=False)
+        rf = live_frames(db.session, programme, year, peildatum, internal=names, with_projects=False)
         return Markup(render_template(
             "reports/_dashboard_figures.html", rf=rf, year=year, figures=rf.summary[year],
             budget_rows=charts.budget_table(rf), charts=charts.chart_embeds(rf, ("budget", "groepen"))))
 
     # Figures, tables and charts are built once per programme, year and peildatum until the
     # next write (see reports.cache); only the page around them is rendered per request.
-    body = figures_cache().get(db.session, ("dashboard", programme.id, year, peildatum), build)
+    body = figures_cache().get(db.session, ("dashboard", programme.id, year, peildatum, names), build)
     return render_template("reports/dashboard.html", programme=programme, years=years, year=year,
                            peildatum=peildatum, chart_config=charts.chart_config(), body=body)
 

@@ -11,6 +11,7 @@ import pytest
 from budget import rules as money
 from core import validate
 from core.errors import BudgetStopError, Conflict, InvalidTransition, PermissionDenied, ValidationError
+from core.money import format_pct, share
 from projects import rules as portfolio
 
 D = Decimal
@@ -420,3 +421,26 @@ def test_the_kind_of_a_source_is_fixed_once_its_amounts_count():
     assert money.source_kind("Nieuw", "structureel", "incidenteel", None, today) == "incidenteel"
     assert money.source_kind("Nieuw", "structureel", "incidenteel", today, today) == "incidenteel"
     assert money.source_kind("Oud", "structureel", "structureel", date(2025, 1, 1), today) == "structureel"
+
+
+# --- Percentages: rounded once ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("part, whole, fraction, text", [
+    ("2930000", "2750000", "1.065", "106,5%"),   # 106,545...%: not 106,55 rounded again to 106,6
+    ("2131000", "2000000", "1.066", "106,6%"),   # exactly 106,55 %: half up
+    ("329000", "2000000", "0.165", "16,5%"),     # exactly 16,45 %: half up (half even would give 16,4)
+    ("390000", "2750000", "0.142", "14,2%"),
+    ("0", "2000000", "0.000", "0,0%"),
+    ("-100000", "300000", "-0.333", "-33,3%"),
+    ("12345600", "1000", "12345.600", "1.234.560,0%"),
+])
+def test_a_share_is_rounded_once_to_a_tenth_of_a_percent(part, whole, fraction, text):
+    value = share(Decimal(part), Decimal(whole))
+    assert value == Decimal(fraction) and value.as_tuple().exponent == -3
+    assert format_pct(value) == text
+
+
+def test_a_share_of_nothing_is_none_and_shows_a_dash():
+    assert share(Decimal("5"), Decimal("0")) is None
+    assert format_pct(None) == "–"

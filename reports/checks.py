@@ -1,0 +1,81 @@
+"""The Controles of a report: reconciliations between separate queries and the budget rules at the peildatum."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+
+from core.money import ZERO
+from reports.queries import CONTROL_COLUMNS, STAFFING_LABEL, ReportFrames
+
+OK, DEVIATION = "OK", "AFWIJKING"
+
+
+def controls(rf: ReportFrames) -> pd.DataFrame:
+    """Every check as a row: Controle, Uitkomst (OK/AFWIJKING), Waarde 1, Waarde 2.
+
+    First the reconciliations (two amounts from separate SQL queries must be equal), then the
+    rules the stand must meet: no year's free room below zero (a beheerder's override shows here
+    too) and no commitment paid beyond its total, judged per commitment: a sum per project would
+    hide one overpaid commitment behind the project's others.
+    """
+    year = rf.meta["year"]
+    s = rf.summary[year] if year in rf.summary.columns else None
+    rows = []
+
+    def check(label, a, b, ok=None):
+        rows.append([label, OK if (a == b if ok is None else ok) else DEVIATION, a, b])
+
+    if s is not None:
+        check("Categorieën tellen op tot Verplicht totaal (Samenvatting)",
+              rf.categories.loc["Totaal", "Verplicht"], s["Verplicht totaal"])
+        check("Gerealiseerd per categorie telt op tot Gerealiseerd t/m peildatum (Samenvatting)",
+              rf.categories.loc["Totaal", "Gerealiseerd"], s["Gerealiseerd t/m peildatum"])
+    check("Programmalijnen tellen op tot het totaal van de projecten (Per categorie zonder ambtelijke ondersteuning)",
+          rf.lines.loc["Totaal projecten", "Verplicht"],
+          rf.categories.loc["Totaal", "Verplicht"] - rf.categories.loc[STAFFING_LABEL, "Verplicht"])
+    check("Matrix telt op tot het totaal van de programmalijnen",
+          rf.matrix.loc["Totaal", "Totaal"], rf.lines.loc["Totaal projecten", "Verplicht"])
+    if s is not None:
+        check("Verplicht projecten (Samenvatting) gelijk aan de matrix",
+              s["Verplicht projecten"], rf.matrix.loc["Totaal", "Totaal"])
+        check("Beschikbaar budget min Verplicht totaal is Vrije ruimte (Samenvatting)",
+              s["Beschikbaar budget"] - s["Verplicht totaal"], s["Vrije ruimte"])
+        check("Structureel, incidenteel en mutaties tellen op tot Beschikbaar budget (Samenvatting)",
+              s["Structureel budget"] + s["Incidenteel budget"] + s["Mutaties"], s["Beschikbaar budget"])
+        check("Mutaties (blad Mutaties) gelijk aan Mutaties (Samenvatting)",
+              sum(rf.mutations["Bedrag"], ZERO), s["Mutaties"])
+    if rf.projects is not None:
+        check("Projecten: Verplicht telt op tot de matrix",
+              sum(rf.projects["Verplicht"], ZERO), rf.matrix.loc["Totaal", "Totaal"])
+        check("Projecten: Gerealiseerd telt op tot het totaal van de programmalijnen",
+              sum(rf.projects["Gerealiseerd"], ZERO), rf.lines.loc["Totaal projecten", "Gerealiseerd"])
+    for y in rf.summary.columns:
+        free = rf.summary.loc["Vrije ruimte", y]
+        check(f"Vrije ruimte niet negatief ({y})", free, ZERO, ok=free >= 0)
+    if rf.commitments is not None:
+        # One row for all commitments, and one more per commitment that deviates: at 10,000 projects
+        # a row per commitment would be ~28,000 rows of OK around the one that matters.
+        overpaid = rf.commitments["overpaid"]
+        check(f"Betaald ≤ verplicht (alle {rf.commitments['count']} verplichtingen): aantal met meer betaald",
+              len(overpaid), 0)
+        for reference, code, paid, committed in overpaid:
+            check(f"Betaald ≤ verplicht: verplichting {reference} (project {code}): betaald, verplicht",
+                  Decimal(paid), Decimal(committed), ok=False)
+    elif rf.projects is not None:
+        # A snapshot made before the per-commitment check kept only the projects' totals.
+        check("Aantal projecten met meer betaald dan verplicht", len(rf.overpaid or []), 0)
+    return pd.DataFrame(rows, columns=CONTROL_COLUMNS)
+
+
+def failed(rf: ReportFrames) -> pd.DataFrame:
+    """The rows that deviate."""
+    return rf.controls[rf.controls["Uitkomst"] != OK]
+
+
+def summary_text(rf: ReportFrames) -> str:
+    """One Dutch sentence for the page and the CLI: never "alle OK" when one deviates."""
+    n, bad = len(rf.controls), len(failed(rf))
+    if not bad:
+        return f"Alle {n} controles zijn OK."
+    return f"{bad} van de {n} controles {'wijkt' if bad == 1 else 'wijken'} af (AFWIJKING)."
