@@ -1,4 +1,4 @@
-"""A project's status and existence at a peildatum: its latest update by then, else its creation status from its creation day."""
+"""A project's status and existence at a peildatum: its latest update by then, else its creation status."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
