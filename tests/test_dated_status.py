@@ -113,3 +113,12 @@ def test_migration_0015_fills_the_creation_status(app, session, world):
     flask_migrate.upgrade()
     found = dict(db.session.execute(select(Project.code, Project.initial_status)).all())
     assert found == {"AUD": "toegekend", "BARE": "in_behandeling", "WALKED": "voorstel"}
+
+
+def test_a_bulk_insert_without_initial_status_takes_the_rows_status(session):
+    from bench.generate import generate
+
+    generate(session, 40, 1, seed=5)
+    session.commit()
+    pairs = session.execute(select(Project.status, Project.initial_status)).all()
+    assert len(pairs) == 40 and all(status == initial for status, initial in pairs)
