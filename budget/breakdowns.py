@@ -15,10 +15,12 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     union_all,
 )
 
 from budget.ledger import FAR_FUTURE
+from budget.overruns import end_of
 from budget.models import (
     Commitment,
     CommitmentAdjustment,
@@ -28,7 +30,7 @@ from budget.models import (
     StaffingReservation,
 )
 from core.money import ZERO, Money
-from projects.models import PIPELINE_STATUSES, Project
+from projects.models import PIPELINE_STATUSES, Project, StatusUpdate
 
 
 def _dated(column, peildatum: date | None, years) -> list:
@@ -57,9 +59,41 @@ def _has_commitment_by(peildatum: date | None):
                           Commitment.signed_date <= (peildatum or FAR_FUTURE))
 
 
+def _latest_status(peildatum: date | None):
+    """The status of the project's latest update dated on or before the peildatum (by date, then id), or NULL.
+
+    A correlated subquery: one lookup per project in ix_status_update_project_date, read backwards.
+    """
+    return (select(StatusUpdate.status)
+            .where(StatusUpdate.project_id == Project.id, StatusUpdate.date <= (peildatum or FAR_FUTURE))
+            .order_by(StatusUpdate.date.desc(), StatusUpdate.id.desc()).limit(1).scalar_subquery())
+
+
+def _created_by(peildatum: date | None):
+    # The day a project was created ends where every other "t/m" day of the app ends (overruns.end_of).
+    return true() if peildatum is None else Project.created_at < end_of(peildatum)
+
+
+def status_at(peildatum: date | None):
+    """A project's status at the peildatum; NULL when it did not exist yet (created later, no update by then).
+
+    Before its first update a project has the status it was created with, from the day it was created.
+    """
+    return func.coalesce(_latest_status(peildatum), case((_created_by(peildatum), Project.initial_status)))
+
+
+def shown_status_at(peildatum: date | None):
+    """The Status column: status_at, or for a project that only money puts in the report, its creation status."""
+    return func.coalesce(_latest_status(peildatum), Project.initial_status)
+
+
 def reportable_projects(peildatum: date | None = None):
-    """Projects that belong in reports: all but rejected/withdrawn ones without money by the peildatum."""
-    return or_(Project.status.not_in(("afgewezen", "ingetrokken")), _has_commitment_by(peildatum))
+    """Projects that belong in reports: those that existed at the peildatum, but rejected/withdrawn ones
+    without money by then; and any project with a commitment signed by then (the money says it is there).
+
+    A status NULL (not yet created) fails NOT IN, so such a project is in only through its commitment.
+    """
+    return or_(status_at(peildatum).not_in(("afgewezen", "ingetrokken")), _has_commitment_by(peildatum))
 
 
 def breakdown(session, programme_id: int, year: int, peildatum: date | None,
@@ -102,7 +136,7 @@ def breakdowns(session, programme_id: int, year: int, peildatum: date | None) ->
         .join(Project, Commitment.project_id == Project.id)
         .where(in_programme, *_dated(Payment.date, peildatum, [year])),
         summed("pipeline", Project.requested_amount)
-        .where(in_programme, Project.status.in_(PIPELINE_STATUSES), Project.requested_amount.is_not(None),
+        .where(in_programme, Project.requested_amount.is_not(None), status_at(peildatum).in_(PIPELINE_STATUSES),
                ~_has_commitment_by(peildatum)),
     ]
     m = union_all(*parts).subquery("m")

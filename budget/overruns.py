@@ -31,7 +31,7 @@ SUBJECTS = {
 }
 
 
-def _end_of(day: date) -> datetime:
+def end_of(day: date) -> datetime:
     """The first moment after `day`, in UTC (the audit trail keeps UTC).
 
     The day ends at midnight in the server's own time zone, the one date.today() uses for the
@@ -75,7 +75,7 @@ def overrides(session, programme_id: int, years, upto: date | None = None) -> di
         .order_by(AuditEntry.id)
     )
     if upto is not None:
-        query = query.where(AuditEntry.at < _end_of(upto))
+        query = query.where(AuditEntry.at < end_of(upto))
     found: dict[int, list[dict]] = {}
     seen = set()
     for at, text, entity, label, name, programme in session.execute(query):

@@ -281,7 +281,7 @@ class ApplySteps:
                 organisations={data["organisation_id"]} - {None}, active_owners={data["owner_id"]} - {None},
                 projects={pred_id: (programme.id, None)} if pred_id is not None else {}))
             row = {"id": next(ids), "version": 1, "programme_id": programme.id, "status": r["status"],
-                   "created_at": self.now, **data}
+                   "initial_status": r["status"], "created_at": self.now, **data}
             staged.append(row)
             self.db_projects[key] = Ref(row["id"], programme.id, r["code"])
 

@@ -93,6 +93,11 @@ def year_check(column: str = "year") -> str:
     return f"{column} BETWEEN {YEAR_MIN} AND {YEAR_MAX}"
 
 
+def _creation_status(context) -> str:
+    # A row written without initial_status (a bulk insert, a test's factory) was created with its status.
+    return context.get_current_parameters().get("status") or "voorstel"
+
+
 class Programme(Base):
     __tablename__ = "programme"
     __table_args__ = (
@@ -170,6 +175,9 @@ class Project(Base):
     #: user named it; empty when there is none or when predecessor_id names it.
     predecessor_outside: Mapped[str] = mapped_column(String(200), default="", server_default="")
     status: Mapped[str] = mapped_column(String(20), default="voorstel")
+    #: The status the project was created with (migration 0015); it never changes. Its status at a
+    #: peildatum before any status update is this one (budget.breakdowns.status_at).
+    initial_status: Mapped[str] = mapped_column(String(20), default=_creation_status, server_default="voorstel")
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     requested_amount: Mapped[Decimal | None]

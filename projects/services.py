@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from core import validate
 from core.audit import diff, record, snapshot
+from core.dated import check_days
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.locking import serialise
 from core.users import FINANCE_ROLES, User, require_role
@@ -145,7 +146,7 @@ def create_project(session, actor, programme: Programme, data: dict) -> Project:
     v = _project_values(session, programme, data, None)
     status = validate.code(data.get("status") or "voorstel", STATUSES, "status", "status")
     forms = v.pop("forms")
-    project = Project(programme_id=programme.id, status=status, **v)
+    project = Project(programme_id=programme.id, status=status, initial_status=status, **v)
     project.forms = [ProjectExploitation(form=f) for f in forms]
     session.add(project)
     record(session, actor, "create", project, {"after": {**snapshot(project), "forms": forms}})
@@ -191,6 +192,7 @@ def add_status_update(session, actor, project: Project, *, status: str, rag: str
     if not isinstance(update_date, date):
         raise ValidationError("Vul een datum in.", field="update_date")
     validate.plausible_day(update_date, "update_date")
+    check_days(session, project.programme_id, (update_date, "update_date"))
     update = StatusUpdate(project_id=project.id, author_id=actor.id, date=update_date, status=status, rag=rag,
                           progress=(progress or "").strip(), public_text=(public_text or "").strip(),
                           next_steps=(next_steps or "").strip())

@@ -152,7 +152,7 @@ def _project_rows(session, programme, peildatum) -> list[dict]:
     # handling) cost more than the whole query.
     rows = session.connection().execute(
         select(Project.id, Project.code, Project.title, Project.category, Project.line, Project.instrument,
-               Project.status, Project.start_date, Project.end_date, Project.contact_person,
+               breakdowns.shown_status_at(peildatum), Project.start_date, Project.end_date, Project.contact_person,
                Project.internal_notes, Organisation.name, User.name, forms, latest_text)
         .outerjoin(Organisation, Project.organisation_id == Organisation.id)
         .outerjoin(User, Project.owner_id == User.id)

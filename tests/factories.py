@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime, timezone
+
+from sqlalchemy import update
 
 from budget import services as budget
 from core.users import SystemActor, create_user
 from projects import services as portfolio
+from projects.models import Project
 
 _seq = itertools.count(1)
 PASSWORD = "correct-horse-battery"
@@ -41,6 +44,15 @@ def make_project(session, actor, programme, **overrides):
     }
     data.update(overrides)
     return portfolio.create_project(session, actor, programme, data)
+
+
+def entered_on(session, project, day: date):
+    """Backdate a project's creation to `day` (noon UTC, the same day in Amsterdam): the services stamp now,
+    and a report at a past peildatum leaves out a project entered after it (budget.breakdowns.status_at)."""
+    session.execute(update(Project).where(Project.id == project.id).values(
+        created_at=datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc)))
+    session.expire(project, ["created_at"])
+    return project
 
 
 def commit_money(session, actor, project, schedule: dict, signed: date = date(2025, 1, 15), **kw):

@@ -29,6 +29,7 @@ from core.db import db
 from imports.cli import IMPORT_ACTOR
 from imports.services import run_import
 from imports.writer import export_bytes
+from projects import services as portfolio
 from projects.models import PIPELINE_STATUSES, Programme, Project
 from reports import excel, services
 from reports.queries import live_frames
@@ -86,6 +87,22 @@ def _book_after(session, fin, programme: Programme, peil: date) -> None:
     for n, project in enumerate(p for p in (signed[0].project, pipeline, rejected) if p is not None):
         budget.add_commitment(session, fin, project, reference=f"NA-PEIL-{n}", signed_date=after(9 + n),
                               total="50.000", schedule={year: "30.000", year + 1: "20.000"})
+    # Status and existence are dated too: a pipeline project rejected after the peildatum (its requested
+    # amount left the pipeline today, not then), a running one finished, and a project entered today.
+    # Master data (title, category, line, organisation) is current-valued, so nothing here edits it.
+    other = session.scalar(select(Project).where(
+        Project.programme_id == programme.id, Project.status.in_(PIPELINE_STATUSES),
+        Project.requested_amount.is_not(None), Project.id != pipeline.id).order_by(Project.id))
+    running = session.scalar(select(Project).where(
+        Project.programme_id == programme.id, Project.status == "in_uitvoering",
+        Project.id.in_(select(Commitment.project_id).where(Commitment.signed_date <= peil))).order_by(Project.id))
+    portfolio.add_status_update(session, fin, other, status="afgewezen", rag="op_koers", update_date=after(12),
+                                public_text="Afgewezen na de peildatum")
+    portfolio.add_status_update(session, fin, running, status="afgerond", rag="op_koers", update_date=after(13),
+                                public_text="Afgerond na de peildatum")
+    portfolio.create_project(session, fin, programme, {
+        "code": "NA-PEIL", "title": "Project na de peildatum", "category": "nieuw", "line": "preventie",
+        "instrument": "subsidie", "forms": ["overig"], "status": "in_behandeling", "requested_amount": "75.000"})
     session.flush()
 
 

@@ -9,7 +9,7 @@ import pytest
 from budget import services as budget
 from budget.breakdowns import breakdown, matrix
 from budget.ledger import programme_figures, year_figures
-from tests.factories import commit_money, fund, make_programme, make_project, make_user
+from tests.factories import commit_money, entered_on, fund, make_programme, make_project, make_user
 
 PEIL = date(2025, 6, 30)
 
@@ -103,8 +103,10 @@ def test_split_by_category_line_and_matrix(session, scenario):
 
 def test_pipeline_counts_uncommitted_proposals(session, scenario):
     fin = make_user(session, "financieel")
-    make_project(session, fin, scenario, category="op_de_plank", requested_amount="80.000,00")
-    make_project(session, fin, scenario, category="op_de_plank", requested_amount="20.000,00")
+    for amount in ("80.000,00", "20.000,00"):
+        # Entered before the peildatum: a project entered after it is not in the stand at it.
+        entered_on(session, make_project(session, fin, scenario, category="op_de_plank", requested_amount=amount),
+                   date(2025, 1, 1))
     cats = breakdown(session, scenario.id, 2025, PEIL, "category")
     assert cats["op_de_plank"].pipeline == D("100000.00")
     assert cats["op_de_plank"].projects == 2

@@ -23,7 +23,16 @@ from projects.models import CATEGORIES, LINES
 from reports import charts, excel, services
 from reports.models import ReportSnapshot
 from reports.queries import live_frames
-from tests.factories import PASSWORD, TEST_ACTOR, commit_money, fund, make_programme, make_project, make_user
+from tests.factories import (
+    PASSWORD,
+    TEST_ACTOR,
+    commit_money,
+    entered_on,
+    fund,
+    make_programme,
+    make_project,
+    make_user,
+)
 from tests.factories import login as login_as
 
 PEIL = date(2025, 6, 30)
@@ -76,9 +85,11 @@ def scenario(session):
                      end_date=date(2026, 12, 31))
     b = make_project(session, fin, prog, code="B-01", title="Voorlichting scholen", category="nieuw",
                      line="preventie")
-    make_project(session, fin, prog, code="C-01", title="Plankproject", category="op_de_plank",
-                 line="opsporing_vervolging", requested_amount="80.000")
-    make_project(session, fin, prog, code="D-01", title="Afgewezen voorstel", status="afgewezen")
+    c = make_project(session, fin, prog, code="C-01", title="Plankproject", category="op_de_plank",
+                     line="opsporing_vervolging", requested_amount="80.000")
+    d = make_project(session, fin, prog, code="D-01", title="Afgewezen voorstel", status="afgewezen")
+    for project in (a, b, c, d):  # all four were entered before the peildatum
+        entered_on(session, project, date(2024, 1, 1))
     ca = commit_money(session, fin, a, {2024: D("200000"), 2025: D("400000"), 2026: D("300000")},
                       signed=date(2024, 12, 10), reference="BS-A")
     commit_money(session, fin, b, {2025: D("250000")}, signed=date(2025, 8, 1), reference="BS-B")

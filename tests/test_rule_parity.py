@@ -189,6 +189,14 @@ def _closed(w):
     return w
 
 
+def _closed_today(w):
+    """Closed through today: the import dates the status updates of a row's new status today."""
+    if money.closed_through(db.session, w.programme.id) != date.today():
+        money.close_period(db.session, w.fin, w.programme, date.today())
+        db.session.commit()
+    return w
+
+
 def _reopen_form(w, through="", reason="Correctie na de Kamerbrief"):
     return ("beheerder", "/budget/perioden/heropenen", {"reopen_through": through, "reason": reason}, 400)
 
@@ -286,6 +294,14 @@ CASES = [
                                                               amount=D("100"), kind="betaling")),
          web=lambda w: _payment(_closed(w), "100,00"),
          sheets=lambda w: {"Betalingen": [["", "P1", "BS-1", "01-03-2025", 100, "Betaling"]]} if _closed(w) else {}),
+    Case("status update in a closed period", r"De periode t/m .+ is afgesloten; wat op of vóór die datum is "
+                                             r"gedateerd, kan niet meer worden toegevoegd, gewijzigd of verwijderd\. "
+                                             r"Een beheerder kan de periode heropenen\.",
+         service=lambda s, w: (money.close_period(s, w.fin, w.programme, date.today()), portfolio.add_status_update(
+             s, w.fin, w.project, status="in_behandeling", rag="op_koers", update_date=date.today())),
+         web=lambda w: ("financieel", f"/projecten/{_closed_today(w).project.id}/status",
+                        {"status": "in_behandeling", "rag": "op_koers", "update_date": date.today().isoformat()}, 400),
+         sheets=lambda w: {"Projecten": [project_row(_closed_today(w), Status="In behandeling")]}),
     Case("closing after today", r"Een periode sluit u af tot en met vandaag \(.+\) of eerder\.",
          service=lambda s, w: money.close_period(s, w.fin, w.programme, _tomorrow()),
          web=lambda w: ("financieel", "/budget/perioden", {"through": _tomorrow().isoformat()}, 400),

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from budget import rules
 from budget.models import PeriodClosure
 from core.audit import record, snapshot
+from core.dated import add_day_check
 from core.locking import serialise
 from core.users import FINANCE_ROLES, require_role
 from projects.models import Programme
@@ -31,6 +32,11 @@ def check_open(session, programme_id: int, *days: tuple[date | None, str]) -> No
     for day, field in days:
         if day is not None:
             rules.check_open(through, day, field)
+
+
+# A status update is a fact dated in the programme too (projects.services.add_status_update), but projects
+# may not import budget: it asks core.dated, where the closed period registers its check.
+add_day_check(check_open)
 
 
 def _label(actor) -> str:
