@@ -4,6 +4,8 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
+#: The port `make run` serves on: `make run PORT=8080`.
+PORT ?= 5000
 STAMP := $(VENV)/.installed-dev
 FLASK := $(VENV)/bin/flask --app app
 
@@ -20,11 +22,11 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	touch $@
 
 # Local demo on SQLite (data/programmamonitor.db): migrate, load the demo programme
-# only into an empty database, then serve on http://127.0.0.1:5000.
+# only into an empty database, then serve on http://127.0.0.1:$(PORT) (5000 unless PORT is given).
 run: venv
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty --with-users
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # The whole suite on SQLite, then on PostgreSQL (see scripts/test.sh).
 test: venv

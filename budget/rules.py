@@ -141,6 +141,15 @@ def mutation_fields(kind, moment, reason, reference, mutation_day) -> dict:
     }
 
 
+def default_moment(today: date) -> str:
+    """The moment a new mutation form proposes on `today`: voorjaarsnota through June, najaarsnota after."""
+    # A change during the year reaches the Kamer in the next suppletoire begroting: the Voorjaarsnota
+    # (sent by 1 June) for the first half of the year, the Najaarsnota (late November) for the second.
+    # Ontwerpbegroting and slotwet set next or last year's budget, so they are chosen on purpose, never
+    # by leaving a default; intern is a choice too.
+    return "voorjaarsnota" if today.month <= 6 else "najaarsnota"
+
+
 def single_mutation(kind: str) -> None:
     """A single-year mutation is never a kasschuif: that moves money between years, as one whole."""
     if kind == "kasschuif":

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.attributes import flag_modified
 
-from budget import queries, services
+from budget import queries, rules, services
 from budget.forms import (
     ConfirmForm,
     FundingSourceForm,
@@ -196,6 +196,7 @@ def _mutation_form(mutation=None):
     if mutation is None and request.method == "GET":
         form.date.data = date.today()
         form.year.data = date.today().year
+        form.moment.data = rules.default_moment(date.today())
     hide_override(form)
     return form
 
@@ -246,6 +247,7 @@ def _kasschuif_form(programme, rows=None):
                 form[year_key(row.year)].data = row.amount
         else:
             form.date.data = date.today()
+            form.moment.data = rules.default_moment(date.today())
     hide_override(form)
     return form
 

@@ -37,7 +37,9 @@ class UserForm(FlaskForm):
     form_token = OnceTokenField()
     email = EmailField(_l("E-mailadres"), validators=[DataRequired(_l("Vul een e-mailadres in.")), Length(max=254)])
     name = StringField(_l("Naam"), validators=[DataRequired(_l("Vul een naam in.")), Length(max=200)])
-    role = SelectField(_l("Rol"), choices=[SelectChoice(code, label) for code, label in ROLES.items()])
+    # The least a new account can do: a beheerder raises it on purpose, never by leaving the default.
+    role = SelectField(_l("Rol"), choices=[SelectChoice(code, label) for code, label in ROLES.items()],
+                       default="lezer")
     password, password_repeat = _password_fields()
 
 

@@ -15,7 +15,7 @@ from core.auditkey import audit_keys
 from core.backup import create_backup, restore_backup
 from core.db import db
 from core.errors import DomainError
-from core.users import ROLES, SystemActor, create_user
+from core.users import ROLES, SystemActor, by_email, create_user, reset_password
 
 #: Who acts for a command typed on the server: whoever has that shell is trusted as a beheerder.
 CLI_ACTOR = SystemActor("systeem (cli)")
@@ -30,12 +30,31 @@ users_cli = AppGroup("users", help="Gebruikers beheren.")
 @click.option("--password-stdin", is_flag=True, help="Lees het wachtwoord van standaardinvoer.")
 def add_user(email: str, name: str, role: str, password_stdin: bool) -> None:
     """Maak een gebruiker aan (wachtwoord van standaardinvoer of interactief gevraagd)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Wachtwoord", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     user = unit.in_cli(lambda: create_user(db.session, CLI_ACTOR, email, name, role, password))
     click.echo(f"Gebruiker {user.email} aangemaakt met rol {user.role_label}.")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Lees het nieuwe wachtwoord (één regel) van standaardinvoer.")
+def set_password(email: str, password_stdin: bool) -> None:
+    """Stel een nieuw wachtwoord in, bijv. voor een kwijtgeraakt demowachtwoord; beëindigt de sessies van de
+    gebruiker."""
+    password = _read_password(password_stdin, prompt="Nieuw wachtwoord")
+    # The same service as the beheerder's page: same password rules, audited, every session ended.
+    user = unit.in_cli(lambda: reset_password(db.session, CLI_ACTOR, by_email(db.session, email), password))
+    click.echo(f"Nieuw wachtwoord ingesteld voor {user.email}; de gebruiker is overal uitgelogd.")
+    if not user.active:
+        click.echo(f"Let op: {user.email} is gedeactiveerd en kan pas inloggen als een beheerder het account "
+                   "weer activeert.")
+
+
+def _read_password(from_stdin: bool, prompt: str = "Wachtwoord") -> str:
+    # One line from stdin keeps the password out of `ps` and the shell history (never an argument).
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
 
 
 audit_cli = AppGroup("audit", help="De audittrail controleren.")

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.audit import diff, record, snapshot
 from core.db import Base, utcnow
-from core.errors import Conflict, PermissionDenied, ValidationError
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 ROLES = {
     "beheerder": "Beheerder",
@@ -229,6 +229,15 @@ def reset_password(session, actor: Actor, user: User, password: str) -> User:
     # Whoever knew the old password may hold a session: a new password ends every session.
     user.session_token = new_session_token()
     record(session, actor, "set_password", user, {"after": {"password": "gewijzigd"}})
+    return user
+
+
+def by_email(session, email: str) -> User:
+    """The user with this e-mail address (any case), else NotFound: the CLI names users by e-mail."""
+    email = (email or "").strip().lower()
+    user = session.scalar(select(User).where(func.lower(User.email) == email))
+    if user is None:
+        raise NotFound(f"Er is geen gebruiker met e-mailadres {email}.", field="email")
     return user
 
 

@@ -6,6 +6,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=.venv/bin/python
 DEFAULT_PG_URL="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
+# Stop before any test runs rather than fail the browser tests at the end of a long run.
+bash scripts/need-chromium.sh
+
 echo "=== Testsuite op SQLite ==="
 TEST_DATABASE_URL= "$PY" -m pytest "$@"
 

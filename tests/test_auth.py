@@ -140,3 +140,71 @@ def test_inactive_user_cannot_log_in(client, session):
     session.commit()
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 400
+
+
+NEW_PASSWORD = "een-nieuw-lang-wachtwoord"
+
+
+def _set_password(runner, email: str, line: str):
+    return runner.invoke(args=["users", "set-password", email, "--password-stdin"], input=line)
+
+
+def _account(session, user) -> tuple:
+    """What a refused set-password must leave as it was: hash, session token, audit entries."""
+    session.expire_all()
+    return user.password_hash, user.session_token, len(session.scalars(select(AuditEntry)).all())
+
+
+def test_users_set_password_sets_it_audited_as_the_system_and_ends_sessions(app, runner, session):
+    user = make_user(session, "lezer")
+    session.commit()
+    logged_in = app.test_client()
+    assert logged_in.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    assert logged_in.get("/").status_code == 200
+
+    result = _set_password(runner, user.email.upper(), NEW_PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert f"Nieuw wachtwoord ingesteld voor {user.email}" in result.output
+    # The session that knew the old password is over; the old password no longer opens one.
+    assert logged_in.get("/").status_code == 302
+    fresh = app.test_client()
+    assert fresh.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 400
+    assert fresh.post("/login", data={"email": user.email, "password": NEW_PASSWORD}).status_code == 302
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "set_password")).one()
+    assert entry.actor_label == "systeem (cli)" and entry.actor_id is None and entry.entity_id == user.id
+    assert NEW_PASSWORD not in str(entry.changes) and "argon2" not in str(entry.changes)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("kort\n", "minstens 12 tekens"),
+    ("", "minstens 12 tekens"),  # nothing on stdin: refused, not an empty password
+])
+def test_users_set_password_refuses_a_weak_password_and_changes_nothing(runner, session, line, message):
+    user = make_user(session, "financieel")
+    session.commit()
+    before = _account(session, user)
+    result = _set_password(runner, user.email, line)
+    assert result.exit_code != 0 and message in result.output
+    assert _account(session, user) == before
+    assert user.check_password(PASSWORD)
+
+
+def test_users_set_password_refuses_an_unknown_email(runner, session):
+    user = make_user(session, "lezer")
+    session.commit()
+    before = _account(session, user)
+    result = _set_password(runner, "niemand@test.example", NEW_PASSWORD + "\n")
+    assert result.exit_code != 0
+    assert "Er is geen gebruiker met e-mailadres niemand@test.example." in result.output
+    assert _account(session, user) == before
+
+
+def test_users_set_password_for_a_deactivated_user_says_it_stays_deactivated(runner, session):
+    user = make_user(session, "lezer")
+    user.active = False
+    session.commit()
+    result = _set_password(runner, user.email, NEW_PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert "is gedeactiveerd" in result.output
+    session.expire_all()
+    assert not user.active and user.check_password(NEW_PASSWORD)

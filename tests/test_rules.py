@@ -220,6 +220,16 @@ def test_mutation_and_staffing_rules_return_clean_values():
     money.staffing_removal(D("0.00"))
 
 
+@pytest.mark.parametrize("today, moment", [
+    (date(2025, 1, 1), "voorjaarsnota"),
+    (date(2025, 6, 30), "voorjaarsnota"),
+    (date(2025, 7, 1), "najaarsnota"),
+    (date(2025, 12, 31), "najaarsnota"),
+])
+def test_default_moment_follows_the_half_of_the_year(today, moment):
+    assert money.default_moment(today) == moment
+
+
 # --- budget.rules: the budget stop and who may override it ----------------------------------------
 
 FREE = {2025: D("100.00"), 2026: D("-50.00")}

@@ -76,6 +76,30 @@ def shown_version(client, url: str) -> str:
     return re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
 
 
+def selected(html: str, name: str) -> list[str]:
+    """The values of the options a <select name=...> shows as chosen."""
+    select_html = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return [re.search(r'value="([^"]*)"', option).group(1)
+            for option in re.findall(r"<option[^>]*>", select_html) if re.search(r"\bselected\b", option)]
+
+
+@pytest.mark.parametrize("today, moment", [(date(2025, 3, 10), "voorjaarsnota"), (date(2025, 9, 1), "najaarsnota")])
+def test_new_mutation_and_kasschuif_propose_the_moment_of_today(app, world, monkeypatch, today, moment):
+    class Today(date):
+        @classmethod
+        def today(cls):
+            return today
+
+    monkeypatch.setattr("budget.views.date", Today)
+    client = login(app, world["users"]["financieel"])
+    assert selected(text(client.get("/budget/mutaties/nieuw")), "moment") == [moment]
+    assert selected(text(client.get("/budget/kasschuif/nieuw")), "moment") == [moment]
+    # An existing mutation keeps its own moment, whatever today is.
+    assert selected(text(client.get(f"/budget/mutaties/{world['mutation'].id}")), "moment") == ["voorjaarsnota"]
+    kasschuif = text(client.get(f"/budget/kasschuif/{world['kasschuif'].kasschuif_group}"))
+    assert selected(kasschuif, "moment") == ["najaarsnota"]
+
+
 def counts(session) -> dict:
     models = (FundingSource, BudgetAllocation, AllocationChange, BudgetMutation, StaffingReservation, StaffingChange,
               StaffingCost, Commitment, CommitmentAdjustment, Payment, AuditEntry)

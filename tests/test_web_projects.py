@@ -92,6 +92,19 @@ def test_anonymous_users_are_sent_to_login(client, world):
         assert response.status_code == 302 and "/login" in response.headers["Location"], page
 
 
+@pytest.mark.parametrize("page, action", [
+    ("/projecten/{pid}", "Project wijzigen"),
+    ("/projecten/{pid}/bewerken", "Project STM-001 wijzigen"),
+    ("/organisaties", "Wijzigen"),
+    ("/organisaties/{oid}/bewerken", "Organisatie wijzigen"),
+])
+def test_edit_is_called_wijzigen_as_on_the_budget_pages(app, world, page, action):
+    # What the reader sees, not the addresses in the links (those keep /bewerken for old bookmarks).
+    words = " ".join(re.sub(r"<[^>]+>", " ", text(login(app, world["financieel"]).get(_url(page, world)))).split())
+    assert action in words
+    assert "bewerk" not in words.lower()
+
+
 def test_unknown_project_is_404(app, world):
     assert login(app, world["lezer"]).get("/projecten/9999").status_code == 404
 

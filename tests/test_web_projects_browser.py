@@ -51,7 +51,7 @@ def test_owner_posts_a_status_update_and_cannot_edit_another_project(app, sessio
             assert page.get_by_role("heading", name="Geen toegang").is_visible()
         page.goto(f"{base}/projecten/{world['foreign'].id}")
         assert page.get_by_role("link", name="Status bijwerken").count() == 0
-        assert page.get_by_role("link", name="Project bewerken").count() == 0
+        assert page.get_by_role("link", name="Project wijzigen").count() == 0
 
     session.expire_all()
     assert session.get(Project, world["own"].id).status == "in_uitvoering"

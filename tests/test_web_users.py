@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html as html_module
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -78,6 +79,18 @@ def test_beheerder_sees_list_and_menu(app, users):
     assert 'href="/gebruikers/"' in html  # the menu item appears
     assert client.get(f"/gebruikers/{users['lezer'].id}").status_code == 200
     assert client.get("/gebruikers/nieuw").status_code == 200
+
+
+def selected_options(html: str, select_id: str) -> list[str]:
+    select_html = re.search(rf'<select[^>]*id="{select_id}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return re.findall(r'<option[^>]*\bselected\b[^>]*value="([^"]*)"|<option[^>]*value="([^"]*)"[^>]*\bselected\b',
+                      select_html)
+
+
+def test_new_user_form_starts_at_the_least_role(app, users):
+    html = text(admin(app, users).get("/gebruikers/nieuw"))
+    chosen = [a or b for a, b in selected_options(html, "role")]
+    assert chosen == ["lezer"]
 
 
 def test_add_user_who_can_then_log_in(app, session, users):
