@@ -66,6 +66,16 @@ PARENTS = {"Payment": ("commitment_id", "Commitment"), "Commitment": ("project_i
            "StatusUpdate": ("project_id", "Project"), "ReportSnapshot": ("programme_id", "Programme")}
 
 
+#: (object type, field) -> {code: Dutch label}, registered by the models that own the codes (core does
+#: not import budget or projects), so the trail shows "In behandeling", not "in_behandeling".
+CODES: dict[tuple[str, str], dict] = {}
+
+
+def register_codes(entity: str, **fields: dict) -> None:
+    for key, labels in fields.items():
+        CODES[(entity, key)] = labels
+
+
 def entity_name(entity: str) -> str:
     return ENTITIES.get(entity, "Object")
 
@@ -101,18 +111,22 @@ def _amount(value) -> str:
         return str(value)
 
 
-def format_value(key: str, value, names: dict | None = None) -> str:
+def format_value(key: str, value, names: dict | None = None, codes: dict | None = None) -> str:
     """One value as a person reads it: € 1.234,56, 1-6-2026, ja/nee, – for nothing, names for references."""
     if value is None or value == "":
         return "–"
     if isinstance(value, bool):
         return "ja" if value else "nee"
+    if codes and isinstance(value, str):
+        return str(codes.get(value, value))
+    if key == "fte":
+        return str(value).replace(".", ",")
     if key in REFERENCES and names is not None:
         return names.get((REFERENCES[key], value)) or f"{entity_name(REFERENCES[key])} (verwijderd)"
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {format_value(key, v, names)}" for k, v in value.items()) or "–"
+        return "; ".join(f"{k}: {format_value(key, v, names, codes)}" for k, v in value.items()) or "–"
     if isinstance(value, list | tuple):
-        return ", ".join(format_value(key, v, names) for v in value) or "–"
+        return ", ".join(format_value(key, v, names, codes) for v in value) or "–"
     if key in AMOUNTS:
         return _amount(value)
     if isinstance(value, date | datetime) or (key in ("date", "start_date", "end_date", "signed_date", "through",
@@ -241,14 +255,15 @@ class Namer:
         return {key: self.name(key[0], key[1]) for key in self.objects}
 
 
-def _rows(action: str, changes: dict, names: dict, hide: tuple = ()) -> list[tuple[str, str, str]]:
+def _rows(entity: str, action: str, changes: dict, names: dict, hide: tuple = ()) -> list[tuple[str, str, str]]:
     before, after = changes.get("before") or {}, changes.get("after") or {}
     rows = []
     for key in [*after, *(k for k in before if k not in after)]:
         if key in HIDDEN or key in hide or (action == "create" and after.get(key) in (None, "", [], {})):
             continue
-        old = format_value(key, before.get(key), names) if key in before else "–"
-        new = format_value(key, after.get(key), names) if key in after else "–"
+        codes = CODES.get((entity, key))
+        old = format_value(key, before.get(key), names, codes) if key in before else "–"
+        new = format_value(key, after.get(key), names, codes) if key in after else "–"
         rows.append((field_name(key), old, new))
     return rows
 
@@ -275,7 +290,7 @@ def readable(session, entries, hide: tuple = ()) -> list[Readable]:
                 notes.append(f"{field_name(key)}: {format_value(key, value, names)}")
         result.append(Readable(entry=e, time=local_time(e.at), actor=e.actor_label, action=action_name(e.action),
                                kind=kind, label=namer.name(e.entity, e.entity_id, values),
-                               rows=_rows(e.action, changes, names, hide), notes=notes))
+                               rows=_rows(e.entity, e.action, changes, names, hide), notes=notes))
     return result
 
 
@@ -286,5 +301,5 @@ def current_rows(session, entity: str, current: dict, hide: tuple = ()) -> list[
         if key in REFERENCES and isinstance(value, int):
             wanted.setdefault(REFERENCES[key], set()).add(value)
     names = Namer(session, [], wanted).names()
-    return [(field_name(k), format_value(k, v, names)) for k, v in current.items()
+    return [(field_name(k), format_value(k, v, names, CODES.get((entity, k)))) for k, v in current.items()
             if k not in HIDDEN and k not in hide]

@@ -166,3 +166,24 @@ def test_a_full_page_of_entries_runs_as_many_queries_as_a_short_one(client, sess
     assert many <= few + 2, (few, many)
     assert "Betaling BET-29 op verplichting V-129 (STM-129)" in _main(client.get("/audit/").get_data(as_text=True))
 
+
+
+def test_codes_read_as_their_labels(client, session, world):
+    text = _page(client, session, world["fin"], f"/audit/Project/{world['project'].id}")
+    assert "Vormen van uitbuiting – Seksuele uitbuiting" in text and "seksuele_uitbuiting" not in text
+    assert "Categorie – Nieuw" in text
+    payments = _page(client, session, world["fin"], "/audit/?soort=Payment")
+    assert "Soort – Voorschot" in payments
+
+
+def test_kasschuif_and_closed_period_read_in_dutch(client, session, world):
+    budget.add_kasschuif(session, world["fin"], world["prog"], amounts={2025: "-1000", 2026: "1000"},
+                         moment="najaarsnota", reason="Vertraging", mutation_date=date(2025, 10, 1))
+    budget.close_period(session, world["fin"], world["prog"], date(2025, 3, 31))
+    session.commit()
+    text = _page(client, session, world["fin"])
+    assert "Kasschuif 2025 (STM)" in text and "Kasschuif aangemaakt" in text and "Moment – Najaarsnota" in text
+    assert "Afgesloten periode (STM)" in text and "Afgesloten periode afgesloten" in text
+    assert "Afgesloten tot en met – 31-3-2025" in text and "Handeling – Afgesloten" in text
+    for developer in DEVELOPER_OUTPUT:
+        assert developer not in text, developer
