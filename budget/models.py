@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.audit_labels import register_codes
 from core.db import Base, utcnow
 from core.money import Fte
 from projects.models import in_list, year_check
@@ -342,3 +343,10 @@ class Payment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     commitment: Mapped[Commitment] = relationship(back_populates="payments")
+
+
+# The audit trail shows these codes by their labels; core.audit_labels cannot import this module.
+register_codes("FundingSource", kind=FUNDING_KINDS)
+register_codes("BudgetMutation", kind=MUTATION_KINDS, moment=MUTATION_MOMENTS)
+register_codes("Payment", kind=PAYMENT_KINDS)
+register_codes("PeriodClosure", action=PERIOD_ACTIONS)

@@ -264,3 +264,29 @@ def trail_choices(session) -> tuple[list[str], list[str]]:
 def object_history(session, entity: str, entity_id: int) -> list[AuditEntry]:
     return session.scalars(select(AuditEntry).where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
                            .order_by(AuditEntry.id)).all()
+
+
+def _mapped_classes() -> dict[str, type]:
+    # By class name, as the trail stores it; core does not import the budget or projects models.
+    return {m.class_.__name__: m.class_ for m in Base.registry.mappers}
+
+
+def objects_by_id(session, wanted: dict[str, set[int]]) -> dict[tuple[str, int], Any]:
+    """The objects the trail names that still exist, one query per object type."""
+    classes, found = _mapped_classes(), {}
+    for entity, ids in wanted.items():
+        cls = classes.get(entity)
+        ids = {i for i in ids if isinstance(i, int)}
+        if cls is None or not ids:
+            continue
+        for obj in session.scalars(select(cls).where(cls.id.in_(sorted(ids)))):
+            found[(entity, obj.id)] = obj
+    return found
+
+
+def latest_entry(session, entity: str, entity_id) -> AuditEntry | None:
+    """The newest entry of one object: on the 409 page, what the other person saved."""
+    if not isinstance(entity_id, int):
+        return None
+    return session.scalar(select(AuditEntry).where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
+                          .order_by(AuditEntry.id.desc()).limit(1))

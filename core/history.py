@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from flask import Blueprint, render_template, request
 
 from core.audit import object_history, trail_choices, trail_query
+from core.audit_labels import Namer, action_name, entity_name, readable
 from core.auth import role_required
 from core.db import db
 from core.params import page_arg, parse_id
@@ -42,7 +43,11 @@ def index():
     entities, actions = trail_choices(db.session)
     args = {k: v for k, v in {**filters, "van": request.args.get("van", ""),
                               "tot": request.args.get("tot", "")}.items() if v}
-    return render_template("audit/index.html", page=page, entities=entities, actions=actions, args=args)
+    # The filter keeps the stored value (the URL stays stable); the person reads the Dutch name.
+    entities = sorted(((e, entity_name(e)) for e in entities), key=lambda pair: pair[1])
+    actions = sorted(((a, action_name(a)) for a in actions), key=lambda pair: pair[1])
+    return render_template("audit/index.html", page=page, entries=readable(db.session, page.items),
+                           entities=entities, actions=actions, args=args)
 
 
 @bp.route("/<entity>/<int:entity_id>")
@@ -50,4 +55,5 @@ def index():
 def history(entity: str, entity_id: int):
     """Every change to one object, oldest first, with before and after."""
     entries = object_history(db.session, entity, entity_id)
-    return render_template("audit/history.html", entity=entity, entity_id=entity_id, entries=entries)
+    label = Namer(db.session, entries).name(entity, entity_id) if entries else entity_name(entity)
+    return render_template("audit/history.html", label=label, entries=readable(db.session, entries))

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.audit import diff, record, snapshot
+from core.audit_labels import register_codes
 from core.db import Base, utcnow
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
@@ -31,6 +32,7 @@ ROLES = {
     "lezer": "Lezer",
 }
 FINANCE_ROLES = ("beheerder", "financieel")
+register_codes("User", role=ROLES)  # the audit trail shows "Financieel medewerker", not the code
 MIN_PASSWORD_LENGTH = 12
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters

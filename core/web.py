@@ -134,9 +134,21 @@ def _error_page(code: int, title, text):
 
 def _stale_edit(error):
     """409: the record changed since the form was opened; show what it is now, overwrite nothing."""
+    from core.audit import latest_entry
+    from core.audit_labels import Namer, current_rows, entity_name, readable
+
     db.session.rollback()
     current = getattr(error, "current", {}) or {}
-    return render_template("errors/conflict.html", current=current), 409
+    entity = getattr(error, "what", "") or ""
+    # What the colleague saved is the object's newest audit entry (same transaction as the save).
+    last = latest_entry(db.session, entity, current.get("id")) if entity else None
+    label = Namer(db.session, [last] if last else []).name(entity, current.get("id"), current) if entity else ""
+    # Internal notes are for finance roles only, as on the project page.
+    hide = () if getattr(current_user, "role", None) in ("beheerder", "financieel") \
+        else ("internal_notes", "contact_person")
+    change = readable(db.session, [last], hide)[0] if last else None
+    return render_template("errors/conflict.html", label=label or entity_name(entity), change=change,
+                           rows=current_rows(db.session, entity, current, hide)), 409
 
 
 def _database_unavailable(error):

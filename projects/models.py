@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.audit_labels import register_codes
 from core.db import Base, utcnow
 from core.validate import YEAR_MAX, YEAR_MIN
 
@@ -235,3 +236,10 @@ class StatusUpdate(Base):
 
     project: Mapped[Project] = relationship(back_populates="updates")
     author = relationship("User")
+
+
+# The audit trail shows these codes by their labels; core.audit_labels cannot import this module.
+register_codes("Project", category=CATEGORIES, line=LINES, forms=EXPLOITATION_FORMS, instrument=INSTRUMENTS,
+               status=STATUSES, initial_status=STATUSES)
+register_codes("StatusUpdate", status=STATUSES, rag=RAG)
+register_codes("Organisation", type=ORGANISATION_TYPES)

@@ -73,11 +73,11 @@ def test_audit_page_filters_and_object_history(client, session, trail):
     page = client.get("/audit/?soort=BudgetMutation")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert text.count("BudgetMutation ") == 3 and "FundingSource " not in text
+    assert text.count("Mutatie aangemaakt") == 3 and "Financieringsbron aangemaakt" not in text
     mutation_id = session.scalar(select(AuditEntry.entity_id).where(AuditEntry.entity == "BudgetMutation")
                                  .order_by(AuditEntry.id))
     history = client.get(f"/audit/BudgetMutation/{mutation_id}").get_data(as_text=True)
-    assert "Mutatie 0" in history and "create" in history
+    assert "Mutatie 0" in history and "Mutatie aangemaakt" in history
     assert client.get("/audit/?van=2000-01-01&tot=2000-01-02").get_data(as_text=True).count("Geen wijzigingen") == 1
 
 

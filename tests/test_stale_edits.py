@@ -5,15 +5,24 @@ import re
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from budget import services as budget
 from budget.models import BudgetMutation
+from core.audit import AuditEntry
+from core.audit_labels import local_time
 from core.db import db
 from projects import services as portfolio
 from projects.models import Organisation, Project
 from tests.factories import fund, login, make_programme, make_project, make_user
+
+
+def _page_text(html: str) -> str:
+    """The page's own text without tags, as a person reads it."""
+    main = html[html.index("<main"):html.index("</main>")]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main)).replace("&amp;", "&")
 
 
 def _version(html: str) -> str:
@@ -171,3 +180,29 @@ def test_a_save_landing_between_the_version_check_and_the_lock_is_not_overwritte
     assert late.status_code == 409
     session.expire_all()
     assert session.get(Organisation, org.id).name == "Stichting Collega"
+
+
+def test_the_conflict_page_says_what_happened_and_what_to_do(app, session):
+    boss = make_user(session, "beheerder")
+    first, second = make_user(session, "financieel"), make_user(session, "financieel")
+    org = portfolio.create_organisation(session, boss, "Stichting Start", "ngo")
+    session.commit()
+    clients = []
+    for user in (first, second):
+        client = app.test_client()
+        login(client, user)
+        clients.append(client)
+    url = f"/organisaties/{org.id}/bewerken"
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', clients[0].get(url).get_data(as_text=True))[1]
+    assert clients[0].post(url, data={"version": version, "name": "Stichting Nieuw", "type": "ngo"}).status_code == 302
+    late = clients[1].post(url, data={"version": version, "name": "Stichting Laat", "type": "gemeente"})
+    assert late.status_code == 409
+    text = _page_text(late.get_data(as_text=True))
+    assert "Iemand anders heeft Organisatie Stichting Nieuw opgeslagen" in text
+    assert "Open het formulier opnieuw" in text
+    assert "Wat de ander wijzigde" in text and first.email in text and "Organisatie gewijzigd" in text
+    assert "Naam Stichting Start Stichting Nieuw" in text
+    entry = session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
+    assert local_time(entry.at) in text
+    for developer in ("version", "created_at", "{'", "name", "Organisation"):
+        assert developer not in text, developer
