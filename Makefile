@@ -43,6 +43,7 @@ bench: venv
 
 # README screenshots from the demo programme (headless Debian chromium).
 screenshots: venv
+	bash scripts/need-chromium.sh
 	$(VENV)/bin/python scripts/screenshots.py
 
 # Production-style serving: no demo fallbacks, so the configuration must be explicit.

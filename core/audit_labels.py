@@ -16,7 +16,7 @@ ENTITIES = {
     "Organisation": "Organisatie", "FundingSource": "Financieringsbron", "BudgetAllocation": "Budgettoewijzing",
     "BudgetMutation": "Mutatie", "StaffingReservation": "Reservering ambtelijke ondersteuning",
     "StaffingCost": "Personeelskosten", "User": "Gebruiker", "Import": "Import",
-    "PeriodClosure": "Afgesloten periode", "StatusUpdate": "Statusupdate", "ReportSnapshot": "Vastgelegde stand",
+    "PeriodClosure": "Boekperiode", "StatusUpdate": "Statusupdate", "ReportSnapshot": "Vastgelegde stand",
     "Audittrail": "Audittrail",
 }
 ACTIONS = {

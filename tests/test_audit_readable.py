@@ -183,7 +183,7 @@ def test_kasschuif_and_closed_period_read_in_dutch(client, session, world):
     session.commit()
     text = _page(client, session, world["fin"])
     assert "Kasschuif 2025 (STM)" in text and "Kasschuif aangemaakt" in text and "Moment – Najaarsnota" in text
-    assert "Afgesloten periode (STM)" in text and "Afgesloten periode afgesloten" in text
+    assert "Boekperiode (STM)" in text and "Boekperiode afgesloten" in text
     assert "Afgesloten tot en met – 31-3-2025" in text and "Handeling – Afgesloten" in text
     for developer in DEVELOPER_OUTPUT:
         assert developer not in text, developer
