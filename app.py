@@ -31,25 +31,7 @@ MIN_SECRET_KEY_LENGTH = 32
 
 def _secret_key(database_url: str) -> str:
     """SECRET_KEY from the environment; only the local demo database may make its own."""
-    key = os.environ.get("SECRET_KEY")
-    demo = database_url == DEMO_DATABASE_URL
-    if key:
-        if len(key) < MIN_SECRET_KEY_LENGTH and not demo:
-            raise RuntimeError(
-                f"SECRET_KEY is te kort: gebruik minstens {MIN_SECRET_KEY_LENGTH} willekeurige tekens, "
-                "bijvoorbeeld de uitvoer van: python -c 'import secrets; print(secrets.token_hex(32))'."
-            )
-        return key
-    if not demo:
-        raise RuntimeError(
-            "SECRET_KEY ontbreekt: zet de omgevingsvariabele SECRET_KEY (verplicht buiten de demo)."
-        )
-    key_file = DATA_DIR / ".secret_key"
-    if not key_file.exists():
-        DATA_DIR.mkdir(exist_ok=True)
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return _key_from_environment("SECRET_KEY", database_url, MIN_SECRET_KEY_LENGTH, "verplicht buiten de demo")
 
 
 def _audit_key(database_url: str) -> str:
@@ -60,21 +42,27 @@ def _audit_key(database_url: str) -> str:
     """
     from core.auditkey import MIN_AUDIT_KEY_LENGTH
 
-    key = os.environ.get("AUDIT_KEY")
+    return _key_from_environment("AUDIT_KEY", database_url, MIN_AUDIT_KEY_LENGTH,
+                                 "verplicht buiten de demo; bewaar hem buiten de database")
+
+
+def _key_from_environment(name: str, database_url: str, minimum: int, why: str) -> str:
+    """A secret key from the environment variable `name`, at least `minimum` long outside the demo.
+
+    Only the local demo database may make its own, kept in data/.<name in lower case> (mode 0600).
+    """
+    key = os.environ.get(name)
     demo = database_url == DEMO_DATABASE_URL
     if key:
-        if len(key) < MIN_AUDIT_KEY_LENGTH and not demo:
+        if len(key) < minimum and not demo:
             raise RuntimeError(
-                f"AUDIT_KEY is te kort: gebruik minstens {MIN_AUDIT_KEY_LENGTH} willekeurige tekens, "
+                f"{name} is te kort: gebruik minstens {minimum} willekeurige tekens, "
                 "bijvoorbeeld de uitvoer van: python -c 'import secrets; print(secrets.token_hex(32))'."
             )
         return key
     if not demo:
-        raise RuntimeError(
-            "AUDIT_KEY ontbreekt: zet de omgevingsvariabele AUDIT_KEY (verplicht buiten de demo; "
-            "bewaar hem buiten de database)."
-        )
-    key_file = DATA_DIR / ".audit_key"
+        raise RuntimeError(f"{name} ontbreekt: zet de omgevingsvariabele {name} ({why}).")
+    key_file = DATA_DIR / f".{name.lower()}"
     if not key_file.exists():
         DATA_DIR.mkdir(exist_ok=True)
         key_file.write_text(secrets.token_hex(32))
@@ -154,13 +142,12 @@ def _register_blueprints(app: Flask) -> None:
     import core.once  # noqa: F401
     import projects.models  # noqa: F401
     import reports.models  # noqa: F401
-    from core.auth import bp as auth_bp
-    from projects.views import bp as projects_bp
-    from reports.views import bp as reports_bp
-
     from budget.views import bp as budget_bp
     from core.admin import bp as users_bp
+    from core.auth import bp as auth_bp
     from core.history import bp as audit_bp
+    from projects.views import bp as projects_bp
+    from reports.views import bp as reports_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(users_bp)

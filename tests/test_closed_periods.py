@@ -29,11 +29,11 @@ from budget.models import (
 )
 from core.audit import AuditEntry
 from core.errors import Conflict
-from imports.contract import SHEETS
 from reports import excel
 from reports.queries import live_frames
 from reports.services import list_snapshots
 from tests.factories import fund, login, make_programme, make_project, make_user
+from tests.test_import import xlsx
 
 CLOSED = "30-06-2025"
 REFUSED = f"De periode t/m {CLOSED} is afgesloten"
@@ -81,19 +81,6 @@ def close_on_the_command_line(runner, through="2025-06-30"):
     return result
 
 
-def workbook(sheets: dict[str, list[list]]) -> bytes:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        sheet.append(SHEETS[name])
-        for row in rows:
-            sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 BACKDATED_PAYMENT = {"Betalingen": [["BET-OUD", "P1", "BS-1", "15-03-2025", 1000, "Betaling"]]}
 
 
@@ -119,7 +106,7 @@ def test_the_payment_form_refuses_a_backdated_payment(app, session, runner, worl
 
 def test_the_web_import_refuses_a_backdated_payment(app, session, runner, world):
     client = client_for(app, world["fin"])
-    data = workbook(BACKDATED_PAYMENT)
+    data = xlsx(BACKDATED_PAYMENT)
 
     def upload(url):
         return client.post(url, data={"file": (io.BytesIO(data), "betalingen.xlsx")},
@@ -144,7 +131,7 @@ def test_the_command_line_import_refuses_a_backdated_payment(session, runner, wo
     close_on_the_command_line(runner)
     before = counts(session)
     path = tmp_path / "betalingen.xlsx"
-    path.write_bytes(workbook(BACKDATED_PAYMENT))
+    path.write_bytes(xlsx(BACKDATED_PAYMENT))
     result = runner.invoke(args=["import", "run", str(path)])
     assert result.exit_code != 0
     assert REFUSED in result.output
@@ -155,7 +142,7 @@ def test_the_import_refuses_commitments_and_adjustments_in_a_closed_period(sessi
     close_on_the_command_line(runner)
     before = counts(session)
     path = tmp_path / "verplichtingen.xlsx"
-    path.write_bytes(workbook({
+    path.write_bytes(xlsx({
         "Verplichtingen": [["P1", "BS-2", "01-04-2025", 2025, 1000]],
         "Bijstellingen": [["BS-1", "01-05-2025", 2025, -1000, "Lagere vaststelling", ""]],
         "Mutaties": [["TST", 2025, 1000, "Beleidsmatig", "Voorjaarsnota", "Terug in de tijd", "", "01-04-2025", ""]],
@@ -231,7 +218,7 @@ def test_allocations_and_staffing_reservations_are_not_changed_from_a_day_in_the
                                        amount=D("90000"), valid_from=date(2025, 6, 30))
     session.rollback()
     path = tmp_path / "budget.xlsx"
-    path.write_bytes(workbook({"Budget": [["TST", source.name, "Structureel", "Kamerstuk 1", 2025, 1_100_000,
+    path.write_bytes(xlsx({"Budget": [["TST", source.name, "Structureel", "Kamerstuk 1", 2025, 1_100_000,
                                            "01-06-2025"]]}))
     result = runner.invoke(args=["import", "run", str(path)])
     assert result.exit_code != 0 and "blad Budget, regel 2, kolom Datum: " + REFUSED in result.output
@@ -296,7 +283,7 @@ def test_reopening_on_the_command_line_and_in_later_reports(app, session, runner
 
     # The backdated payment the closed period refused now goes through the command line's import.
     path = tmp_path / "betalingen.xlsx"
-    path.write_bytes(workbook(BACKDATED_PAYMENT))
+    path.write_bytes(xlsx(BACKDATED_PAYMENT))
     imported = runner.invoke(args=["import", "run", str(path)])
     assert imported.exit_code == 0, imported.output
     session.expire_all()
@@ -373,7 +360,7 @@ def test_payments_are_dated_between_signing_and_today(app, session, world, tmp_p
         response = client.post(url, data={"payment_date": day, "amount": "1.000,00", "kind": "betaling"})
         assert response.status_code == 400 and message in text(response), day
     path = tmp_path / "oud.xlsx"
-    path.write_bytes(workbook({"Betalingen": [["", "P1", "BS-1", "15-01-1990", 1000, "Betaling"],
+    path.write_bytes(xlsx({"Betalingen": [["", "P1", "BS-1", "15-01-1990", 1000, "Betaling"],
                                               ["", "P1", "BS-1", "14-01-2025", 1000, "Betaling"]]}))
     result = runner.invoke(args=["import", "run", str(path)])
     assert result.exit_code != 0
