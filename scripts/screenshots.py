@@ -1,12 +1,14 @@
-"""Regenerate the README screenshots from the demo programme: `make screenshots`."""
+"""Regenerate the screenshots of the README and docs/handleiding.md from the demo programme: `make screenshots`."""
 from __future__ import annotations
 
+import logging
 import sys
 import tempfile
 import threading
 from pathlib import Path
 
 import flask_migrate
+import pyotp
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -22,6 +24,30 @@ from projects.models import Project  # noqa: E402
 OUT = ROOT / "docs" / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
+PHONE, DESKTOP = 375, 1280
+# The demo project whose leader's status form is shown: running, with earlier updates.
+STATUS_PROJECT = "STM-005"
+
+
+def shots(ids: dict) -> list[tuple[str, str, int, str, object]]:
+    """Every screenshot as (role, file name, viewport width, path, action before the shot).
+
+    tests/test_scripts.py checks that every image the README and the handleiding show is made here.
+    """
+    return [
+        (None, "handleiding-inloggen.png", DESKTOP, "/login", None),
+        ("financieel", "dashboard.png", DESKTOP, "/?jaar=2026&peildatum=2026-11-30", None),
+        ("financieel", "project.png", DESKTOP, f"/projecten/{ids['fullest']}", None),
+        ("financieel", "form-errors.png", DESKTOP, f"/projecten/{ids['fullest']}/verplichtingen/nieuw", _overrun),
+        ("financieel", "report-chart.png", DESKTOP, "/rapportage?jaar=2026&peildatum=2026-11-30", None),
+        ("financieel", "handleiding-projecten.png", DESKTOP, "/projecten", None),
+        ("financieel", "handleiding-budget.png", DESKTOP, "/budget", None),
+        ("projectleider", "handleiding-mijn-projecten.png", DESKTOP, "/projecten/mijn", None),
+        ("projectleider", "handleiding-statusupdate.png", DESKTOP, f"/projecten/{ids['status']}/status", None),
+        ("projectleider", "handleiding-telefoon.png", PHONE, "/projecten/mijn", None),
+        ("beheerder", "handleiding-gebruikers.png", DESKTOP, "/gebruikers/", None),
+        ("beheerder", "handleiding-audittrail.png", DESKTOP, "/audit/", None),
+    ]
 
 
 def main() -> None:
@@ -33,41 +59,59 @@ def main() -> None:
                           "WTF_CSRF_ENABLED": True})
         with app.app_context():
             flask_migrate.upgrade()
-            logins = load_demo(db.session, with_users=True)["users"]
+            logins: dict = {}
+            for email, role, password in load_demo(db.session, with_users=True)["users"]:
+                logins.setdefault(role, (email, password))  # the first projectleider owns STATUS_PROJECT
             db.session.commit()
-            # The project with the most commitments makes the fullest project page.
-            project_id = db.session.scalar(select(Project.id).join(Commitment).group_by(Project.id)
-                                           .order_by(db.func.count(Commitment.id).desc()).limit(1))
+            ids = {
+                # The project with the most commitments makes the fullest project page.
+                "fullest": db.session.scalar(select(Project.id).join(Commitment).group_by(Project.id)
+                                             .order_by(db.func.count(Commitment.id).desc()).limit(1)),
+                "status": db.session.scalar(select(Project.id).where(Project.code == STATUS_PROJECT)),
+            }
             db.session.remove()
-        email, _role, password = next(u for u in logins if u[1] == "financieel")
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per image, not per request
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                page.goto(f"{base}/login")
-                page.fill("#email", email)
-                page.fill("#password", password)
-                page.get_by_role("button", name="Inloggen").click()
-                page.wait_for_url(f"{base}/")
-                shots = [
-                    ("dashboard.png", "/?jaar=2025&peildatum=2025-12-31", None),
-                    ("project.png", f"/projecten/{project_id}", None),
-                    ("form-errors.png", f"/projecten/{project_id}/verplichtingen/nieuw", _overrun),
-                    ("report-chart.png", "/rapportage?jaar=2025&peildatum=2025-12-31", None),
-                ]
-                for name, path, action in shots:
+                contexts: dict = {}
+                for role, name, width, path, action in shots(ids):
+                    # One signed-in browser context per role, so each role logs in (and enrols) once.
+                    if role not in contexts:
+                        contexts[role] = browser.new_context(viewport={"width": DESKTOP, "height": 900})
+                        if role:
+                            _log_in(contexts[role].new_page(), base, *logins[role])
+                    page = contexts[role].new_page()
+                    page.set_viewport_size({"width": width, "height": 900 if width == DESKTOP else 800})
                     page.goto(base + path)
                     if action:
                         action(page)
                     page.wait_for_timeout(500)  # let Plotly finish drawing
                     page.screenshot(path=str(OUT / name), full_page=name != "report-chart.png")
+                    page.close()
                     print(f"{OUT / name}")
                 browser.close()
         finally:
             server.shutdown()
+
+
+def _log_in(page, base: str, email: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.get_by_role("button", name="Inloggen").click()
+    page.wait_for_load_state()
+    if page.url.endswith("/login/koppelen"):
+        # The demo beheerder links an authenticator app at the first login: type the key's code.
+        page.fill("#code", pyotp.TOTP(page.locator("code.secret").inner_text()).now())
+        page.get_by_role("button", name="Koppelen en inloggen").click()
+        page.wait_for_load_state()
+    if "/login" in page.url:
+        raise SystemExit(f"Inloggen als {email} is mislukt ({page.url}).")
+    page.close()
 
 
 def _overrun(page) -> None:

@@ -96,3 +96,22 @@ def test_ci_installs_chromium_before_make_test():
     ci = (ROOT / ".ci" / "run").read_text()
     assert ci.index("apt-get install -y --no-install-recommends chromium") < ci.index("make test")
     assert os.access(ROOT / "scripts" / "need-chromium.sh", os.X_OK)
+
+
+def test_every_image_in_the_readme_and_the_handleiding_is_made_by_make_screenshots():
+    """A screenshot a document shows but `make screenshots` does not make would silently go stale."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.spec_from_file_location("screenshots", ROOT / "scripts" / "screenshots.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    made = {name for _role, name, *_rest in module.shots({"fullest": 1, "status": 1})}
+    shown = set()
+    for doc in (ROOT / "README.md", ROOT / "docs" / "handleiding.md"):
+        shown |= set(re.findall(r"!\[[^\]]*\]\((?:docs/)?screenshots/([^)]+\.png)\)", doc.read_text()))
+    assert {"dashboard.png", "handleiding-mijn-projecten.png"} <= shown  # the pattern does find images
+    assert shown - made == set(), "afbeeldingen die make screenshots niet maakt"
+    assert all((ROOT / "docs" / "screenshots" / name).is_file() for name in shown)
+    # The README links the Dutch user guide.
+    assert "docs/handleiding.md" in (ROOT / "README.md").read_text()
