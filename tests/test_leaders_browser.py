@@ -30,6 +30,8 @@ def world(app, session):
                         start_date=date(2024, 2, 1))
     fresh = make_project(session, admin, programme, code="STM-002", title="Voorlichting net bijgewerkt",
                          owner_id=owner.id, status="toegekend", line="preventie", start_date=date(2024, 2, 1))
+    make_project(session, admin, programme, code="STM-009", title="Afgerond project", owner_id=owner.id,
+                 status="afgerond", start_date=date(2024, 1, 1))
     portfolio.add_status_update(session, owner, late, status="in_uitvoering", rag="risico",
                                 update_date=date(2024, 6, 1), progress="Werving loopt achter",
                                 public_text="De opvang is gestart.", next_steps="Tweede locatie openen")
@@ -75,6 +77,10 @@ def test_a_project_leader_lands_on_mijn_projecten_with_the_late_update_marked(ap
         assert page.locator("table.mine tbody tr").first.locator("td").first.inner_text() == "STM-001"
         assert "1 jun 2024" in late.inner_text() and "1 dec 2024" in late.inner_text()
         assert page.get_by_text("1 project wacht op een statusupdate.").is_visible()
+        # The closed project is folded away: out of sight until its section is opened.
+        assert not page.get_by_text("Afgerond project").is_visible()
+        page.get_by_text("Afgeronde en gestopte projecten (1)").click()
+        assert page.get_by_role("link", name="Afgerond project").is_visible()
 
         # The status form: the previous update in view, voortgang and next steps carried over.
         late.get_by_role("link", name="Status bijwerken STM-001").click()
@@ -129,7 +135,7 @@ def test_page_size_choice_in_the_browser(app, session, world):
         page.get_by_label("Projecten per pagina").select_option("50")
         page.get_by_role("button", name="Toon").click()
         page.wait_for_url("**per_pagina=50**")
-        assert page.locator("table.project-list tbody tr").count() == 35
+        assert page.locator("table.project-list tbody tr").count() == 36
         assert page.get_by_role("navigation", name="Paginering").count() == 0
 
 
