@@ -27,7 +27,7 @@ from budget.views import (
     save,
 )
 from core.db import db
-from core.sections import add_project_section
+from core.sections import add_project_section, provide_project_money
 from projects.models import Project
 
 
@@ -122,3 +122,5 @@ def commitment_delete(commitment_id: int):
 
 # The money section of the project page: projects must not import budget, so budget adds it.
 add_project_section("budget/_project_money.html", queries.project_money)
+# ... and the committed and paid columns of the project list (projects.queries.project_list).
+provide_project_money(queries.project_money_sums)

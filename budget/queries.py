@@ -23,6 +23,7 @@ from budget.models import (
 )
 from budget.overruns import overrun_notes
 from core.money import ZERO, Money
+from projects.models import Project
 
 
 def budget_overview(session, programme) -> dict:
@@ -150,3 +151,20 @@ def project_money(session, project) -> dict:
     result["remaining"] = result["total"] - result["paid"]
     result["years"] = years
     return result
+
+
+def project_money_sums(programme_id: int):
+    """Per project of the programme: committed (signed totals + adjustments) and paid, as the project page
+    counts them (every entry, whatever its date), in the stored unit: one aggregate subquery for the list."""
+    own = select(Project.id).where(Project.programme_id == programme_id)
+    parts = union_all(
+        select(Commitment.project_id.label("project_id"), Commitment.total.label("committed"),
+               literal_column("0").label("paid")).where(Commitment.project_id.in_(own)),
+        select(Commitment.project_id, CommitmentAdjustment.amount, literal_column("0"))
+        .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id).where(Commitment.project_id.in_(own)),
+        select(Commitment.project_id, literal_column("0"), Payment.amount)
+        .join(Commitment, Payment.commitment_id == Commitment.id).where(Commitment.project_id.in_(own)),
+    ).subquery("money_parts")
+    return (select(parts.c.project_id, func.sum(parts.c.committed).label("committed"),
+                   func.sum(parts.c.paid).label("paid"))
+            .group_by(parts.c.project_id).subquery("project_money"))

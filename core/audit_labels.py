@@ -40,7 +40,7 @@ FIELDS = {
     "through": "Afgesloten tot en met", "previous": "Eerder afgesloten tot en met",
     "closed_through": "Afgesloten tot en met", "action": "Handeling", "actor_label": "Door",
     "email": "E-mail", "role": "Rol", "active": "Actief", "display_name": "Naam", "two_factor": "Tweestapsverificatie",
-    "password": "Wachtwoord", "rag": "Stoplicht", "progress": "Voortgang", "public_text": "Openbare tekst",
+    "password": "Wachtwoord", "rag": "Voortgang", "progress": "Toelichting (intern)", "public_text": "Openbare tekst",
     "next_steps": "Vervolgstappen", "peildatum": "Peildatum", "kamerstuk": "Kamerstuk", "bestand": "Bestand",
     "counts": "Aantallen", "kop": "Laatste regel", "sleutel": "Sleutel", "vorige_sleutel": "Vorige sleutel",
     "valid_from": "Geldig vanaf", "adjustments": "Bijstellingen", "delta": "Verschil",

@@ -103,16 +103,25 @@ PENDING_SECONDS = 5 * 60
 bp = Blueprint("auth", __name__, template_folder="templates")
 
 
-def _safe_next(target: str | None) -> str:
+#: Where a role lands after logging in when no page was asked for (`next`): a project leader's daily
+#: work is their own projects, not the finance dashboard every other role starts on.
+LANDING = {"projectleider": "projects.mine"}
+
+
+def landing_url(user) -> str:
+    return url_for(LANDING.get(user.role, "reports.dashboard"))
+
+
+def _safe_next(target: str | None, default: str) -> str:
     # Only same-site paths: an absolute or scheme-relative URL would be an open redirect.
     # Browsers read "\" as "/" and drop tabs and line breaks, so "/\evil" and "/<tab>/evil"
     # mean "//evil"; a CR or LF would also break the Location header. Printable ASCII only.
     if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
             or not target.isascii() or not target.isprintable() or " " in target):
-        return url_for("reports.dashboard")
+        return default
     parts = urlsplit(target)
     if parts.netloc or parts.scheme:
-        return url_for("reports.dashboard")
+        return default
     return target
 
 
@@ -139,7 +148,7 @@ def login():
         email = form.email.data.strip().lower()
         user = authenticate(db.session, email, form.password.data)
         if user is not None:
-            next_url = _safe_next(request.args.get("next"))
+            next_url = _safe_next(request.args.get("next"), landing_url(user))
             # A fresh session at login: nothing from before the login carries over.
             session.clear()
             if user.needs_second_factor:

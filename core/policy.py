@@ -51,6 +51,9 @@ POLICY: dict[str, Rule] = {
     "reports.snapshot": Rule(ALL),
     "reports.snapshot_diff": Rule(ALL),
     "projects.index": Rule(ALL),
+    # The list's downloads; the internal version (?versie=intern) is checked in the view (finance only).
+    "projects.export_csv": Rule(ALL),
+    "projects.export_xlsx": Rule(ALL),
     "projects.detail": Rule(ALL),
     "projects.mine": Rule(("projectleider",)),
     "projects.status_update": Rule(STATUS, owner="project"),

@@ -1,4 +1,4 @@
-"""Sections that one package adds to another's page, computed by the view (a template never queries)."""
+"""What one package adds to another's pages: project-page sections, and the per-project money sums of the list."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,3 +23,16 @@ def add_project_section(template: str, loader: Callable) -> None:
 
 def project_sections(session, project) -> list[Section]:
     return [Section(template, loader(session, project)) for template, loader in _PROJECT_SECTIONS]
+
+
+#: builder(programme_id) -> a subquery (project_id, committed, paid), sums in the stored unit, of the
+#: programme's projects that have money. The budget package provides it: projects must not import budget.
+_PROJECT_MONEY: list[Callable] = []
+
+
+def provide_project_money(builder: Callable) -> None:
+    _PROJECT_MONEY[:] = [builder]
+
+
+def project_money_sums(programme_id: int):
+    return _PROJECT_MONEY[0](programme_id)

@@ -80,10 +80,10 @@ class StatusUpdateForm(FlaskForm):
     # The view offers only the statuses this user may set; a posted status is judged by the rule
     # (projects.rules.check_status_change), whose message says why, not by "not a valid choice".
     status = SelectField(_l("Nieuwe status"), choices=[], validate_choice=False)
-    rag = SelectField(_l("Voortgang (RAG)"), choices=choices(RAG.items(), _CHOOSE),
+    rag = SelectField(_l("Voortgang"), choices=choices(RAG.items(), _CHOOSE),
                       validators=[InputRequired(_l("Kies hoe het project ervoor staat."))])
     update_date = DateField(_l("Datum"), default=date.today,
                             validators=[InputRequired(_l("Vul een datum in."))])
-    progress = TextAreaField(_l("Voortgang (intern)"), render_kw={"rows": 4})
+    progress = TextAreaField(_l("Toelichting (intern)"), render_kw={"rows": 4})
     public_text = TextAreaField(_l("Openbare tekst voor de Kamer"), render_kw={"rows": 4})
     next_steps = TextAreaField(_l("Volgende stappen"), render_kw={"rows": 3})

@@ -71,6 +71,8 @@ TRANSITIONS = {
 }
 #: Statuses whose requested amount counts as pipeline ("in voorbereiding") while uncommitted.
 PIPELINE_STATUSES = ("voorstel", "in_behandeling")
+#: Voortgang: how a project is going. The stored codes (column `rag`) are those of a red/amber/green
+#: traffic light; pages and exports only ever show these plain Dutch words, never "RAG".
 RAG = {"op_koers": "Op koers", "risico": "Risico", "achter": "Achter"}
 ORGANISATION_TYPES = {
     "preventie": "Preventie",

@@ -1,9 +1,13 @@
 """Read-only queries for the portfolio pages: the project list, a project's page, form choices (no rules)."""
 from __future__ import annotations
 
-from sqlalchemy import case, func, or_, select
+from dataclasses import dataclass
+
+from sqlalchemy import Select, case, func, literal_column, or_, select, type_coerce
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
+from core.money import Money
+from core.sections import project_money_sums
 from core.users import User
 from projects.models import (
     CATEGORIES,
@@ -30,10 +34,21 @@ SORTS = {
     "status": _in_listed_order(Project.status, STATUSES),
     "organisatie": Organisation.name,
 }
+#: The money columns sort on the list's own sums (built per programme, so not in SORTS).
+MONEY_SORTS = ("verplicht", "betaald", "resterend")
+SORT_KEYS = (*SORTS, *MONEY_SORTS)
 
 
-def project_list(programme, filters: dict, sort: str, descending: bool):
-    """(page query, count query) of the project list with its filters (already checked) and sort key."""
+@dataclass(frozen=True)
+class ProjectList:
+    """The list's queries: `rows` (Project, vormen, verplicht, betaald, resterend) in order, and `totals`
+    (count, verplicht, betaald, resterend) over every filtered project, not just one page."""
+
+    rows: Select
+    totals: Select
+
+
+def _conditions(programme, filters: dict) -> list:
     conditions = [Project.programme_id == programme.id]
     if "categorie" in filters:
         conditions.append(Project.category == filters["categorie"])
@@ -48,16 +63,41 @@ def project_list(programme, filters: dict, sort: str, descending: bool):
     if "zoek" in filters:
         pattern = f"%{filters['zoek'].lower()}%"
         conditions.append(or_(func.lower(Project.code).like(pattern), func.lower(Project.title).like(pattern)))
-    column = SORTS[sort]
+    return conditions
+
+
+def project_list(programme, filters: dict, sort: str, descending: bool, *, with_owner: bool = False) -> ProjectList:
+    """The project list with its filters (already checked), sort key and money; `with_owner` loads the owner."""
+    conditions = _conditions(programme, filters)
+    money = project_money_sums(programme.id)
+    # Sums in SQL (the stored cents), read as Money: a project without commitments has 0,00.
+    committed = type_coerce(func.coalesce(money.c.committed, literal_column("0")), Money)
+    paid = type_coerce(func.coalesce(money.c.paid, literal_column("0")), Money)
+    remaining = type_coerce(committed - paid, Money)
+    column = {"verplicht": committed, "betaald": paid, "resterend": remaining}.get(sort)
+    if column is None:
+        column = SORTS[sort]
     order = column.desc() if descending else column.asc()
-    query = (select(Project).where(*conditions)
-             .outerjoin(Organisation, Project.organisation_id == Organisation.id)
-             # Eager loading keeps the page at a fixed number of queries, however many projects.
-             .options(contains_eager(Project.organisation), selectinload(Project.forms))
-             # Code breaks ties so the order (and so the pages) are stable.
-             .order_by(order.nulls_last() if sort == "organisatie" else order, Project.code, Project.id))
-    # Counted on the project table alone (the index answers it), not on the joined, sorted page query.
-    return query, select(func.count(Project.id)).where(*conditions)
+    # The forms as one "code,code" column (a correlated index lookup per row), not a selectinload:
+    # that would add a query per 500 rows, and the list may show (and export) every project.
+    forms = (select(func.aggregate_strings(ProjectExploitation.form, ","))
+             .where(ProjectExploitation.project_id == Project.id).scalar_subquery())
+    options = [contains_eager(Project.organisation)]
+    if with_owner:
+        options.append(joinedload(Project.owner))
+    rows = (select(Project, forms.label("vormen"), committed.label("verplicht"), paid.label("betaald"),
+                   remaining.label("resterend"))
+            .where(*conditions)
+            .outerjoin(Organisation, Project.organisation_id == Organisation.id)
+            .outerjoin(money, money.c.project_id == Project.id)
+            # Joined, not loaded per row: a fixed number of queries, however many projects.
+            .options(*options)
+            # Code breaks ties so the order (and so the pages) are stable.
+            .order_by(order.nulls_last() if sort == "organisatie" else order, Project.code, Project.id))
+    totals = (select(func.count(Project.id), type_coerce(func.sum(committed), Money),
+                     type_coerce(func.sum(paid), Money), type_coerce(func.sum(remaining), Money))
+              .select_from(Project).outerjoin(money, money.c.project_id == Project.id).where(*conditions))
+    return ProjectList(rows, totals)
 
 
 def project(session, project_id: int, *options) -> Project | None:
@@ -72,11 +112,19 @@ def project_page(session, project_id: int) -> Project | None:
                    selectinload(Project.updates).joinedload(StatusUpdate.author))
 
 
-def own_projects(session, programme, user_id: int) -> list[Project]:
-    return session.scalars(
+def own_projects(session, programme, user_id: int) -> list[tuple[Project, StatusUpdate | None]]:
+    """A project leader's projects in code order, each with its latest status update (by date, then entry)."""
+    projects = session.scalars(
         select(Project).where(Project.programme_id == programme.id, Project.owner_id == user_id)
         .options(joinedload(Project.organisation), selectinload(Project.updates))
         .order_by(Project.code)).all()
+    return [(p, max(p.updates, key=lambda u: (u.date, u.id), default=None)) for p in projects]
+
+
+def latest_update(session, project: Project) -> StatusUpdate | None:
+    """The update the status form shows and carries over from: the latest by date, then by entry."""
+    return session.scalar(select(StatusUpdate).where(StatusUpdate.project_id == project.id)
+                          .order_by(StatusUpdate.date.desc(), StatusUpdate.id.desc()).limit(1))
 
 
 def organisations(session) -> list[Organisation]:
@@ -102,3 +150,8 @@ def project_form_choices(session, programme, project: Project | None) -> tuple[l
         others = others.where(Project.id != project.id)
     return orgs, [(u.id, u.name) for u in owners], [(pid, f"{code} – {title}")
                                                     for pid, code, title in session.execute(others)]
+
+
+def form_codes(joined: str | None) -> list[str]:
+    """The "code,code" of a list row's forms as codes in code order (as Project.forms lists them)."""
+    return sorted(code for code in (joined or "").split(",") if code)

@@ -1,10 +1,12 @@
 """Portfolio rules on plain state (no session): programme years, project fields, the status lifecycle."""
 from __future__ import annotations
 
+import calendar
 import re
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from core.money import parse_eur
@@ -20,9 +22,23 @@ from projects.models import (
     TRANSITIONS,
 )
 
-__all__ = ["TRANSITIONS", "FINANCIAL_STATUSES", "ProjectLookups", "checked_organisation", "programme_code",
-           "check_programme_years", "check_project", "check_status_change", "may_set_status", "settable_statuses",
-           "status_path"]
+__all__ = [
+    "CLOSED_STATUSES",
+    "FINANCIAL_STATUSES",
+    "TRANSITIONS",
+    "UPDATE_INTERVAL_MONTHS",
+    "ProjectLookups",
+    "check_programme_years",
+    "check_project",
+    "check_status_change",
+    "checked_organisation",
+    "may_set_status",
+    "next_update_due",
+    "programme_code",
+    "settable_statuses",
+    "status_path",
+    "update_overdue",
+]
 
 ORGANISATION_NAME_MAX = 200
 
@@ -216,3 +232,37 @@ def check_status_change(role: str | None, current: str, new: str) -> str:
         raise PermissionDenied(f"De status '{STATUSES[new]}' is een financieel besluit; die zet alleen een "
                                "financieel medewerker of beheerder.", field="status")
     return new
+
+
+# --- Status-update cadence ------------------------------------------------------------------------
+
+#: A project owner updates each running project at least every six months: the Kamer gets a progress
+#: letter twice a year (reference/DOMAIN.md, "Frequency"), so every letter can use an update that is at
+#: most half a year old. Change it here; Mijn projecten, its marker and the README follow.
+UPDATE_INTERVAL_MONTHS = 6
+
+#: Finished or stopped: no more updates are due (opgeschort is paused, not stopped, so it still reports).
+CLOSED_STATUSES = frozenset({"afgerond", "afgewezen", "ingetrokken"})
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later; the month's last day when it is shorter (31 aug + 6 -> 28/29 feb)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def next_update_due(status: str, last_update: date | None, start: date | None, entered: date) -> date | None:
+    """The day a project's next status update is due; None for a closed project.
+
+    An interval after the latest update; a project without any update counts from its start date
+    (or, without one, from the day it was entered), so its first update is due one interval in.
+    """
+    if status in CLOSED_STATUSES:
+        return None
+    return add_months(last_update or start or entered, UPDATE_INTERVAL_MONTHS)
+
+
+def update_overdue(due: date | None, today: date) -> bool:
+    """Achterstallig: the due day has passed without an update (on the day itself it is still on time)."""
+    return due is not None and today > due

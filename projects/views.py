@@ -1,7 +1,18 @@
 """Portfolio pages: project list and page, project and organisation forms, owners' status updates."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -9,12 +20,15 @@ from sqlalchemy.orm import selectinload
 from core import unit
 from core.auth import role_required
 from core.db import db
+from core.download import attachment
 from core.forms import check_version
+from core.money import ZERO
+from core.paging import DEFAULT_PAGE_SIZE, PAGE_SIZES, Page, page_size_arg
 from core.params import page_arg, parse_id
 from core.sections import project_sections
 from core.users import FINANCE_ROLES
 from core.web import current_programme
-from projects import queries, services
+from projects import export, queries, services
 from projects.forms import (
     NONE,
     OrganisationForm,
@@ -34,12 +48,14 @@ from projects.models import (
     Organisation,
     Project,
 )
-from projects.rules import settable_statuses
+from projects.rules import (
+    UPDATE_INTERVAL_MONTHS,
+    next_update_due,
+    settable_statuses,
+    update_overdue,
+)
 
 bp = Blueprint("projects", __name__, template_folder="templates")
-
-PER_PAGE = 25
-
 
 FILTERS = ("categorie", "lijn", "status", "organisatie", "vorm", "zoek")
 
@@ -48,7 +64,8 @@ FILTERS = ("categorie", "lijn", "status", "organisatie", "vorm", "zoek")
 def _labels():
     # The code -> Dutch label maps, so every template shows the same words.
     return {"CATEGORIES": CATEGORIES, "LINES": LINES, "STATUSES": STATUSES, "INSTRUMENTS": INSTRUMENTS,
-            "EXPLOITATION_FORMS": EXPLOITATION_FORMS, "RAG": RAG, "ORGANISATION_TYPES": ORGANISATION_TYPES}
+            "EXPLOITATION_FORMS": EXPLOITATION_FORMS, "RAG": RAG, "ORGANISATION_TYPES": ORGANISATION_TYPES,
+            "form_codes": queries.form_codes}
 
 
 def _no_programme():
@@ -77,25 +94,69 @@ def _filters() -> dict:
     return {k: v for k, v in args.items() if v}
 
 
+def _list_request() -> tuple[dict, str, bool]:
+    """(filters, sort key, descending) of the project list and its exports, from the query string."""
+    sort = request.args.get("sorteer", "code")
+    if sort not in queries.SORT_KEYS:
+        sort = "code"
+    return _filters(), sort, request.args.get("richting") == "af"
+
+
 @bp.route("/projecten")
 @login_required
 def index():
     programme = current_programme()
     if programme is None:
         return _no_programme()
-    filters = _filters()
-    sort = request.args.get("sorteer", "code")
-    if sort not in queries.SORTS:
-        sort = "code"
-    descending = request.args.get("richting") == "af"
-
-    query, count = queries.project_list(programme, filters, sort, descending)
-    page = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False, max_per_page=PER_PAGE,
-                       count=False)
-    page.total = db.session.scalar(count)
-    organisations = queries.organisations(db.session)
+    filters, sort, descending = _list_request()
+    size = page_size_arg()
+    listing = queries.project_list(programme, filters, sort, descending)
+    count, committed, paid, remaining = db.session.execute(listing.totals).one()
+    page = Page(page_arg(), None if size == "alle" else int(size), count)
+    page.items = db.session.execute(listing.rows.offset(page.offset).limit(page.limit)).all()
+    totals = {"verplicht": committed or ZERO, "betaald": paid or ZERO, "resterend": remaining or ZERO}
+    # What every link of the page keeps: the filters, the sort and a chosen page size.
+    list_args = {**filters, "sorteer": sort, "richting": "af" if descending else "op",
+                 "per_pagina": None if size == DEFAULT_PAGE_SIZE else size}
     return render_template("projects/index.html", programme=programme, page=page, filters=filters,
-                           sort=sort, descending=descending, organisations=organisations)
+                           sort=sort, descending=descending, size=size, sizes=PAGE_SIZES, list_args=list_args,
+                           totals=totals, organisations=queries.organisations(db.session),
+                           may_internal=current_user.role in FINANCE_ROLES)
+
+
+def _export_rows(programme):
+    """(version, rows) of the filtered, sorted list, every page; internal only for finance roles (as reports)."""
+    internal = request.args.get("versie") == "intern"
+    if internal and current_user.role not in FINANCE_ROLES:
+        abort(403)
+    filters, sort, descending = _list_request()
+    listing = queries.project_list(programme, filters, sort, descending, with_owner=internal)
+    return internal, db.session.execute(listing.rows).all()
+
+
+def _export_name(programme, internal: bool, ext: str) -> str:
+    return f"projecten-{programme.code}-{date.today():%Y%m%d}-{'intern' if internal else 'openbaar'}.{ext}"
+
+
+@bp.route("/projecten/projecten.csv")
+@login_required
+def export_csv():
+    programme = current_programme() or abort(404)
+    internal, rows = _export_rows(programme)
+    return Response(export.csv_bytes(export.table(rows, internal)), mimetype="text/csv",
+                    headers={"Content-Disposition": attachment(_export_name(programme, internal, "csv"),
+                                                               "projecten.csv")})
+
+
+@bp.route("/projecten/projecten.xlsx")
+@login_required
+def export_xlsx():
+    programme = current_programme() or abort(404)
+    internal, rows = _export_rows(programme)
+    return Response(export.xlsx_bytes(export.table(rows, internal), programme.name, internal),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": attachment(_export_name(programme, internal, "xlsx"),
+                                                               "projecten.xlsx")})
 
 
 @bp.route("/projecten/mijn")
@@ -104,8 +165,17 @@ def mine():
     programme = current_programme()
     if programme is None:
         return _no_programme()
-    projects = queries.own_projects(db.session, programme, current_user.id)
-    return render_template("projects/mine.html", programme=programme, projects=projects)
+    today = date.today()
+    rows = []
+    for project, last in queries.own_projects(db.session, programme, current_user.id):
+        due = next_update_due(project.status, last.date if last else None, project.start_date,
+                              project.created_at.date())
+        rows.append({"project": project, "last": last, "due": due, "overdue": update_overdue(due, today)})
+    # Running projects first, the most urgent update on top; closed ones apart, below.
+    running = sorted((r for r in rows if r["due"] is not None), key=lambda r: (r["due"], r["project"].code))
+    closed = [r for r in rows if r["due"] is None]
+    return render_template("projects/mine.html", programme=programme, running=running, closed=closed,
+                           interval=UPDATE_INTERVAL_MONTHS)
 
 
 @bp.route("/projecten/<int:project_id>")
@@ -188,6 +258,11 @@ def status_update(project_id: int):
     if not services.may_update_status(current_user, project):
         abort(403)
     form = StatusUpdateForm()
+    previous = queries.latest_update(db.session, project)
+    if previous is not None and request.method == "GET":
+        # What usually still holds carries over: how it goes and the next steps. The texts of the
+        # previous period are shown beside the form to write on from; the date is today's.
+        form.rag.data, form.next_steps.data = previous.rag, previous.next_steps
     # Only what this user may set: a projectleider is not offered the financial decisions.
     settable = settable_statuses(current_user.role, project.status)
     withheld = [STATUSES[code] for code in STATUSES if code in TRANSITIONS[project.status] and code not in settable]
@@ -202,7 +277,7 @@ def status_update(project_id: int):
             _("De statusupdate voor %(code)s is opgeslagen.", code=project.code), _detail_url(project))
         if done:
             return done
-    return render_template("projects/status_update.html", form=form, project=project,
+    return render_template("projects/status_update.html", form=form, project=project, previous=previous,
                            withheld=withheld), (400 if form.errors else 200)
 
 

@@ -7,12 +7,20 @@ from contextlib import contextmanager
 import pyotp
 from werkzeug.serving import make_server
 
+from core.auth import LANDING
 from tests.factories import PASSWORD
 
 # STACK.md: Debian chromium, flags that keep it from calling outside hosts.
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+#: The path of each landing endpoint (core.auth.LANDING): a role whose landing page is missing here fails loudly.
+LANDING_PATHS = {"reports.dashboard": "/", "projects.mine": "/projecten/mijn"}
+
+
+def landing_path(role: str) -> str:
+    """Where `role` lands after logging in without asking for a page."""
+    return LANDING_PATHS[LANDING.get(role, "reports.dashboard")]
 
 
 @contextmanager
@@ -52,4 +60,4 @@ def log_in(page, base: str, user) -> None:
         secret = page.locator("code.secret").inner_text()
         page.fill("#code", pyotp.TOTP(secret).now())
         page.get_by_role("button", name="Koppelen en inloggen").click()
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(f"{base}{landing_path(user.role)}")

@@ -34,9 +34,9 @@ def test_owner_posts_a_status_update_and_cannot_edit_another_project(app, sessio
         assert page.get_by_text("Project van een ander").count() == 0
         page.get_by_role("link", name="Status bijwerken STM-001").click()
         page.get_by_label("Nieuwe status").select_option(label="In uitvoering")
-        page.get_by_label("Voortgang (RAG)").select_option(label="Risico")
+        page.get_by_label("Voortgang", exact=True).select_option(label="Risico")
         page.get_by_label("Openbare tekst voor de Kamer").fill("De eerste cliënten zijn opgevangen.")
-        page.get_by_label("Voortgang (intern)").fill("Werving loopt achter.")
+        page.get_by_label("Toelichting (intern)").fill("Werving loopt achter.")
         page.get_by_role("button", name="Opslaan").click()
         page.get_by_text("De statusupdate voor STM-001 is opgeslagen.").wait_for()
         assert page.url == f"{base}/projecten/{world['own'].id}"

@@ -39,7 +39,13 @@ VARIANTS: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {
         ("?status=in_uitvoering&zoek=uitbuiting&sorteer=status", None),
         ("?organisatie={organisation_id}&sorteer=categorie", None),
         ("?sorteer=lijn&richting=af", None),
+        # The money columns: sums in SQL, so sorting on them or showing every row adds no query.
+        ("?sorteer=verplicht&richting=af", None),
+        ("?sorteer=resterend&per_pagina=100&page=2&lijn=zorg", None),
+        ("?per_pagina=alle&sorteer=betaald", None),
     ],
+    "projects.export_csv": [("?versie=intern&lijn=preventie&sorteer=betaald&richting=af", FINANCE)],
+    "projects.export_xlsx": [("?versie=intern&sorteer=verplicht", FINANCE)],
     "reports.dashboard": [("?jaar=2025&peildatum=2025-12-31", None), ("?jaar=2021&peildatum=2021-06-30", None)],
     "reports.index": [("?jaar=2025&peildatum=2025-12-31", None), ("?stand={snapshot_id}", None),
                       ("?jaar=2024&peildatum=2025-12-31&versie=intern&duizenden=1", FINANCE)],
@@ -261,5 +267,8 @@ def test_the_large_world_really_lists_many_rows(worlds):
     client = _client(large.app, large.users["financieel"])
     assert client.get("/projecten").get_data(as_text=True).count('<td class="nowrap">') == 25
     assert client.get("/projecten?page=3").status_code == 200
+    every = client.get("/projecten?per_pagina=alle").get_data(as_text=True)
+    assert every.count('<td class="nowrap">') == LARGE and every.count('<td class="num">') == 3 * LARGE + 3
+    assert client.get("/projecten/projecten.csv").get_data().count(b"\r\n") == LARGE + 1
     owner = _client(large.app, large.users["projectleider"])
     assert owner.get("/projecten/mijn").get_data(as_text=True).count("/projecten/") >= LARGE // 20
