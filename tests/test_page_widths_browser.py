@@ -73,9 +73,10 @@ def world(app, session):
     commitment_id = first_id(Commitment, Commitment.project_id == project_id)
     ids = {
         "project": project_id, "commitment": commitment_id, "organisation": first_id(Organisation),
-        "source": first_id(FundingSource), "mutation": first_id(BudgetMutation, BudgetMutation.kasschuif_group.is_(None)),
-        "group": session.scalar(select(BudgetMutation.kasschuif_group).where(BudgetMutation.kasschuif_group.isnot(None))
-                                .limit(1)),
+        "source": first_id(FundingSource),
+        "mutation": first_id(BudgetMutation, BudgetMutation.kasschuif_group.is_(None)),
+        "group": session.scalar(select(BudgetMutation.kasschuif_group)
+                                .where(BudgetMutation.kasschuif_group.isnot(None)).limit(1)),
         "reservation": first_id(StaffingReservation), "cost": first_id(StaffingCost),
         "user": users["financieel"].id, "snapshots": (first.id, second.id),
     }
@@ -90,7 +91,8 @@ def _pages(ids: dict) -> dict[str, list[str]]:
     everyone = ["/", "/projecten", f"/projecten/{project}", "/rapportage", "/rapportage/standen",
                 f"/rapportage/standen/{snap_b}"]
     beheerder = everyone + [
-        f"/rapportage/standen/verschil?a={snap_a}&b={snap_b}", "/rapportage/stand.html", "/account/tweestapsverificatie",
+        f"/rapportage/standen/verschil?a={snap_a}&b={snap_b}", "/rapportage/stand.html",
+        "/account/tweestapsverificatie",
         "/budget", "/budget/bronnen/nieuw", f"/budget/bronnen/{i['source']}", "/budget/mutaties/nieuw",
         f"/budget/mutaties/{i['mutation']}", "/budget/kasschuif/nieuw", f"/budget/kasschuif/{i['group']}",
         "/budget/perioden", "/budget/personeel/nieuw", f"/budget/personeel/{i['reservation']}",
