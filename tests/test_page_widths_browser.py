@@ -12,6 +12,7 @@ from budget.demo import load_demo
 from budget.models import BudgetMutation, Commitment, FundingSource, StaffingCost, StaffingReservation
 from budget.services import periods
 from core.users import User
+from projects import services as portfolio
 from projects.models import Organisation, Programme, Project
 from reports import services as reports
 from tests.browser import ARGS, WCAG, serve
@@ -52,10 +53,14 @@ SKIP = {
 
 @pytest.fixture
 def world(app, session):
-    """The demo programme, a user per role, a closed and reopened period and two snapshots."""
+    """The demo programme, a user per role, a closed and reopened period, two snapshots and a second programme."""
     load_demo(session, with_users=False)
-    programme = session.scalar(select(Programme))
+    programme = session.scalar(select(Programme).where(Programme.code == "STM"))
     users = {role: make_user(session, role) for role in ("beheerder", "financieel", "projectleider", "lezer")}
+    # A second programme puts the programme switcher in the header (STM sorts first, so stays chosen).
+    portfolio.create_programme(session, users["beheerder"], "TGC",
+                               "Aanpak ondermijning en georganiseerde criminaliteit",
+                               "Ministerie van Justitie en Veiligheid", "33", 2025, 2028)
     # The project with the most commitments makes the fullest project page; its leader gets it.
     project_id = session.scalar(select(Project.id).join(Commitment).group_by(Project.id)
                                 .order_by(func.count(Commitment.id).desc(), Project.id).limit(1))
