@@ -10,6 +10,7 @@ from budget.models import PERIOD_ACTIONS
 from budget.services import close_period, period_history, reopen_period
 from core import unit
 from core.cli import CLI_ACTOR
+from core.dates import datum, datum_lang, tijdstip
 from core.db import db
 from core.errors import DomainError
 from core.money import format_eur, format_pct
@@ -90,7 +91,7 @@ def period_close(programme: str, through) -> None:
     """Sluit de periode t/m een datum af: daarna wijzigt niets wat op of vóór die datum is gedateerd."""
     prog = _period_programme(programme)
     event = unit.in_cli(lambda: close_period(db.session, CLI_ACTOR, prog, through.date()))
-    click.echo(f"Programma {prog.code}: periode afgesloten t/m {event.through:%d-%m-%Y}.")
+    click.echo(f"Programma {prog.code}: periode afgesloten t/m {datum_lang(event.through)}.")
 
 
 @period_cli.command("reopen")
@@ -103,7 +104,7 @@ def period_reopen(programme: str, through, reason: str) -> None:
     prog = _period_programme(programme)
     event = unit.in_cli(lambda: reopen_period(db.session, CLI_ACTOR, prog, through.date() if through else None,
                                               reason))
-    state = f"afgesloten t/m {event.through:%d-%m-%Y}" if event.through else "niets meer afgesloten"
+    state = f"afgesloten t/m {datum_lang(event.through)}" if event.through else "niets meer afgesloten"
     click.echo(f"Programma {prog.code}: periode heropend; nu {state}.")
 
 
@@ -114,9 +115,9 @@ def period_list(programme: str) -> None:
     prog = _period_programme(programme)
     history = period_history(db.session, prog.id)
     current = history[0].through if history else None
-    click.echo(f"Programma {prog.code}: " + (f"afgesloten t/m {current:%d-%m-%Y}." if current
+    click.echo(f"Programma {prog.code}: " + (f"afgesloten t/m {datum_lang(current)}." if current
                                               else "geen afgesloten periode."))
     for e in history:
-        through = f"t/m {e.through:%d-%m-%Y}" if e.through else "niets afgesloten"
-        click.echo(f"  {e.at:%d-%m-%Y %H:%M}  {PERIOD_ACTIONS[e.action]:<10} {through:<18} {e.actor_label}"
+        through = f"t/m {datum(e.through)}" if e.through else "niets afgesloten"
+        click.echo(f"  {tijdstip(e.at):<16}  {PERIOD_ACTIONS[e.action]:<10} {through:<18} {e.actor_label}"
                    + (f"  reden: {e.reason}" if e.reason else ""))

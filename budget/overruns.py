@@ -16,6 +16,7 @@ from budget.models import (
     StaffingReservation,
 )
 from core.audit import AuditEntry
+from core.dates import datum_lang
 from core.money import format_eur
 from core.users import User
 from projects.models import Project
@@ -116,7 +117,7 @@ def overrun_note(year: int, free: Decimal, found: list[dict] | None, names: bool
     for o in found:
         at = datetime.fromisoformat(o["at"]).astimezone(LOCAL)
         who = o["who"] if names else "een beheerder"
-        parts.append(f"op {at:%d-%m-%Y} om {at:%H:%M} door {who} bij {o['subject']} "
+        parts.append(f"op {datum_lang(at)} om {at:%H:%M} door {who} bij {o['subject']} "
                      f"(tekort {format_eur(Decimal(o['shortfall']))}), reden: “{o['reason']}”")
     times = "" if len(parts) == 1 else f" {len(parts)} keer"
     return f"{head} De budgetstop is{times} doorbroken: " + "; ".join(parts) + "."

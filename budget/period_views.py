@@ -11,6 +11,7 @@ from budget.models import PERIOD_ACTIONS
 from budget.views import bp, current_or_404, finance_only
 from core import unit
 from core.auth import role_required
+from core.dates import datum_lang
 from core.db import db
 
 
@@ -33,7 +34,7 @@ def periods():
     form = ClosePeriodForm()
     if form.validate_on_submit():
         done = unit.save(form, lambda: services.close_period(db.session, current_user, programme, form.through.data),
-                         lambda event: _("Periode afgesloten t/m %(day)s.", day=f"{event.through:%d-%m-%Y}"),
+                         lambda event: _("Periode afgesloten t/m %(day)s.", day=datum_lang(event.through)),
                          url_for("budget.periods"))
         if done:
             return done

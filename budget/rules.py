@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, PAYMENT_KINDS
+from core.dates import datum_lang
 from core.errors import BudgetStopError, Conflict, PermissionDenied, ValidationError
 from core.money import ZERO, format_eur
 from core.validate import amount, code, day, text, year
@@ -239,7 +240,8 @@ REOPEN_REASON_MIN = 10
 
 
 def _dmy(value: date) -> str:
-    return f"{value:%d-%m-%Y}"
+    # Messages are sentences: a date in running text reads '3 februari 2026' (core.dates).
+    return datum_lang(value)
 
 
 def check_open(closed_through: date | None, fact_day: date, field: str) -> date:

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from core.audit import SECRET_FIELDS, AuditEntry, objects_by_id
+from core.dates import datum, tijdstip
 from core.money import format_eur
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 ENTITIES = {
     "Payment": "Betaling", "Commitment": "Verplichting", "Project": "Project", "Programme": "Programma",
@@ -89,10 +87,8 @@ def field_name(key: str) -> str:
 
 
 def local_time(at: datetime) -> str:
-    """An audit time in Europe/Amsterdam; SQLite hands back naive UTC."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M:%S")
+    """An audit time in Europe/Amsterdam to the minute, like every time on screen: '3-2-2026 14:05'."""
+    return tijdstip(at)
 
 
 def _day(value) -> str:
@@ -101,7 +97,7 @@ def _day(value) -> str:
             value = date.fromisoformat(value[:10])
         except ValueError:
             return value
-    return f"{value.day}-{value.month}-{value.year}"
+    return datum(value)
 
 
 def _amount(value) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from core.dates import datum_lang
 from core.errors import ValidationError
 from core.money import parse_eur
 
@@ -63,5 +64,6 @@ def day(value, field: str) -> date:
 def plausible_day(value: date, field: str) -> date:
     """A date inside the years any programme may name: 1990 or 2999 is a typing error, not a booking."""
     if not YEAR_MIN <= value.year <= YEAR_MAX:
-        raise ValidationError(f"De datum moet tussen 01-01-{YEAR_MIN} en 31-12-{YEAR_MAX} liggen.", field=field)
+        raise ValidationError(f"De datum moet tussen {datum_lang(date(YEAR_MIN, 1, 1))} en "
+                              f"{datum_lang(date(YEAR_MAX, 12, 31))} liggen.", field=field)
     return value

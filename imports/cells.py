@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from budget.models import UNDATED_FROM
+from core.dates import datum_lang
 from core.errors import ValidationError
 from core.money import parse_eur
 
@@ -125,7 +126,7 @@ def valid_from(value) -> date | None:
 
 def valid_from_text(value: date) -> str:
     """How a message names the day an amount counts from."""
-    return BEFORE_DATING if value == UNDATED_FROM else f"{value:%d-%m-%Y}"
+    return BEFORE_DATING if value == UNDATED_FROM else datum_lang(value)
 
 
 class Codes:

@@ -11,6 +11,7 @@ import plotly
 import plotly.graph_objects as go
 from markupsafe import Markup
 
+from core.dates import datum, datum_lang, tijdstip
 from core.money import format_eur, format_pct, format_thousands
 from reports import APP_VERSION
 from reports.queries import ReportFrames
@@ -67,7 +68,7 @@ def budget_chart(rf: ReportFrames) -> go.Figure:
                     hovertemplate="%{x}: € %{y:,.2f}%{customdata}<extra>" + name + "</extra>",
                     **label)
     fig.update_layout(barmode="group")
-    return _layout(fig, f"Budget, verplicht en gerealiseerd per jaar (stand t/m {rf.meta['peildatum']:%d-%m-%Y})")
+    return _layout(fig, f"Budget, verplicht en gerealiseerd per jaar (stand t/m {datum_lang(rf.meta['peildatum'])})")
 
 
 def group_chart(rf: ReportFrames) -> go.Figure:
@@ -88,8 +89,9 @@ def cumulative_chart(rf: ReportFrames) -> go.Figure:
     days = [date(year, 1, 1)] + list(c["Datum"])
     values = [0.0] + [_f(v) for v in c["Gerealiseerd cumulatief"]]
     fig = go.Figure()
+    # d3-time-format: %-d and %-m drop the leading zero, as every date on screen does (core.dates).
     fig.add_scatter(x=days, y=values, mode="lines+markers", line_shape="hv", name="Gerealiseerd cumulatief",
-                    line={"color": COLORS[0]}, hovertemplate="%{x|%d-%m-%Y}: € %{y:,.2f}<extra></extra>")
+                    line={"color": COLORS[0]}, hovertemplate="%{x|%-d-%-m-%Y}: € %{y:,.2f}<extra></extra>")
     available = _f(rf.meta["available"])
     fig.add_scatter(x=[date(year, 1, 1), date(year, 12, 31)], y=[available, available], mode="lines",
                     name="Beschikbaar budget", line={"color": COLORS[2], "dash": "dash"},
@@ -141,6 +143,7 @@ _env = jinja2.Environment(
 )
 # Dutch is the only language; the i18n extension keeps the _() markers working without Flask.
 _env.install_null_translations(newstyle=True)
+_env.filters.update(datum=datum, datum_lang=datum_lang, tijdstip=tijdstip)
 _env.filters["eur"] = format_eur
 _env.filters["keur"] = format_thousands
 _env.filters["pct"] = format_pct

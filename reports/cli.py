@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from budget.services import closed_through
 from core import unit
 from core.cli import CLI_ACTOR
+from core.dates import datum, datum_lang
 from core.db import db
 from core.errors import DomainError
 from core.money import format_eur
@@ -71,7 +72,7 @@ def report_xlsx(programme, year, peildatum, internal, thousands, snapshot_id, ou
     unit.in_cli(lambda: services.record_report_head(db.session, rf, "werkboek"))
     out.write_bytes(excel.build_workbook(rf))
     click.echo(f"Werkboek {out} geschreven ({'intern' if internal else 'openbaar'}, {rf.meta['year']}, "
-               f"stand t/m {rf.meta['peildatum']:%d-%m-%Y}). {rf.controls_text}")
+               f"stand t/m {datum_lang(rf.meta['peildatum'])}). {rf.controls_text}")
     _overrun_notes(rf)
 
 
@@ -111,7 +112,7 @@ def snapshot_create(programme, peildatum, title, kamerstuk, close):
     if close:
         # On stderr: scripts read the snapshot's number from stdout.
         click.echo(f"Periode van {prog.code} afgesloten t/m "
-                   f"{closed_through(db.session, prog.id):%d-%m-%Y}.", err=True)
+                   f"{datum_lang(closed_through(db.session, prog.id))}.", err=True)
 
 
 @snapshot_cli.command("list")
@@ -125,7 +126,7 @@ def snapshot_list(programme):
     if not snaps:
         click.echo("Nog geen vastgelegde standen.")
     for s in snaps:
-        click.echo(f"{s.id:>4}  {s.programme.code:<6} t/m {s.peildatum:%d-%m-%Y}  {s.title}"
+        click.echo(f"{s.id:>4}  {s.programme.code:<6} t/m {datum(s.peildatum):<10}  {s.title}"
                    + (f" ({s.kamerstuk})" if s.kamerstuk else "") + f"  sha256 {s.sha256[:12]}…")
 
 
@@ -142,7 +143,7 @@ def snapshot_diff(id1, id2, year):
         d = services.diff_snapshots(a, b, year)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Van stand {a.id} (t/m {a.peildatum:%d-%m-%Y}) naar stand {b.id} (t/m {b.peildatum:%d-%m-%Y}):")
+    click.echo(f"Van stand {a.id} (t/m {datum_lang(a.peildatum)}) naar stand {b.id} (t/m {datum_lang(b.peildatum)}):")
     if d.unchanged:
         click.echo("Geen verschillen.")
         return

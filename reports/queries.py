@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from budget import breakdowns, ledger, overruns
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, BudgetMutation
 from budget.services.periods import reopenings
+from core.dates import datum, datum_lang
 from core.gcpause import gc_paused
 from core.money import ZERO, share
 from core.users import User
@@ -218,7 +219,7 @@ def year_values(raw: dict) -> dict[str, Decimal | None]:
 @functools.lru_cache(maxsize=8192)
 def _dmy(iso: str) -> str:
     # Thousands of projects share a few thousand dates.
-    return date.fromisoformat(iso).strftime("%d-%m-%Y")
+    return datum(date.fromisoformat(iso))
 
 
 def _looptijd(start: str | None, end: str | None) -> str:
@@ -342,10 +343,10 @@ def frames(state: dict, year: int, internal: bool = False, *, made_at: datetime 
 def _reopened(event: dict) -> dict:
     """A reopen as the Verantwoording states it: when, and the sentence (no names: it may go to the Kamer)."""
     previous = date.fromisoformat(event["previous"])
-    kept = (f"afgesloten blijft t/m {date.fromisoformat(event['through']):%d-%m-%Y}" if event["through"]
+    kept = (f"afgesloten blijft t/m {datum_lang(date.fromisoformat(event['through']))}" if event["through"]
             else "niets meer afgesloten")
     return {"at": datetime.fromisoformat(event["at"]),
-            "text": f"Afgesloten periode t/m {previous:%d-%m-%Y} heropend ({kept}); reden: {event['reason']}"}
+            "text": f"Afgesloten periode t/m {datum_lang(previous)} heropend ({kept}); reden: {event['reason']}"}
 
 
 @gc_paused

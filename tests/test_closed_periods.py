@@ -28,6 +28,7 @@ from budget.models import (
     StaffingCost,
 )
 from core.audit import AuditEntry
+from core.dates import datum_lang
 from core.errors import Conflict
 from reports import excel
 from reports.queries import live_frames
@@ -35,7 +36,7 @@ from reports.services import list_snapshots
 from tests.factories import fund, login, make_programme, make_project, make_user
 from tests.test_import import xlsx
 
-CLOSED = "30-06-2025"
+CLOSED = "30 juni 2025"
 REFUSED = f"De periode t/m {CLOSED} is afgesloten"
 TABLES = (Payment, Commitment, CommitmentAdjustment, BudgetMutation, StaffingCost, PeriodClosure, AuditEntry)
 
@@ -251,7 +252,7 @@ def test_reopening_lets_the_payment_through_and_is_kept_as_history(app, session,
                          data={"reopen_through": "2025-03-31", "reason": "Betaling van maart ontbrak in de brief"})
     assert response.status_code == 302
     page = text(boss.get("/budget/perioden"))
-    assert "afgesloten t/m 31-03-2025" in page
+    assert "afgesloten t/m 31 maart 2025" in page
     assert "Betaling van maart ontbrak in de brief" in page and world["boss"].email in page
 
     response = client.post(f"/verplichtingen/{world['commitment'].id}/betalingen/nieuw",
@@ -259,7 +260,7 @@ def test_reopening_lets_the_payment_through_and_is_kept_as_history(app, session,
     assert response.status_code == 302
     response = client.post(f"/verplichtingen/{world['commitment'].id}/betalingen/nieuw",
                            data={"payment_date": "2025-03-31", "amount": "1.000,00", "kind": "betaling"})
-    assert response.status_code == 400 and "De periode t/m 31-03-2025 is afgesloten" in text(response)
+    assert response.status_code == 400 and "De periode t/m 31 maart 2025 is afgesloten" in text(response)
 
     history = session.scalars(select(PeriodClosure).order_by(PeriodClosure.id)).all()
     assert [(e.action, e.through, e.previous, e.actor_label) for e in history] == [
@@ -306,10 +307,10 @@ def test_closing_is_for_finance_and_checks_its_date(app, session, world):
     tomorrow = date.today() + timedelta(days=1)
     response = client.post("/budget/perioden", data={"through": tomorrow.isoformat()})
     assert response.status_code == 400
-    assert f"Een periode sluit u af tot en met vandaag ({date.today():%d-%m-%Y}) of eerder." in text(response)
+    assert f"Een periode sluit u af tot en met vandaag ({datum_lang(date.today())}) of eerder." in text(response)
     assert client.post("/budget/perioden", data={"through": "2025-06-30"}).status_code == 302
     response = client.post("/budget/perioden", data={"through": "2025-03-31"})
-    assert response.status_code == 400 and "al afgesloten t/m 30-06-2025" in text(response)
+    assert response.status_code == 400 and "al afgesloten t/m 30 juni 2025" in text(response)
     assert counts(session)["PeriodClosure"] == 1
 
 
@@ -329,7 +330,7 @@ def test_a_snapshot_can_close_through_its_peildatum(app, session, runner, world)
     result = runner.invoke(args=["snapshot", "create", "--programme", "TST", "--peildatum", "2025-12-31",
                                  "--title", "Najaarsbrief", "--close"])
     assert result.exit_code == 0, result.output
-    assert "afgesloten t/m 31-12-2025" in result.output
+    assert "afgesloten t/m 31 december 2025" in result.output
     session.expire_all()
     assert money.closed_through(session, world["programme"].id) == date(2025, 12, 31)
     assert len(list_snapshots(session, world["programme"])) == 3
@@ -353,10 +354,10 @@ def test_payments_are_dated_between_signing_and_today(app, session, world, tmp_p
     url = f"/verplichtingen/{world['commitment'].id}/betalingen/nieuw"
     before = counts(session)
     tomorrow = date.today() + timedelta(days=1)
-    for day, message in (("1990-01-01", "De datum moet tussen 01-01-2000 en 31-12-2100 liggen."),
-                         ("2099-01-01", f"Een betaling kan niet na vandaag ({date.today():%d-%m-%Y}) zijn gedateerd."),
+    for day, message in (("1990-01-01", "De datum moet tussen 1 januari 2000 en 31 december 2100 liggen."),
+                         ("2099-01-01", f"Een betaling kan niet na vandaag ({datum_lang(date.today())}) zijn gedateerd."),
                          (tomorrow.isoformat(), "Een betaling kan niet na vandaag"),
-                         ("2025-01-14", "De betaling ligt vóór de ondertekening van verplichting BS-1 (15-01-2025).")):
+                         ("2025-01-14", "De betaling ligt vóór de ondertekening van verplichting BS-1 (15 januari 2025).")):
         response = client.post(url, data={"payment_date": day, "amount": "1.000,00", "kind": "betaling"})
         assert response.status_code == 400 and message in text(response), day
     path = tmp_path / "oud.xlsx"
@@ -364,7 +365,7 @@ def test_payments_are_dated_between_signing_and_today(app, session, world, tmp_p
                                               ["", "P1", "BS-1", "14-01-2025", 1000, "Betaling"]]}))
     result = runner.invoke(args=["import", "run", str(path)])
     assert result.exit_code != 0
-    assert "regel 2, kolom Datum: De datum moet tussen 01-01-2000 en 31-12-2100 liggen." in result.output
+    assert "regel 2, kolom Datum: De datum moet tussen 1 januari 2000 en 31 december 2100 liggen." in result.output
     assert "regel 3, kolom Datum: De betaling ligt vóór de ondertekening" in result.output
     assert counts(session) == before
 
@@ -375,10 +376,10 @@ def test_status_and_project_dates_lie_between_2000_and_2100(app, session, world)
     response = client.post(f"/projecten/{project_id}/status",
                            data={"status": "voorstel", "rag": "op_koers", "update_date": "1999-12-31"})
     assert response.status_code == 400
-    assert "De datum moet tussen 01-01-2000 en 31-12-2100 liggen." in text(response)
+    assert "De datum moet tussen 1 januari 2000 en 31 december 2100 liggen." in text(response)
     response = client.post("/projecten/nieuw", data={
         "code": "P9", "title": "Nieuw", "category": "nieuw", "line": "preventie", "forms": ["seksuele_uitbuiting"],
         "instrument": "subsidie", "status": "voorstel", "organisation_id": "", "owner_id": "", "predecessor_id": "",
         "requested_amount": "", "start_date": "2025-01-01", "end_date": "2101-01-01"})
     assert response.status_code == 400
-    assert "De datum moet tussen 01-01-2000 en 31-12-2100 liggen." in text(response)
+    assert "De datum moet tussen 1 januari 2000 en 31 december 2100 liggen." in text(response)

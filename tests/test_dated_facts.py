@@ -218,7 +218,7 @@ def test_an_allocation_changed_on_the_page_counts_from_its_date_and_shows_in_the
     assert _available(client, "2025-07-01") == "€ 1.200.000,00"
     page = _text(client.get("/budget"))
     history = page[page.index("Geschiedenis van de bedragen"):page.index('id="mutaties"')]
-    assert re.search(r"1 jul\.? 2025</td><td>Structureel</td>\s*<td class=\"num\">2025</td>"
+    assert re.search(r"1-7-2025</td><td>Structureel</td>\s*<td class=\"num\">2025</td>"
                      r"<td class=\"num\">€ 200.000,00</td><td class=\"num\">€ 1.200.000,00</td>", history)
     assert "€ 1.000.000,00" in history  # the first amount stays visible
     assert "Geschiedenis" in _text(client.get(url))
@@ -238,7 +238,7 @@ def test_a_staffing_reservation_changed_on_the_page_counts_from_its_date(client,
     assert figures == {date(2025, 9, 30): D("100000.00"), date(2025, 10, 1): D("150000.00")}
     page = _text(client.get(url))
     history = page[page.index("<h2>Geschiedenis</h2>"):]
-    assert re.search(r"1 okt\.? 2025</td>\s*<td class=\"num\">0,50</td><td class=\"num\">€ 50.000,00</td>\s*"
+    assert re.search(r"1-10-2025</td>\s*<td class=\"num\">0,50</td><td class=\"num\">€ 50.000,00</td>\s*"
                      r"<td class=\"num\">2,50</td><td class=\"num\">€ 150.000,00</td>", history)
 
 
@@ -337,8 +337,8 @@ def test_a_backdated_row_is_refused_naming_the_later_change_and_nothing_is_writt
     result = run_import(session, IMPORT_ACTOR, xlsx(backdated))
     assert [(e.sheet, e.row, e.column) for e in result.errors] == [("Budget", 2, "Datum"),
                                                                    ("Ambtelijke ondersteuning", 2, "Datum")]
-    assert "Het bedrag van bron 'Structureel' in 2025 is al gewijzigd per 01-07-2025" in result.errors[0].message
-    assert "De ambtelijke ondersteuning 2025 is al gewijzigd per 01-10-2025" in result.errors[1].message
+    assert "Het bedrag van bron 'Structureel' in 2025 is al gewijzigd per 1 juli 2025" in result.errors[0].message
+    assert "De ambtelijke ondersteuning 2025 is al gewijzigd per 1 oktober 2025" in result.errors[1].message
     session.rollback()
     assert _counts(session) == before
 

@@ -84,7 +84,7 @@ def test_a_status_update_in_a_closed_period_is_refused(session, world):
     project = make_project(session, fin, programme, code="CLOSED")
     budget.close_period(session, fin, programme, PEIL)
     session.commit()
-    with pytest.raises(Conflict, match="De periode t/m 30-06-2025 is afgesloten"):
+    with pytest.raises(Conflict, match="De periode t/m 30 juni 2025 is afgesloten"):
         portfolio.add_status_update(session, fin, project, status="in_behandeling", rag="op_koers",
                                     update_date=PEIL)
     session.rollback()

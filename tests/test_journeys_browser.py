@@ -55,7 +55,7 @@ def test_finance_officer_books_a_commitment_and_payment_and_sees_the_dashboard_m
         page.get_by_role("button", name="Verplichting vastleggen").click()
         page.wait_for_url(f"**/projecten/{pid}*")
 
-        page.get_by_role("link", name="Betaling toevoegen").click()
+        page.get_by_role("link", name="Nieuwe betaling").click()
         page.fill("#payment_date", "2025-04-01")
         page.fill("#amount", "40.000,00")
         page.select_option("#kind", "voorschot")

@@ -219,7 +219,7 @@ def test_workbook_numbers_equal_the_hand_computation(session, scenario):
     assert a["Categorie"] == "Lopend" and a["Programmalijn"] == "Zorg" and a["Status"] == "Voorstel"
     assert a["Vormen van uitbuiting"] == "Seksuele uitbuiting, Arbeidsuitbuiting"
     assert a["Uitvoerende organisatie"] == "Stichting Opvang Noord"
-    assert a["Looptijd"] == "01-01-2024 t/m 31-12-2026"
+    assert a["Looptijd"] == "1-1-2024 t/m 31-12-2026"
     assert a["Toelichting"] == "De opvang loopt volgens plan."
 
     _h, body = _table(wb["Mutaties"], "Datum")

@@ -47,9 +47,9 @@ def _refused(call, error, message, field="unset"):
     (lambda: validate.amount("-1"), "Het bedrag kan niet negatief zijn.", "amount"),
     (lambda: validate.amount("0", allow_zero=False), "Het bedrag kan niet nul zijn.", "amount"),
     (lambda: validate.day("2025-01-01", "date"), "Vul een geldige datum in.", "date"),
-    (lambda: validate.day(date(1990, 1, 15), "date"), "De datum moet tussen 01-01-2000 en 31-12-2100 liggen.", "date"),
+    (lambda: validate.day(date(1990, 1, 15), "date"), "De datum moet tussen 1 januari 2000 en 31 december 2100 liggen.", "date"),
     (lambda: validate.plausible_day(date(2101, 1, 1), "end_date"),
-     "De datum moet tussen 01-01-2000 en 31-12-2100 liggen.", "end_date"),
+     "De datum moet tussen 1 januari 2000 en 31 december 2100 liggen.", "end_date"),
 ])
 def test_validate_messages(call, message, field):
     _refused(call, ValidationError, message, field)
@@ -66,7 +66,7 @@ def test_validate_returns_clean_values():
 # --- budget.rules: closed periods and plausible payment dates ---------------------------------------
 
 JUNE_30, TODAY = date(2025, 6, 30), date(2025, 11, 30)
-CLOSED = ("De periode t/m 30-06-2025 is afgesloten; wat op of vóór die datum is gedateerd, kan niet meer worden "
+CLOSED = ("De periode t/m 30 juni 2025 is afgesloten; wat op of vóór die datum is gedateerd, kan niet meer worden "
           "toegevoegd, gewijzigd of verwijderd. Een beheerder kan de periode heropenen.")
 
 
@@ -74,9 +74,9 @@ CLOSED = ("De periode t/m 30-06-2025 is afgesloten; wat op of vóór die datum i
     (lambda: money.check_open(JUNE_30, JUNE_30, "payment_date"), Conflict, CLOSED, "payment_date"),
     (lambda: money.check_open(JUNE_30, date(2024, 12, 31), "date"), Conflict, CLOSED, "date"),
     (lambda: money.close_through(None, date(2025, 12, 1), TODAY), ValidationError,
-     "Een periode sluit u af tot en met vandaag (30-11-2025) of eerder.", "through"),
+     "Een periode sluit u af tot en met vandaag (30 november 2025) of eerder.", "through"),
     (lambda: money.close_through(JUNE_30, JUNE_30, TODAY), Conflict,
-     "De periode is al afgesloten t/m 30-06-2025; een eerdere datum kiezen is heropenen, en dat doet een "
+     "De periode is al afgesloten t/m 30 juni 2025; een eerdere datum kiezen is heropenen, en dat doet een "
      "beheerder.", "through"),
     (lambda: money.close_through(None, None, TODAY), ValidationError, "Vul een geldige datum in.", "through"),
     (lambda: money.reopen_to("financieel", JUNE_30, None, "Correctie na de brief"), PermissionDenied,
@@ -84,16 +84,16 @@ CLOSED = ("De periode t/m 30-06-2025 is afgesloten; wat op of vóór die datum i
     (lambda: money.reopen_to("beheerder", None, None, "Correctie na de brief"), Conflict,
      "Er is geen afgesloten periode om te heropenen.", None),
     (lambda: money.reopen_to("beheerder", JUNE_30, JUNE_30, "Correctie na de brief"), ValidationError,
-     "Heropenen gaat naar een datum vóór 30-06-2025, of laat de datum leeg om de hele periode te heropenen.",
+     "Heropenen gaat naar een datum vóór 30 juni 2025, of laat de datum leeg om de hele periode te heropenen.",
      "through"),
     (lambda: money.reopen_to("beheerder", JUNE_30, None, "  kort  "), ValidationError,
      "Geef een reden van minstens 10 tekens voor het heropenen.", "reason"),
     (lambda: money.payment_day(date(2025, 1, 14), date(2025, 1, 15), TODAY, "BS-1"), ValidationError,
-     "De betaling ligt vóór de ondertekening van verplichting BS-1 (15-01-2025).", "payment_date"),
+     "De betaling ligt vóór de ondertekening van verplichting BS-1 (15 januari 2025).", "payment_date"),
     (lambda: money.adjustment_day(date(2025, 1, 14), date(2025, 1, 15), "BS-1"), ValidationError,
-     "De bijstelling ligt vóór de ondertekening van verplichting BS-1 (15-01-2025).", "adjustment_date"),
+     "De bijstelling ligt vóór de ondertekening van verplichting BS-1 (15 januari 2025).", "adjustment_date"),
     (lambda: money.payment_day(date(2025, 12, 1), date(2025, 1, 15), TODAY), ValidationError,
-     "Een betaling kan niet na vandaag (30-11-2025) zijn gedateerd.", "payment_date"),
+     "Een betaling kan niet na vandaag (30 november 2025) zijn gedateerd.", "payment_date"),
 ])
 def test_closed_period_and_payment_day_messages(call, error, message, field):
     _refused(call, error, message, field)

@@ -217,7 +217,7 @@ def test_project_page_shows_details_history_and_chain(app, session, world):
     client = login(app, world["financieel"])
     html = text(client.get(f"/projecten/{project.id}"))
     for expected in ("Opvang Noord", "Openbare samenvatting", "Stichting Voorbeeld", "Subsidie",
-                     "€\xa0125.000,50", "Seksuele uitbuiting", world["owner"].name, "1 mrt 2025",
+                     "€\xa0125.000,50", "Seksuele uitbuiting", world["owner"].name, "1-3-2025",
                      "De opvang is gestart.", "Werving", "In uitvoering", "Risico"):
         assert expected in html, expected
     assert f'href="/projecten/{follow.id}"' in html  # follow-up linked
