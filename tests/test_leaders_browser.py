@@ -75,7 +75,7 @@ def test_a_project_leader_lands_on_mijn_projecten_with_the_late_update_marked(ap
         assert fresh.get_by_text("achterstallig", exact=True).count() == 0
         # The late one is on top, with its last update and the due date half a year later.
         assert page.locator("table.mine tbody tr").first.locator("td").first.inner_text() == "STM-001"
-        assert "1 jun 2024" in late.inner_text() and "1 dec 2024" in late.inner_text()
+        assert "1-6-2024" in late.inner_text() and "1-12-2024" in late.inner_text()
         assert page.get_by_text("1 project wacht op een statusupdate.").is_visible()
         # The closed project is folded away: out of sight until its section is opened.
         assert not page.get_by_text("Afgerond project").is_visible()

@@ -48,6 +48,8 @@ SKIP = {
     "reports.workbook": "an .xlsx download",
     "imports.template": "an .xlsx download",
     "imports.export": "an .xlsx download",
+    "projects.export_csv": "a .csv download",
+    "projects.export_xlsx": "an .xlsx download",
 }
 
 

@@ -144,7 +144,7 @@ def test_list_shows_classification_and_status_of_the_current_programme(app, worl
     assert "Ander programma" not in html
     assert "3 projecten gevonden" in html
     row = html[html.index("Zorg voor slachtoffers"):]
-    assert "Lopend" in row and "Gemeente Havenstad" in row and "Arbeidsuitbuiting" in row
+    assert "Lopend" in row and "Gemeente Havenstad" in row
     assert 'class="badge badge-in_behandeling">In behandeling<' in html
 
 
