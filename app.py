@@ -179,8 +179,9 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from core.money import format_eur, format_pct, format_thousands
+    from core.money import format_eur, format_eur_whole, format_pct, format_thousands
 
     app.jinja_env.filters["eur"] = format_eur
+    app.jinja_env.filters["eur0"] = format_eur_whole
     app.jinja_env.filters["keur"] = format_thousands
     app.jinja_env.filters["pct"] = format_pct
