@@ -82,6 +82,8 @@ def save(form, action, success: str, field_map: dict | None = None, year_field: 
                 if key in form:
                     form[key].errors = list(form[key].errors) + [
                         _("tekort %(amount)s", amount=format_eur(shortfall))]
+                    # The summary says it once, in the budget stop's own message; the field only marks the year.
+                    form.inline_only = {*getattr(form, "inline_only", ()), key}
     return unit.save(form, action, success, next_url, edited=edited, field_map=field_map, on_refusal=on_refusal)
 
 

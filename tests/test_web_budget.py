@@ -300,7 +300,7 @@ def test_editing_a_mutation_meets_the_budget_stop(app, session, world):
         "version": shown_version(client, url), "year": "2025", "amount": "-900.000", "kind": "beleidsmatig", "moment": "voorjaarsnota",
         "reason": "Extra geld", "date": "2025-03-01"})
     assert response.status_code == 400
-    assert "2025: tekort € 90.000,00" in text(response)
+    assert "2025 (vrije ruimte nu € 860.000,00, tekort € 90.000,00)" in text(response)
     session.expire_all()
     assert counts(session) == before
     assert session.get(BudgetMutation, world["mutation"].id).amount == Decimal("50000.00")
@@ -372,7 +372,7 @@ def test_deleting_a_mutation_that_funds_commitments_is_refused(app, session, wor
     client = login(app, fin)
     html = text(client.post(f"/budget/mutaties/{world['mutation'].id}/verwijderen",
                        follow_redirects=True))
-    assert "Niet verwijderd" in html and "2025: tekort € 40.000,00" in html
+    assert "Niet verwijderd" in html and "2025 (vrije ruimte nu € 10.000,00, tekort € 40.000,00)" in html
     session.expire_all()
     assert session.get(BudgetMutation, world["mutation"].id) is not None
 
@@ -417,7 +417,7 @@ def test_raising_staffing_reservation_meets_budget_stop(app, session, world):
     response = client.post(url, data={"version": shown_version(client, url), "year": "2024", "fte": "2",
                                       "amount": "800.000"})
     assert response.status_code == 400
-    assert "2024: tekort € 110.000,00" in text(response)
+    assert "2024 (vrije ruimte nu € 490.000,00, tekort € 110.000,00)" in text(response)
     session.expire_all()
     assert session.get(StaffingReservation, world["reservation"].id).amount == Decimal("200000.00")
 
@@ -489,8 +489,14 @@ def test_overrunning_commitment_is_refused_with_year_and_shortfall(app, session,
         "jaar_2025": "100.000", "jaar_2026": "1.200.000", "override_reason": "financieel mag dit niet"})
     assert response.status_code == 400
     html = text(response)
-    assert "Budgetstop: onvoldoende vrije ruimte in 2026: tekort € 200.000,00" in html
-    assert 'id="jaar_2026-fout">tekort € 200.000,00' in html  # also next to the 2026 field
+    message = ("Budgetstop: onvoldoende vrije ruimte in 2026 (vrije ruimte nu € 1.000.000,00, tekort € 200.000,00). "
+               "Alleen een beheerder mag de budgetstop doorbreken, met een reden.")
+    # Said once, in the error summary: the year, the free room now, the shortfall and who may override.
+    assert html.count(message) == 1
+    summary = html[html.index('id="foutoverzicht"'):html.index("</div>", html.index('id="foutoverzicht"'))]
+    assert message in summary
+    assert summary.count("200.000,00") == 1 and 'href="#jaar_2026"' not in summary
+    assert 'id="jaar_2026-fout">tekort € 200.000,00' in html  # the 2026 field is marked beside it
     session.expire_all()
     assert counts(session) == before
 
