@@ -13,6 +13,22 @@ class DomainError(Exception):
         self.field = field
 
 
+class Refusals(DomainError):
+    """Several rules refused one change at once; `errors` holds each, so a form shows them all together."""
+
+    def __init__(self, errors: list[DomainError]):
+        self.errors = list(errors)
+        super().__init__(" ".join(e.message for e in self.errors))
+
+    @classmethod
+    def raise_any(cls, errors: list[DomainError]) -> None:
+        """Raise nothing, the one error itself, or all of them."""
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise cls(errors)
+
+
 class ValidationError(DomainError):
     """Input that can never be valid (wrong format, missing value, unknown code)."""
 

@@ -126,7 +126,9 @@ class ApplySteps:
         self.progress(n, self.result.rows)
 
     def _op_error(self, op: Op, exc: DomainError) -> None:
-        self.error(op.sheet, op.row, op.columns.get(exc.field, ""), exc.message)
+        # Refusals (several rules at once, e.g. check_project): each in its own column.
+        for error in getattr(exc, "errors", None) or [exc]:
+            self.error(op.sheet, op.row, op.columns.get(error.field, ""), error.message)
 
     def _programme(self, code: str) -> Programme:
         programme = self.db_programmes.get(code)
