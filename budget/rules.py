@@ -7,7 +7,13 @@ from datetime import date
 from decimal import Decimal
 
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, PAYMENT_KINDS
-from core.errors import BudgetStopError, Conflict, PermissionDenied, ValidationError
+from core.errors import (
+    BudgetStopError,
+    Collect,
+    Conflict,
+    PermissionDenied,
+    ValidationError,
+)
 from core.money import ZERO, format_eur
 from core.validate import amount, code, day, text, year
 
@@ -132,13 +138,16 @@ def pay(state: CommitmentState, signed: Decimal, payment_day: date) -> Commitmen
 
 def mutation_fields(kind, moment, reason, reference, mutation_day) -> dict:
     """The descriptive fields of a budget mutation, checked."""
-    return {
-        "kind": code(kind, MUTATION_KINDS, "soort mutatie", "kind"),
-        "moment": code(moment, MUTATION_MOMENTS, "moment", "moment"),
-        "reason": text(reason, "een toelichting", "reason"),
-        "reference": text(reference, "", "reference", required=False, max_len=200),
-        "date": day(mutation_day, "date"),
+    c = Collect()
+    fields = {
+        "kind": c(code, kind, MUTATION_KINDS, "soort mutatie", "kind"),
+        "moment": c(code, moment, MUTATION_MOMENTS, "moment", "moment"),
+        "reason": c(text, reason, "een toelichting", "reason"),
+        "reference": c(text, reference, "", "reference", required=False, max_len=200),
+        "date": c(day, mutation_day, "date"),
     }
+    c.raise_any()
+    return fields
 
 
 def default_moment(today: date) -> str:

@@ -76,8 +76,9 @@ def save(form, action, success: str, field_map: dict | None = None, year_field: 
     """core.unit.submit for a budget form: saved when valid, else every error at once; a budget stop also
     marks the years that fall short."""
     def on_refusal(exc):
-        if year_field and isinstance(exc, BudgetStopError):
-            for year, shortfall in exc.shortfalls.items():
+        stops = [e for e in getattr(exc, "errors", None) or [exc] if isinstance(e, BudgetStopError)]
+        if year_field and stops:
+            for year, shortfall in stops[0].shortfalls.items():
                 key = year_key(year)
                 if key in form:
                     form[key].errors = list(form[key].errors) + [

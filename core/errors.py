@@ -29,6 +29,31 @@ class Refusals(DomainError):
             raise cls(errors)
 
 
+class Collect:
+    """Run several independent checks, keep every refusal, and raise them together at the end.
+
+        c = Collect()
+        year = c(validate.year, year)      # None when refused
+        ...
+        c.raise_any()
+    """
+
+    def __init__(self):
+        self.errors: list[DomainError] = []
+
+    def __call__(self, rule, *args, **kwargs):
+        try:
+            return rule(*args, **kwargs)
+        except Refusals as exc:
+            self.errors.extend(exc.errors)
+        except DomainError as exc:
+            self.errors.append(exc)
+        return None
+
+    def raise_any(self) -> None:
+        Refusals.raise_any(self.errors)
+
+
 class ValidationError(DomainError):
     """Input that can never be valid (wrong format, missing value, unknown code)."""
 

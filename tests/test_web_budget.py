@@ -501,6 +501,52 @@ def test_overrunning_commitment_is_refused_with_year_and_shortfall(app, session,
     assert counts(session) == before
 
 
+def _summary(html: str) -> list[str]:
+    summary = html[html.index('id="foutoverzicht"'):]
+    summary = summary[:summary.index("</div>")]
+    return [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", summary, re.S)]
+
+
+def test_a_budget_form_reports_field_errors_and_the_budget_stop_together(app, session, world):
+    client = login(app, world["users"]["financieel"])
+    before = counts(session)
+    # No kenmerk (the form's own check) and 1.200.000 in 2026 where 1.000.000 is free (the rule's).
+    response = client.post(f"/projecten/{world['project'].id}/verplichtingen/nieuw", data={
+        "reference": "", "signed_date": "2025-02-01", "total": "1.200.000", "jaar_2026": "1.200.000"})
+    assert response.status_code == 400
+    items = _summary(text(response))
+    assert items[0] == "Kenmerk (beschikking of contract): Vul een kenmerk in."
+    assert items[1].startswith("Budgetstop: onvoldoende vrije ruimte in 2026 (vrije ruimte nu € 1.000.000,00, "
+                               "tekort € 200.000,00).")
+    assert len(items) == 2
+    # A mutation: no toelichting, a date that is no date, and a cut below the free room, all at once.
+    response = client.post("/budget/mutaties/nieuw", data={
+        "year": "2026", "amount": "-1.100.000", "kind": "beleidsmatig", "moment": "voorjaarsnota",
+        "reason": "", "date": "31-02-2026"})
+    assert response.status_code == 400
+    items = _summary(text(response))
+    assert "Toelichting: Vul een toelichting in." in items
+    assert "Datum: Vul een geldige datum in." in items
+    assert any(i.startswith("Budgetstop: onvoldoende vrije ruimte in 2026 (") for i in items)
+    assert len(items) == 3
+    session.expire_all()
+    assert counts(session) == before
+
+
+def test_a_payment_reports_a_taken_reference_and_an_overpayment_together(app, session, world):
+    client = login(app, world["users"]["financieel"])
+    commitment = world["commitment"]  # 500.000 in all
+    services.add_payment(session, world["users"]["financieel"], commitment, payment_date=date(2025, 3, 1),
+                         amount=Decimal("1000"), kind="betaling", reference="BOEK-1")
+    session.commit()
+    response = client.post(f"/verplichtingen/{commitment.id}/betalingen/nieuw", data={
+        "payment_date": "2025-04-01", "amount": "600.000", "kind": "betaling", "reference": "BOEK-1"})
+    assert response.status_code == 400
+    items = _summary(text(response))
+    assert "Kenmerk (boekingsnummer): Er bestaat al een betaling met kenmerk BOEK-1." in items
+    assert any(i.startswith("Betaling geweigerd: verplichting BS-1 is € 500.000,00") for i in items)
+
+
 def test_beheerder_may_override_budget_stop_with_reason(app, session, world):
     client = login(app, world["users"]["beheerder"])
     url = f"/projecten/{world['project'].id}/verplichtingen/nieuw"
