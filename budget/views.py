@@ -29,7 +29,7 @@ from budget.models import (
 from core import unit
 from core.auth import role_required
 from core.db import db
-from core.errors import BudgetStopError
+from core.errors import BudgetStopError, Collect
 from core.money import format_eur
 from core.users import FINANCE_ROLES
 from core.web import current_programme
@@ -150,10 +150,13 @@ def source_edit(source_id: int):
     form = _source_form(programme, source)
 
     def action():
-        services.update_funding_source(db.session, current_user, source, name=form.name.data,
-                                       kind=form.kind.data, reference=form.reference.data or "")
-        services.set_allocations(db.session, current_user, source, form.amounts(), override_reason(form),
-                                 form.valid_from.data)
+        # Both parts are checked, so a missing name and a budget stop on the amounts show together.
+        c = Collect()
+        c(services.update_funding_source, db.session, current_user, source, name=form.name.data,
+          kind=form.kind.data, reference=form.reference.data or "")
+        c(services.set_allocations, db.session, current_user, source, form.amounts(), override_reason(form),
+          form.valid_from.data)
+        c.raise_any()
         # The yearly amounts are part of the source: changing them makes older forms stale too.
         flag_modified(source, "name")
     # The version is compared under the write lock when it is saved (`edited`).

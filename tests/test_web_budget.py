@@ -533,6 +533,21 @@ def test_a_budget_form_reports_field_errors_and_the_budget_stop_together(app, se
     assert counts(session) == before
 
 
+def test_a_source_edit_reports_a_missing_name_and_the_budget_stop_together(app, session, world):
+    client = login(app, world["users"]["financieel"])
+    url = f"/budget/bronnen/{world['source'].id}"
+    # 2024 has 490.000 free; lowering it by 600.000 and leaving the name empty are both wrong.
+    response = client.post(url, data={
+        "version": shown_version(client, url), "name": "", "kind": "structureel", "reference": "Kamerstuk 1",
+        "jaar_2024": "400.000", "jaar_2025": "1.000.000", "jaar_2026": "1.000.000"})
+    assert response.status_code == 400
+    items = _summary(text(response))
+    assert items[0] == "Naam: Vul een naam in."
+    assert items[1].startswith("Budgetstop: onvoldoende vrije ruimte in 2024 (vrije ruimte nu € 490.000,00, "
+                               "tekort € 110.000,00).")
+    assert len(items) == 2
+
+
 def test_a_payment_reports_a_taken_reference_and_an_overpayment_together(app, session, world):
     client = login(app, world["users"]["financieel"])
     commitment = world["commitment"]  # 500.000 in all
