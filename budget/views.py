@@ -6,6 +6,7 @@ from datetime import date
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.orm.attributes import flag_modified
 
 from budget import queries, rules, services
@@ -71,6 +72,24 @@ def index_url(anchor: str) -> str:
     return url_for("budget.index") + anchor
 
 
+def _section_links() -> dict[str, str]:
+    return {"bronnen": _("Naar de financieringsbronnen"), "mutaties": _("Naar de mutaties"),
+            "personeel": _("Naar de ambtelijke ondersteuning"), "geld": _("Naar de verplichtingen en betalingen")}
+
+
+def at_top(success: str, next_url: str) -> tuple[str, str]:
+    """(message, url) of a confirmation that is seen: the page opens at its top, where the message is.
+
+    A redirect to a section (#mutaties) would scroll the confirmation out of view, so the
+    redirect drops the fragment and the message links to the section instead.
+    """
+    url, _sep, fragment = next_url.partition("#")
+    if not fragment:
+        return success, next_url
+    label = _section_links().get(fragment, _("Naar het onderdeel"))
+    return Markup('{} <a href="{}">{}</a>').format(success, next_url, label), url
+
+
 def save(form, action, success: str, field_map: dict | None = None, year_field: bool = False, *, next_url,
          edited=None):
     """core.unit.submit for a budget form: saved when valid, else every error at once; a budget stop also
@@ -85,6 +104,7 @@ def save(form, action, success: str, field_map: dict | None = None, year_field: 
                         _("tekort %(amount)s", amount=format_eur(shortfall))]
                     # The summary says it once, in the budget stop's own message; the field only marks the year.
                     form.inline_only = {*getattr(form, "inline_only", ()), key}
+    success, next_url = at_top(success, next_url)
     return unit.submit(form, action, success, next_url, edited=edited, field_map=field_map, on_refusal=on_refusal)
 
 
@@ -174,6 +194,7 @@ def confirmed_delete(action, success: str, next_url: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    success, next_url = at_top(success, next_url)
     return unit.run(action, success, next_url, lambda reason: _("Niet verwijderd: %(reason)s", reason=reason))
 
 

@@ -727,3 +727,44 @@ def test_beheerder_lowers_allocation_past_the_stop_with_a_reason(app, session, w
     entry = session.scalars(select(AuditEntry).where(AuditEntry.entity == "BudgetAllocation",
                                                      AuditEntry.action == "update")).one()
     assert entry.changes_dict["override"]["shortfalls"] == {"2024": "110000.00"}
+
+
+def _first_in_main(html: str) -> str:
+    """What the page shows first inside <main>, tags and blanks removed."""
+    main = html[html.index("<main"):]
+    main = main[main.index(">") + 1:]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main)).strip()
+
+
+@pytest.mark.parametrize("url, data, confirmation, link", [
+    ("/budget/mutaties/nieuw", {"year": "2025", "amount": "25.000", "kind": "beleidsmatig",
+                                "moment": "najaarsnota", "reason": "Extra", "date": "2025-09-01"},
+     "Mutatie toegevoegd.", ("/budget#mutaties", "Naar de mutaties")),
+    ("/budget/kasschuif/nieuw", {"moment": "najaarsnota", "reason": "Later", "date": "2025-09-01",
+                                 "jaar_2025": "-5.000", "jaar_2026": "5.000"},
+     "Kasschuif toegevoegd.", ("/budget#mutaties", "Naar de mutaties")),
+    ("/budget/bronnen/nieuw", {"name": "Extra", "kind": "incidenteel", "jaar_2025": "10.000"},
+     "Financieringsbron toegevoegd.", ("/budget#bronnen", "Naar de financieringsbronnen")),
+])
+def test_the_confirmation_after_a_budget_save_is_at_the_top_of_the_page(app, world, url, data, confirmation, link):
+    client = login(app, world["users"]["financieel"])
+    response = client.post(url, data=data)
+    assert response.status_code == 302
+    # No fragment: the browser opens the page at its top, where the confirmation is.
+    assert response.location == "/budget"
+    html = text(client.get(response.location))
+    assert _first_in_main(html).startswith(f"{confirmation} {link[1]} Budget")
+    region = html[html.index('id="meldingen"') - 30:]
+    region = region[:region.index("</div>")]
+    assert 'tabindex="-1"' in region and 'role="status"' in region
+    assert f'<a href="{link[0]}">{link[1]}</a>' in region  # the section is one click away
+
+
+def test_the_confirmation_after_a_payment_is_at_the_top_of_the_project_page(app, world):
+    client = login(app, world["users"]["financieel"])
+    response = client.post(f"/verplichtingen/{world['commitment'].id}/betalingen/nieuw", data={
+        "payment_date": "2025-04-01", "amount": "1.000", "kind": "betaling"})
+    assert response.status_code == 302 and "#" not in response.location
+    assert _first_in_main(text(client.get(response.location))).startswith(
+        "Betaling vastgelegd. Naar de verplichtingen en betalingen")
+
