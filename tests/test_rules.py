@@ -251,13 +251,13 @@ SHORT = {2026: D("51.00"), 2025: D("1234.50")}
 
 @pytest.mark.parametrize("role, reason, error, message, field", [
     ("financieel", None, BudgetStopError,
-     "Budgetstop: onvoldoende vrije ruimte in 2025 (vrije ruimte nu €\xa0100,00, tekort €\xa01.234,50); "
-     "2026 (vrije ruimte nu €\xa0-50,00, tekort €\xa051,00). "
-     "Alleen een beheerder mag de budgetstop doorbreken, met een reden.", None),
+     ("Budgetstop: onvoldoende vrije ruimte in 2025 (vrije ruimte nu €\xa0100,00, tekort €\xa01.234,50); "
+      "2026 (vrije ruimte nu €\xa0-50,00, tekort €\xa051,00). "
+      "Alleen een beheerder mag de budgetstop doorbreken, met een reden."), None),
     ("beheerder", "   ", BudgetStopError,
-     "Budgetstop: onvoldoende vrije ruimte in 2025 (vrije ruimte nu €\xa0100,00, tekort €\xa01.234,50); "
-     "2026 (vrije ruimte nu €\xa0-50,00, tekort €\xa051,00). "
-     "Alleen een beheerder mag de budgetstop doorbreken, met een reden.", None),
+     ("Budgetstop: onvoldoende vrije ruimte in 2025 (vrije ruimte nu €\xa0100,00, tekort €\xa01.234,50); "
+      "2026 (vrije ruimte nu €\xa0-50,00, tekort €\xa051,00). "
+      "Alleen een beheerder mag de budgetstop doorbreken, met een reden."), None),
     ("financieel", "Besluit van de DG van 1 maart", PermissionDenied,
      "Alleen een beheerder mag een budgetstop doorbreken.", None),
     (None, "Besluit van de DG van 1 maart", PermissionDenied,

@@ -504,7 +504,7 @@ def test_overrunning_commitment_is_refused_with_year_and_shortfall(app, session,
 def _summary(html: str) -> list[str]:
     summary = html[html.index('id="foutoverzicht"'):]
     summary = summary[:summary.index("</div>")]
-    return [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", summary, re.S)]
+    return [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", summary, re.DOTALL)]
 
 
 def test_a_budget_form_reports_field_errors_and_the_budget_stop_together(app, session, world):
@@ -552,7 +552,7 @@ def test_a_payment_reports_a_taken_reference_and_an_overpayment_together(app, se
     client = login(app, world["users"]["financieel"])
     commitment = world["commitment"]  # 500.000 in all
     services.add_payment(session, world["users"]["financieel"], commitment, payment_date=date(2025, 3, 1),
-                         amount=Decimal("1000"), kind="betaling", reference="BOEK-1")
+                         amount=Decimal(1000), kind="betaling", reference="BOEK-1")
     session.commit()
     response = client.post(f"/verplichtingen/{commitment.id}/betalingen/nieuw", data={
         "payment_date": "2025-04-01", "amount": "600.000", "kind": "betaling", "reference": "BOEK-1"})

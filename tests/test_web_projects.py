@@ -306,7 +306,7 @@ def _summary_items(html: str) -> list[str]:
     """The error summary's lines as a user reads them."""
     summary = html[html.index('id="foutoverzicht"'):]
     summary = summary[:summary.index("</div>")]
-    return [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", summary, re.S)]
+    return [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", summary, re.DOTALL)]
 
 
 def test_a_new_project_reports_every_error_on_the_first_submit(app, session, world):
