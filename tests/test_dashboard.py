@@ -116,7 +116,8 @@ def test_a_negative_free_room_is_a_clear_warning(client, session, world):
     assert hero.startswith("Vrije ruimte 2025 € -150.000 ")
     assert "= vrije ruimte € -150.000" in hero
     alert = _words(_between(section, 'id="kerncijfers-overschrijding"', "</p>"))
-    assert "de vrije ruimte is negatief (€ -150.000,00)" in alert
+    assert alert.startswith("Tekort: er is meer verplicht dan beschikbaar. 2025: de vrije ruimte is negatief "
+                            "(€ -150.000,00)")
     assert "Besluit van de minister van 1 februari" in alert
 
 
