@@ -180,12 +180,13 @@ def _register_cli(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from core.dates import datum, datum_lang, tijdstip
-    from core.money import format_eur, format_pct, format_thousands
+    from core.money import format_eur, format_eur_whole, format_pct, format_thousands
 
     # One set of date conventions (issue 14 item 7): datum in tables, datum_lang in text.
     app.jinja_env.filters["datum"] = datum
     app.jinja_env.filters["datum_lang"] = datum_lang
     app.jinja_env.filters["tijdstip"] = tijdstip
     app.jinja_env.filters["eur"] = format_eur
+    app.jinja_env.filters["eur0"] = format_eur_whole
     app.jinja_env.filters["keur"] = format_thousands
     app.jinja_env.filters["pct"] = format_pct

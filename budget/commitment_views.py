@@ -56,14 +56,14 @@ def commitment_new(project_id: int):
     years = programme_years(db.session, project.programme)
     form = with_years(CommitmentForm, years)()
     hide_override(form)
-    if form.validate_on_submit():
-        def action():
-            services.add_commitment(db.session, current_user, project, reference=form.reference.data,
-                                    signed_date=form.signed_date.data, total=form.total.data,
-                                    schedule=year_amounts(form), description=form.description.data or "",
-                                    override_reason=override_reason(form))
-        if done := save(form, action, _("Verplichting vastgelegd."), year_field=True, next_url=project_url(project)):
-            return done
+
+    def action():
+        services.add_commitment(db.session, current_user, project, reference=form.reference.data,
+                                signed_date=form.signed_date.data, total=form.total.data,
+                                schedule=year_amounts(form), description=form.description.data or "",
+                                override_reason=override_reason(form))
+    if done := save(form, action, _("Verplichting vastgelegd."), year_field=True, next_url=project_url(project)):
+        return done
     return form_page("budget/commitment_form.html", form, project=project, back=project_url(project))
 
 
@@ -78,14 +78,14 @@ def commitment_adjust(commitment_id: int):
     hide_override(form)
     if request.method == "GET":
         form.adjustment_date.data = date.today()
-    if form.validate_on_submit():
-        def action():
-            services.adjust_commitment(db.session, current_user, commitment,
-                                       adjustment_date=form.adjustment_date.data, changes=year_amounts(form),
-                                       reason=form.reason.data, reference=form.reference.data or "",
-                                       override_reason=override_reason(form))
-        if done := save(form, action, _("Bijstelling vastgelegd."), year_field=True, next_url=project_url(project)):
-            return done
+
+    def action():
+        services.adjust_commitment(db.session, current_user, commitment,
+                                   adjustment_date=form.adjustment_date.data, changes=year_amounts(form),
+                                   reason=form.reason.data, reference=form.reference.data or "",
+                                   override_reason=override_reason(form))
+    if done := save(form, action, _("Bijstelling vastgelegd."), year_field=True, next_url=project_url(project)):
+        return done
     total, paid = services.commitment_totals(db.session, commitment.id)
     return form_page("budget/adjustment_form.html", form, project=project, commitment=commitment, current=current,
                  total=total, paid=paid, back=project_url(project))
@@ -99,13 +99,13 @@ def payment_new(commitment_id: int):
     form = PaymentForm()
     if request.method == "GET":
         form.payment_date.data = date.today()
-    if form.validate_on_submit():
-        def action():
-            services.add_payment(db.session, current_user, commitment, payment_date=form.payment_date.data,
-                                 amount=form.amount.data, kind=form.kind.data, reference=form.reference.data,
-                                 description=form.description.data or "")
-        if done := save(form, action, _("Betaling vastgelegd."), next_url=project_url(project)):
-            return done
+
+    def action():
+        services.add_payment(db.session, current_user, commitment, payment_date=form.payment_date.data,
+                             amount=form.amount.data, kind=form.kind.data, reference=form.reference.data,
+                             description=form.description.data or "")
+    if done := save(form, action, _("Betaling vastgelegd."), next_url=project_url(project)):
+        return done
     total, paid = services.commitment_totals(db.session, commitment.id)
     return form_page("budget/payment_form.html", form, project=project, commitment=commitment, total=total,
                  paid=paid, back=project_url(project))

@@ -255,7 +255,8 @@ def enforce_budget_stop(session, actor, programme_id: int, deltas: dict[int, Dec
     if not lowered:
         return None
     figures = programme_figures(session, programme_id, None, lowered)
-    shortfalls = rules.budget_stop({y: figures[y].free for y in lowered}, deltas)
-    return rules.override(getattr(actor, "role", None), override_reason, shortfalls)
+    free = {y: figures[y].free for y in lowered}
+    shortfalls = rules.budget_stop(free, deltas)
+    return rules.override(getattr(actor, "role", None), override_reason, shortfalls, free)
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, PAYMENT_KINDS
 from core.dates import datum_lang
-from core.errors import BudgetStopError, Conflict, PermissionDenied, ValidationError
+from core.errors import BudgetStopError, Collect, Conflict, PermissionDenied, ValidationError
 from core.money import ZERO, format_eur
 from core.validate import amount, code, day, text, year
 
@@ -133,13 +133,16 @@ def pay(state: CommitmentState, signed: Decimal, payment_day: date) -> Commitmen
 
 def mutation_fields(kind, moment, reason, reference, mutation_day) -> dict:
     """The descriptive fields of a budget mutation, checked."""
-    return {
-        "kind": code(kind, MUTATION_KINDS, "soort mutatie", "kind"),
-        "moment": code(moment, MUTATION_MOMENTS, "moment", "moment"),
-        "reason": text(reason, "een toelichting", "reason"),
-        "reference": text(reference, "", "reference", required=False, max_len=200),
-        "date": day(mutation_day, "date"),
+    c = Collect()
+    fields = {
+        "kind": c(code, kind, MUTATION_KINDS, "soort mutatie", "kind"),
+        "moment": c(code, moment, MUTATION_MOMENTS, "moment", "moment"),
+        "reason": c(text, reason, "een toelichting", "reason"),
+        "reference": c(text, reference, "", "reference", required=False, max_len=200),
+        "date": c(day, mutation_day, "date"),
     }
+    c.raise_any()
+    return fields
 
 
 def default_moment(today: date) -> str:
@@ -325,21 +328,36 @@ def budget_stop(free_by_year: Mapping[int, Decimal], deltas: Mapping[int, Decima
     return dict(sorted(shortfalls.items()))
 
 
-def shortfall_message(shortfalls: Mapping[int, Decimal]) -> str:
-    parts = [f"{y}: tekort {format_eur(a)}" for y, a in sorted(shortfalls.items())]
-    return "Budgetstop: onvoldoende vrije ruimte in " + "; ".join(parts) + "."
+#: Said with every budget stop: the way through it, and whose it is.
+OVERRIDE_WHO = "Alleen een beheerder mag de budgetstop doorbreken, met een reden."
 
 
-def override(actor_role: str | None, reason: str | None, shortfalls: Mapping[int, Decimal]) -> dict | None:
+def shortfall_message(shortfalls: Mapping[int, Decimal], free_by_year: Mapping[int, Decimal] | None = None) -> str:
+    """The budget stop in words: per year the free room now and the shortfall, and who may override.
+
+    `free_by_year` is the free room before the change (as budget_stop judged it); a year it
+    does not name is said without it.
+    """
+    parts = []
+    for y, short in sorted(shortfalls.items()):
+        now = (free_by_year or {}).get(y)
+        parts.append(f"{y} (vrije ruimte nu {format_eur(now)}, tekort {format_eur(short)})" if now is not None
+                     else f"{y} (tekort {format_eur(short)})")
+    return "Budgetstop: onvoldoende vrije ruimte in " + "; ".join(parts) + ". " + OVERRIDE_WHO
+
+
+def override(actor_role: str | None, reason: str | None, shortfalls: Mapping[int, Decimal],
+             free_by_year: Mapping[int, Decimal] | None = None) -> dict | None:
     """Who may break through the budget stop: only a beheerder, with a reason of ten characters or more.
 
     Returns None when there is no shortfall, else the override details the audit entry keeps.
+    `free_by_year` (today's free room) only makes the refusal say what is free now.
     """
     if not shortfalls:
         return None
     reason = (reason or "").strip()
     if not reason:
-        raise BudgetStopError(dict(shortfalls), shortfall_message(shortfalls))
+        raise BudgetStopError(dict(shortfalls), shortfall_message(shortfalls, free_by_year))
     if actor_role != "beheerder":
         raise PermissionDenied("Alleen een beheerder mag een budgetstop doorbreken.")
     if len(reason) < OVERRIDE_REASON_MIN:

@@ -21,7 +21,6 @@ from budget.views import (
     save,
 )
 from core.db import db
-from core.forms import check_version
 
 
 def _staffing_cost(cost_id: int) -> StaffingCost:
@@ -47,20 +46,17 @@ def staffing_edit(reservation_id: int | None = None):
         # The year identifies the reservation; a different year is a different reservation.
         form.year.render_kw = {"readonly": True}
         form.year.data = reservation.year
-    if form.validate_on_submit():
+
+    def action():
         args = dict(year=form.year.data, fte=form.fte.data, amount=form.amount.data,
                     override_reason=override_reason(form), valid_from=form.valid_from.data)
         if reservation is not None:
-            check_version(reservation, form)
-
-            def action():
-                return services.set_staffing_reservation(db.session, current_user, programme, **args)
-        else:
-            def action():
-                return services.add_staffing_reservation(db.session, current_user, programme, **args)
-        if done := save(form, action, _("Reservering opgeslagen."), next_url=index_url("#personeel"),
-                        edited=reservation):
-            return done
+            return services.set_staffing_reservation(db.session, current_user, programme, **args)
+        return services.add_staffing_reservation(db.session, current_user, programme, **args)
+    # The version is compared under the write lock when it is saved (`edited`).
+    if done := save(form, action, _("Reservering opgeslagen."), next_url=index_url("#personeel"),
+                    edited=reservation):
+        return done
     history = queries.staffing_history(db.session, programme.id, reservation.id) if reservation else []
     return form_page("budget/staffing_form.html", form, reservation=reservation, history=history)
 
@@ -74,20 +70,17 @@ def cost_edit(reservation_id: int | None = None, cost_id: int | None = None):
     form = StaffingCostForm(obj=cost) if cost and request.method == "GET" else StaffingCostForm()
     if cost and request.method == "GET":
         form.cost_date.data = cost.date
-    if form.validate_on_submit():
+
+    def action():
         args = dict(cost_date=form.cost_date.data, amount=form.amount.data,
                     description=form.description.data or "", reference=form.reference.data or "")
         if cost:
-            check_version(cost, form)
-
-            def action():
-                services.update_staffing_cost(db.session, current_user, cost, **args)
+            services.update_staffing_cost(db.session, current_user, cost, **args)
         else:
-            def action():
-                services.add_staffing_cost(db.session, current_user, reservation, **args)
-        if done := save(form, action, _("Personeelskosten opgeslagen."), next_url=index_url("#personeel"),
-                        edited=cost):
-            return done
+            services.add_staffing_cost(db.session, current_user, reservation, **args)
+    if done := save(form, action, _("Personeelskosten opgeslagen."), next_url=index_url("#personeel"),
+                    edited=cost):
+        return done
     return form_page("budget/cost_form.html", form, reservation=reservation, cost=cost)
 
 

@@ -6,6 +6,7 @@ from datetime import date
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.orm.attributes import flag_modified
 
 from budget import queries, rules, services
@@ -29,8 +30,7 @@ from budget.models import (
 from core import unit
 from core.auth import role_required
 from core.db import db
-from core.errors import BudgetStopError
-from core.forms import check_version
+from core.errors import BudgetStopError, Collect
 from core.money import format_eur
 from core.users import FINANCE_ROLES
 from core.web import current_programme
@@ -72,17 +72,40 @@ def index_url(anchor: str) -> str:
     return url_for("budget.index") + anchor
 
 
+def _section_links() -> dict[str, str]:
+    return {"bronnen": _("Naar de financieringsbronnen"), "mutaties": _("Naar de mutaties"),
+            "personeel": _("Naar de ambtelijke ondersteuning"), "geld": _("Naar de verplichtingen en betalingen")}
+
+
+def at_top(success: str, next_url: str) -> tuple[str, str]:
+    """(message, url) of a confirmation that is seen: the page opens at its top, where the message is.
+
+    A redirect to a section (#mutaties) would scroll the confirmation out of view, so the
+    redirect drops the fragment and the message links to the section instead.
+    """
+    url, _sep, fragment = next_url.partition("#")
+    if not fragment:
+        return success, next_url
+    label = _section_links().get(fragment, _("Naar het onderdeel"))
+    return Markup('{} <a href="{}">{}</a>').format(success, next_url, label), url
+
+
 def save(form, action, success: str, field_map: dict | None = None, year_field: bool = False, *, next_url,
          edited=None):
-    """core.unit.save for a budget form: a budget stop also marks the years that fall short."""
+    """core.unit.submit for a budget form: saved when valid, else every error at once; a budget stop also
+    marks the years that fall short."""
     def on_refusal(exc):
-        if year_field and isinstance(exc, BudgetStopError):
-            for year, shortfall in exc.shortfalls.items():
+        stops = [e for e in getattr(exc, "errors", None) or [exc] if isinstance(e, BudgetStopError)]
+        if year_field and stops:
+            for year, shortfall in stops[0].shortfalls.items():
                 key = year_key(year)
                 if key in form:
                     form[key].errors = list(form[key].errors) + [
                         _("tekort %(amount)s", amount=format_eur(shortfall))]
-    return unit.save(form, action, success, next_url, edited=edited, field_map=field_map, on_refusal=on_refusal)
+                    # The summary says it once, in the budget stop's own message; the field only marks the year.
+                    form.inline_only = {*getattr(form, "inline_only", ()), key}
+    success, next_url = at_top(success, next_url)
+    return unit.submit(form, action, success, next_url, edited=edited, field_map=field_map, on_refusal=on_refusal)
 
 
 def form_page(template: str, form, **context):
@@ -125,17 +148,17 @@ def _source_form(programme, source=None):
 def source_new():
     programme = current_or_404()
     form = _source_form(programme)
-    if form.validate_on_submit():
-        def action():
-            source = services.add_funding_source(db.session, current_user, programme, form.name.data,
-                                                 form.kind.data, form.reference.data or "")
-            services.set_allocations(db.session, current_user, source, form.amounts(), override_reason(form),
-                                     form.valid_from.data)
-            # The yearly amounts are part of the source: changing them makes older forms stale too.
-            flag_modified(source, "name")
-        if done := save(form, action, _("Financieringsbron toegevoegd."), {"year": "range_from"},
-                         year_field=True, next_url=index_url("#bronnen")):
-            return done
+
+    def action():
+        source = services.add_funding_source(db.session, current_user, programme, form.name.data,
+                                             form.kind.data, form.reference.data or "")
+        services.set_allocations(db.session, current_user, source, form.amounts(), override_reason(form),
+                                 form.valid_from.data)
+        # The yearly amounts are part of the source: changing them makes older forms stale too.
+        flag_modified(source, "name")
+    if done := save(form, action, _("Financieringsbron toegevoegd."), {"year": "range_from"},
+                    year_field=True, next_url=index_url("#bronnen")):
+        return done
     return form_page("budget/source_form.html", form, programme=programme, source=None)
 
 
@@ -145,19 +168,21 @@ def source_edit(source_id: int):
     programme = current_or_404()
     source = owned(FundingSource, source_id)
     form = _source_form(programme, source)
-    if form.validate_on_submit():
-        check_version(source, form)
 
-        def action():
-            services.update_funding_source(db.session, current_user, source, name=form.name.data,
-                                           kind=form.kind.data, reference=form.reference.data or "")
-            services.set_allocations(db.session, current_user, source, form.amounts(), override_reason(form),
-                                     form.valid_from.data)
-            # The yearly amounts are part of the source: changing them makes older forms stale too.
-            flag_modified(source, "name")
-        if done := save(form, action, _("Financieringsbron opgeslagen."), {"year": "range_from"},
-                         year_field=True, next_url=index_url("#bronnen"), edited=source):
-            return done
+    def action():
+        # Both parts are checked, so a missing name and a budget stop on the amounts show together.
+        c = Collect()
+        c(services.update_funding_source, db.session, current_user, source, name=form.name.data,
+          kind=form.kind.data, reference=form.reference.data or "")
+        c(services.set_allocations, db.session, current_user, source, form.amounts(), override_reason(form),
+          form.valid_from.data)
+        c.raise_any()
+        # The yearly amounts are part of the source: changing them makes older forms stale too.
+        flag_modified(source, "name")
+    # The version is compared under the write lock when it is saved (`edited`).
+    if done := save(form, action, _("Financieringsbron opgeslagen."), {"year": "range_from"},
+                    year_field=True, next_url=index_url("#bronnen"), edited=source):
+        return done
     return form_page("budget/source_form.html", form, programme=programme, source=source,
                      history=queries.allocation_history(db.session, programme.id, source.id))
 
@@ -169,6 +194,7 @@ def confirmed_delete(action, success: str, next_url: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    success, next_url = at_top(success, next_url)
     return unit.run(action, success, next_url, lambda reason: _("Niet verwijderd: %(reason)s", reason=reason))
 
 
@@ -212,11 +238,9 @@ def _mutation_args(form) -> dict:
 def mutation_new():
     programme = current_or_404()
     form = _mutation_form()
-    if form.validate_on_submit():
-        if done := save(form, lambda: services.add_mutation(db.session, current_user, programme,
-                                                             **_mutation_args(form)),
-                         _("Mutatie toegevoegd."), {"mutation_date": "date"}, next_url=index_url("#mutaties")):
-            return done
+    if done := save(form, lambda: services.add_mutation(db.session, current_user, programme, **_mutation_args(form)),
+                    _("Mutatie toegevoegd."), {"mutation_date": "date"}, next_url=index_url("#mutaties")):
+        return done
     return form_page("budget/mutation_form.html", form, mutation=None)
 
 
@@ -227,13 +251,10 @@ def mutation_edit(mutation_id: int):
     if mutation.kasschuif_group:
         return redirect(url_for("budget.kasschuif_edit", group=mutation.kasschuif_group))
     form = _mutation_form(mutation)
-    if form.validate_on_submit():
-        check_version(mutation, form)
-        if done := save(form, lambda: services.update_mutation(db.session, current_user, mutation,
-                                                                **_mutation_args(form)),
-                         _("Mutatie opgeslagen."), {"mutation_date": "date"}, next_url=index_url("#mutaties"),
-                         edited=mutation):
-            return done
+    if done := save(form, lambda: services.update_mutation(db.session, current_user, mutation, **_mutation_args(form)),
+                    _("Mutatie opgeslagen."), {"mutation_date": "date"}, next_url=index_url("#mutaties"),
+                    edited=mutation):
+        return done
     return form_page("budget/mutation_form.html", form, mutation=mutation)
 
 
@@ -263,12 +284,10 @@ def _kasschuif_args(form) -> dict:
 def kasschuif_new():
     programme = current_or_404()
     form = _kasschuif_form(programme)
-    if form.validate_on_submit():
-        if done := save(form, lambda: services.add_kasschuif(db.session, current_user, programme,
-                                                              **_kasschuif_args(form)),
-                         _("Kasschuif toegevoegd."), {"mutation_date": "date"}, year_field=True,
-                         next_url=index_url("#mutaties")):
-            return done
+    if done := save(form, lambda: services.add_kasschuif(db.session, current_user, programme, **_kasschuif_args(form)),
+                    _("Kasschuif toegevoegd."), {"mutation_date": "date"}, year_field=True,
+                    next_url=index_url("#mutaties")):
+        return done
     return form_page("budget/kasschuif_form.html", form, group=None, own_reasons=None)
 
 
@@ -280,13 +299,10 @@ def kasschuif_edit(group: str):
     if not rows or rows[0].programme_id != programme.id:
         abort(404)
     form = _kasschuif_form(programme, rows)
-    if form.validate_on_submit():
-        check_version(rows[0], form)
-        if done := save(form, lambda: services.update_kasschuif(db.session, current_user, group,
-                                                                 **_kasschuif_args(form)),
-                         _("Kasschuif opgeslagen."), {"mutation_date": "date"}, year_field=True,
-                         next_url=index_url("#mutaties"), edited=rows[0]):
-            return done
+    if done := save(form, lambda: services.update_kasschuif(db.session, current_user, group, **_kasschuif_args(form)),
+                    _("Kasschuif opgeslagen."), {"mutation_date": "date"}, year_field=True,
+                    next_url=index_url("#mutaties"), edited=rows[0]):
+        return done
     # Imported years may each have their own toelichting: say so, since saving gives them all this one.
     own_reasons = {r.year: r.reason for r in rows} if len({r.reason for r in rows}) > 1 else None
     return form_page("budget/kasschuif_form.html", form, group=group, own_reasons=own_reasons)

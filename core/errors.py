@@ -13,6 +13,47 @@ class DomainError(Exception):
         self.field = field
 
 
+class Refusals(DomainError):
+    """Several rules refused one change at once; `errors` holds each, so a form shows them all together."""
+
+    def __init__(self, errors: list[DomainError]):
+        self.errors = list(errors)
+        super().__init__(" ".join(e.message for e in self.errors))
+
+    @classmethod
+    def raise_any(cls, errors: list[DomainError]) -> None:
+        """Raise nothing, the one error itself, or all of them."""
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise cls(errors)
+
+
+class Collect:
+    """Run several independent checks, keep every refusal, and raise them together at the end.
+
+        c = Collect()
+        year = c(validate.year, year)      # None when refused
+        ...
+        c.raise_any()
+    """
+
+    def __init__(self):
+        self.errors: list[DomainError] = []
+
+    def __call__(self, rule, *args, **kwargs):
+        try:
+            return rule(*args, **kwargs)
+        except Refusals as exc:
+            self.errors.extend(exc.errors)
+        except DomainError as exc:
+            self.errors.append(exc)
+        return None
+
+    def raise_any(self) -> None:
+        Refusals.raise_any(self.errors)
+
+
 class ValidationError(DomainError):
     """Input that can never be valid (wrong format, missing value, unknown code)."""
 

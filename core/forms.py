@@ -74,15 +74,22 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-def apply_domain_error(form, exc: DomainError, field_map: dict[str, str] | None = None) -> None:
-    """Show a refused change on the form: next to its field when known, else in the summary."""
-    name = (field_map or {}).get(exc.field, exc.field)
-    if name and name in form:
-        form[name].errors = list(form[name].errors) + [exc.message]
-    else:
-        form.form_errors.append(exc.message)
-        # form.errors is cached by WTForms; reset so the summary includes the new message.
-        form._errors = None
+def apply_domain_error(form, exc: DomainError, field_map: dict[str, str] | None = None,
+                       skip: frozenset[str] | set[str] = frozenset()) -> None:
+    """Show a refused change on the form: next to its field when known, else in the summary.
+
+    Refusals put each of their errors in its place. `skip`: fields that already say what is wrong
+    with them (their own validators), so a rule's word on the same field would only repeat it.
+    """
+    for error in getattr(exc, "errors", None) or [exc]:
+        name = (field_map or {}).get(error.field, error.field)
+        if name and name in form:
+            if name not in skip:
+                form[name].errors = list(form[name].errors) + [error.message]
+        elif error.message not in form.form_errors:
+            form.form_errors.append(error.message)
+    # form.errors is cached by WTForms; reset so the summary includes the new messages.
+    form._errors = None
 
 
 class VersionField(HiddenField):

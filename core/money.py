@@ -119,8 +119,14 @@ def _format_eur(dec: Decimal, digits: bool) -> str:
     # the same ones again. Equal Decimals (1.5 and 1.50) hash alike and format alike.
     if digits:
         return format_currency(dec, "EUR", locale="nl_NL")
-    return format_currency(dec.quantize(Decimal(1), ROUND_HALF_UP), "EUR", format="¤ #,##0",
+    # The sign where format_eur puts it ('€ -180.000'), so whole and exact amounts read alike.
+    return format_currency(dec.quantize(Decimal(1), ROUND_HALF_UP), "EUR", format="¤\xa0#,##0;¤\xa0-#,##0",
                            currency_digits=False, locale="nl_NL")
+
+
+def format_eur_whole(amount) -> str:
+    """Whole euros for tiles and headlines: '€ 1.234.568', rounded half up here (exact amounts stay in tables)."""
+    return format_eur(amount, digits=False)
 
 
 def format_thousands(amount) -> str:

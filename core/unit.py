@@ -1,6 +1,7 @@
 """One way to commit a unit of work, from a page or the CLI: take the lock, run the services, commit or explain."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import click
@@ -14,6 +15,8 @@ from core.db import db
 from core.errors import DomainError
 from core.forms import apply_domain_error, check_version
 from core.locking import is_busy, serialise
+
+logger = logging.getLogger(__name__)
 
 
 def save(form, action: Callable, success: str | Callable, next_url: str | Callable, *,
@@ -64,6 +67,42 @@ def save(form, action: Callable, success: str | Callable, next_url: str | Callab
         return None
     flash(success(result) if callable(success) else success, "success")
     return redirect(url)
+
+
+def submit(form, action: Callable, success: str | Callable, next_url: str | Callable, **options):
+    """save() a submitted form whose fields are valid; for one whose fields are not, check() the rules too.
+
+    So a user sees every error in one go: the fields' own (a date that is no date) beside the
+    rules' (a code that is taken), instead of the rules' only after the fields are put right.
+    """
+    if form.validate_on_submit():
+        return save(form, action, success, next_url, **options)
+    if form.is_submitted():
+        check(form, action, field_map=options.get("field_map"), on_refusal=options.get("on_refusal"))
+    return None
+
+
+def check(form, action: Callable, *, field_map: dict | None = None, on_refusal: Callable | None = None) -> None:
+    """Run `action` on a form that its own validators refused, only to add the rules' errors; nothing is kept.
+
+    The unit is always rolled back (and no form token is claimed). Fields that already have an
+    error keep only theirs: the rules would say the same thing about them again.
+    """
+    session = db.session
+    flagged = {name for name, errors in form.errors.items() if name and errors}
+    try:
+        serialise(session)
+        action()
+    except DomainError as exc:
+        apply_domain_error(form, exc, field_map, skip=flagged)
+        if on_refusal is not None:
+            on_refusal(exc)
+    except Exception:
+        # Fields that could not be read reach the services as None; what a service makes of that
+        # beyond a DomainError says nothing new to the user, who already sees those fields marked.
+        logger.debug("Controle van een formulier met veldfouten gestopt", exc_info=True)
+    finally:
+        session.rollback()
 
 
 def _repeat(form, earlier: once.FormSubmission, user_id):

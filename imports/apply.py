@@ -126,7 +126,12 @@ class ApplySteps:
         self.progress(n, self.result.rows)
 
     def _op_error(self, op: Op, exc: DomainError) -> None:
-        self.error(op.sheet, op.row, op.columns.get(exc.field, ""), exc.message)
+        # Refusals (several rules at once, e.g. check_project): each in its own column. A budget stop
+        # among them is left out: it may clear once the rest of the file has run (see _run), the others not.
+        errors = getattr(exc, "errors", None) or [exc]
+        errors = [e for e in errors if not isinstance(e, BudgetStopError)] or errors
+        for error in errors:
+            self.error(op.sheet, op.row, op.columns.get(error.field, ""), error.message)
 
     def _programme(self, code: str) -> Programme:
         programme = self.db_programmes.get(code)

@@ -305,4 +305,4 @@ class MoneySteps:
             if shortfalls:
                 # Several programmes in one file: say which one; one programme: the pages' own words.
                 prefix = f"Programma {code}: " if len(codes) > 1 else ""
-                self.error("Budget", 0, "", prefix + rules.shortfall_message(shortfalls))
+                self.error("Budget", 0, "", prefix + rules.shortfall_message(shortfalls, before))

@@ -8,7 +8,14 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
+from core.errors import (
+    Conflict,
+    DomainError,
+    InvalidTransition,
+    PermissionDenied,
+    Refusals,
+    ValidationError,
+)
 from core.money import parse_eur
 from core.users import FINANCE_ROLES
 from core.validate import code, plausible_day, text, year
@@ -116,64 +123,110 @@ class ProjectLookups:
 
 
 def check_project(values: Mapping, lookups: ProjectLookups) -> dict:
-    """Check every project field; returns the clean values or raises the first DomainError."""
+    """Check every project field; returns the clean values, or raises every refusal at once.
+
+    One error is raised as itself, several as core.errors.Refusals, so a form shows them together
+    (a taken code and an end date before the start date on the first submit, not one per submit).
+    """
+    errors: list[DomainError] = []
+
+    def checked(rule: Callable, *args, **kwargs):
+        # A refused field is noted and left None; the checks that need it then pass it by.
+        try:
+            return rule(*args, **kwargs)
+        except DomainError as exc:
+            errors.append(exc)
+            return None
+
     v: dict = {}
-    v["code"] = text(values.get("code"), "een projectcode", "code", max_len=30)
-    v["title"] = text(values.get("title"), "een titel", "title", max_len=300)
-    v["summary"] = text(values.get("summary"), "", "summary", required=False)
-    v["category"] = code(values.get("category"), CATEGORIES, "categorie", "category")
-    v["line"] = code(values.get("line"), LINES, "programmalijn", "line")
-    v["instrument"] = code(values.get("instrument"), INSTRUMENTS, "instrument", "instrument")
-    forms = list(dict.fromkeys(values.get("forms") or []))
+    v["code"] = checked(text, values.get("code"), "een projectcode", "code", max_len=30)
+    v["title"] = checked(text, values.get("title"), "een titel", "title", max_len=300)
+    v["summary"] = checked(text, values.get("summary"), "", "summary", required=False)
+    v["category"] = checked(code, values.get("category"), CATEGORIES, "categorie", "category")
+    v["line"] = checked(code, values.get("line"), LINES, "programmalijn", "line")
+    v["instrument"] = checked(code, values.get("instrument"), INSTRUMENTS, "instrument", "instrument")
+    v["forms"] = checked(_forms, values.get("forms"))
+    v["organisation_id"] = checked(_organisation, values.get("organisation_id"), lookups)
+    v["owner_id"] = checked(_owner, values.get("owner_id"), lookups)
+    v["predecessor_id"] = checked(_predecessor, values.get("predecessor_id"), lookups)
+    v["predecessor_outside"] = checked(text, values.get("predecessor_outside"), "", "predecessor_outside",
+                                       required=False, max_len=200)
+    checked(_one_predecessor, v["category"], values.get("predecessor_id"), v["predecessor_outside"])
+    v["start_date"] = checked(_day, values.get("start_date"), "start_date")
+    v["end_date"] = checked(_day, values.get("end_date"), "end_date")
+    checked(_period, v["start_date"], v["end_date"])
+    v["requested_amount"] = checked(_requested, values.get("requested_amount"))
+    v["internal_notes"] = checked(text, values.get("internal_notes"), "", "internal_notes", required=False)
+    v["contact_person"] = checked(text, values.get("contact_person"), "", "contact_person", required=False,
+                                  max_len=200)
+    checked(_free_code, v["code"], lookups)
+    Refusals.raise_any(errors)
+    return v
+
+
+def _forms(value) -> list[str]:
+    forms = list(dict.fromkeys(value or []))
     for form in forms:
         code(form, EXPLOITATION_FORMS, "vorm van uitbuiting", "forms")
     if not forms:
         raise ValidationError("Kies minstens één vorm van uitbuiting.", field="forms")
-    v["forms"] = forms
-    org_id = values.get("organisation_id")
+    return forms
+
+
+def _organisation(org_id, lookups: ProjectLookups):
     if org_id is not None and org_id not in lookups.organisations:
         raise ValidationError("Onbekende organisatie.", field="organisation_id")
-    v["organisation_id"] = org_id
-    owner_id = values.get("owner_id")
+    return org_id
+
+
+def _owner(owner_id, lookups: ProjectLookups):
     if owner_id is not None and owner_id not in lookups.active_owners:
         raise ValidationError("Onbekende of inactieve projectleider.", field="owner_id")
-    v["owner_id"] = owner_id
-    pred_id = values.get("predecessor_id")
+    return owner_id
+
+
+def _period(start, end) -> None:
+    if start and end and end < start:
+        raise ValidationError("De einddatum ligt voor de startdatum.", field="end_date")
+
+
+def _free_code(project_code, lookups: ProjectLookups) -> None:
+    if project_code is not None and project_code in lookups.taken_codes:
+        raise Conflict(f"Projectcode {project_code} bestaat al in dit programma.", field="code")
+
+
+def _predecessor(pred_id, lookups: ProjectLookups):
     if pred_id is not None:
         pred = lookups.projects.get(pred_id)
         if pred is None or pred[0] != lookups.programme_id:
             raise ValidationError("Het voorgaande project hoort niet bij dit programma.", field="predecessor_id")
         if lookups.project_id is not None and _follows(lookups, pred_id, lookups.project_id):
             raise ValidationError(FOLLOWS_ITSELF, field="predecessor_id")
-    outside = text(values.get("predecessor_outside"), "", "predecessor_outside", required=False, max_len=200)
+    return pred_id
+
+
+def _one_predecessor(category, pred_id, outside) -> None:
     if pred_id is not None and outside:
         raise ValidationError("Kies een voorgaand project uit de lijst óf noem een voorganger buiten het systeem, "
                               "niet allebei.", field="predecessor_outside")
-    if v["category"] == "vervolg" and pred_id is None and not outside:
+    if category == "vervolg" and pred_id is None and not outside:
         raise ValidationError("Een vervolgproject noemt het project waarop het volgt: een project uit de lijst "
                               "of een voorganger buiten het systeem.", field="predecessor_id")
-    v["predecessor_id"], v["predecessor_outside"] = pred_id, outside
-    start, end = values.get("start_date"), values.get("end_date")
-    if start:
-        plausible_day(start, "start_date")
-    if end:
-        plausible_day(end, "end_date")
-    if start and end and end < start:
-        raise ValidationError("De einddatum ligt voor de startdatum.", field="end_date")
-    v["start_date"], v["end_date"] = start, end
-    requested = values.get("requested_amount")
-    if requested not in (None, ""):
-        requested = parse_eur(requested)
-        if requested < 0:
-            raise ValidationError("Het gevraagde bedrag kan niet negatief zijn.", field="requested_amount")
-    else:
-        requested = None
-    v["requested_amount"] = requested
-    v["internal_notes"] = text(values.get("internal_notes"), "", "internal_notes", required=False)
-    v["contact_person"] = text(values.get("contact_person"), "", "contact_person", required=False, max_len=200)
-    if v["code"] in lookups.taken_codes:
-        raise Conflict(f"Projectcode {v['code']} bestaat al in dit programma.", field="code")
-    return v
+
+
+def _day(value, field_name: str):
+    if value:
+        plausible_day(value, field_name)
+    return value
+
+
+def _requested(value):
+    if value in (None, ""):
+        return None
+    requested = parse_eur(value)
+    if requested < 0:
+        raise ValidationError("Het gevraagde bedrag kan niet negatief zijn.", field="requested_amount")
+    return requested
 
 
 def _follows(lookups: ProjectLookups, candidate: int, project: int) -> bool:

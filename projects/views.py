@@ -214,13 +214,10 @@ def create():
         return _no_programme()
     form = ProjectForm()
     _fill_project_choices(form, programme, None)
-    if form.validate_on_submit():
-        done = unit.save(form, lambda: services.create_project(db.session, current_user, programme,
-                                                               {**_project_data(form), "status": form.status.data}),
-                         lambda project: _("Project %(code)s is toegevoegd.", code=project.code), _detail_url)
-        if done:
-            return done
-    return _render_form(form, None, programme)
+    done = unit.submit(form, lambda: services.create_project(db.session, current_user, programme,
+                                                             {**_project_data(form), "status": form.status.data}),
+                       lambda project: _("Project %(code)s is toegevoegd.", code=project.code), _detail_url)
+    return done or _render_form(form, None, programme)
 
 
 @bp.route("/projecten/<int:project_id>/bewerken", methods=["GET", "POST"])
@@ -232,14 +229,11 @@ def edit(project_id: int):
         form.forms.data = project.form_codes
     del form.status  # status changes go through status updates (the lifecycle)
     _fill_project_choices(form, project.programme, project)
-    if form.validate_on_submit():
-        check_version(project, form)
-        done = unit.save(form, lambda: services.update_project(db.session, current_user, project, _project_data(form)),
-                         lambda saved: _("Project %(code)s is opgeslagen.", code=saved.code), _detail_url,
-                         edited=project)
-        if done:
-            return done
-    return _render_form(form, project, project.programme)
+    # The version is compared under the write lock when it is saved (unit.save's `edited`).
+    done = unit.submit(form, lambda: services.update_project(db.session, current_user, project, _project_data(form)),
+                       lambda saved: _("Project %(code)s is opgeslagen.", code=saved.code), _detail_url,
+                       edited=project)
+    return done or _render_form(form, project, project.programme)
 
 
 def _detail_url(project: Project) -> str:

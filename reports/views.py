@@ -97,19 +97,25 @@ def dashboard():
 
     # Finance roles see who broke through a budget stop (as in the internal report); others see "een beheerder".
     names = _may_internal()
+    # "Bedragen x € 1.000" for the tables (the report page's own parameter); tiles stay in whole euros.
+    thousands = request.args.get("duizenden") == "1"
 
     def build() -> dict:
-        # No project rows: the dashboard needs aggregates only, so its queries do not grow with projects.
-        rf = live_frames(db.session, programme, year, peildatum, internal=names, with_projects=False)
-        return Markup(render_template(
-            "reports/_dashboard_figures.html", rf=rf, year=year, figures=rf.summary[year],
-            budget_rows=charts.budget_table(rf), charts=charts.chart_embeds(rf, ("budget", "groepen"))))
+        from reports.dashboard import headline
 
-    # Figures, tables and charts are built once per programme, year and peildatum until the
+        # No project rows: the dashboard needs aggregates only, so its queries do not grow with projects.
+        rf = live_frames(db.session, programme, year, peildatum, internal=names, thousands=thousands,
+                         with_projects=False)
+        figures = rf.summary[year]
+        return Markup(render_template(
+            "reports/_dashboard_figures.html", rf=rf, year=year, figures=figures, k=thousands,
+            head=headline(figures, year, peildatum), charts=charts.chart_embeds(rf, ("budget", "groepen"))))
+
+    # Figures, tables and charts are built once per programme, year, peildatum and unit until the
     # next write (see reports.cache); only the page around them is rendered per request.
-    body = figures_cache().get(db.session, ("dashboard", programme.id, year, peildatum, names), build)
+    body = figures_cache().get(db.session, ("dashboard", programme.id, year, peildatum, names, thousands), build)
     return render_template("reports/dashboard.html", programme=programme, years=years, year=year,
-                           peildatum=peildatum, chart_config=charts.chart_config(), body=body)
+                           peildatum=peildatum, thousands=thousands, chart_config=charts.chart_config(), body=body)
 
 
 def _report_frames(programme):

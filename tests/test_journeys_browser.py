@@ -110,7 +110,7 @@ def test_login_budget_user_and_report_pages_have_no_wcag_violations(app, session
              (f"/verplichtingen/{commitment.id}/betalingen/nieuw", submit_empty),
              ("/gebruikers/", None), ("/gebruikers/nieuw", submit_empty), (f"/gebruikers/{world['fin'].id}", None),
              ("/rapportage", None), ("/rapportage/standen", submit_empty), ("/import/", None), ("/audit/", None),
-             ("/account/tweestapsverificatie", None), (DASHBOARD, None)]
+             ("/account/tweestapsverificatie", None), (DASHBOARD, None), (DASHBOARD + "&duizenden=1", None)]
     with browser_on(app) as (base, page):
         page.goto(f"{base}/login")
         page.get_by_role("button", name="Inloggen").click()  # the login form with its errors

@@ -251,9 +251,13 @@ SHORT = {2026: D("51.00"), 2025: D("1234.50")}
 
 @pytest.mark.parametrize("role, reason, error, message, field", [
     ("financieel", None, BudgetStopError,
-     "Budgetstop: onvoldoende vrije ruimte in 2025: tekort €\xa01.234,50; 2026: tekort €\xa051,00.", None),
+     ("Budgetstop: onvoldoende vrije ruimte in 2025 (vrije ruimte nu €\xa0100,00, tekort €\xa01.234,50); "
+      "2026 (vrije ruimte nu €\xa0-50,00, tekort €\xa051,00). "
+      "Alleen een beheerder mag de budgetstop doorbreken, met een reden."), None),
     ("beheerder", "   ", BudgetStopError,
-     "Budgetstop: onvoldoende vrije ruimte in 2025: tekort €\xa01.234,50; 2026: tekort €\xa051,00.", None),
+     ("Budgetstop: onvoldoende vrije ruimte in 2025 (vrije ruimte nu €\xa0100,00, tekort €\xa01.234,50); "
+      "2026 (vrije ruimte nu €\xa0-50,00, tekort €\xa051,00). "
+      "Alleen een beheerder mag de budgetstop doorbreken, met een reden."), None),
     ("financieel", "Besluit van de DG van 1 maart", PermissionDenied,
      "Alleen een beheerder mag een budgetstop doorbreken.", None),
     (None, "Besluit van de DG van 1 maart", PermissionDenied,
@@ -262,9 +266,16 @@ SHORT = {2026: D("51.00"), 2025: D("1234.50")}
      "Geef een reden van minstens 10 tekens voor het doorbreken van de budgetstop.", "override_reason"),
 ])
 def test_override_messages(role, reason, error, message, field):
-    refused = _refused(lambda: money.override(role, reason, SHORT), error, message, field)
+    refused = _refused(lambda: money.override(role, reason, SHORT, FREE), error, message, field)
     if error is BudgetStopError:
         assert refused.shortfalls == {2025: D("1234.50"), 2026: D("51.00")}
+
+
+def test_the_budget_stop_without_the_free_room_still_names_year_shortfall_and_who():
+    # The import judges a year it had no figures for before: there is no "free room now" to name.
+    assert money.shortfall_message({2027: D("5.00")}) == (
+        "Budgetstop: onvoldoende vrije ruimte in 2027 (tekort €\xa05,00). "
+        "Alleen een beheerder mag de budgetstop doorbreken, met een reden.")
 
 
 def test_override_by_a_beheerder_with_a_reason():

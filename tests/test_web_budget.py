@@ -300,7 +300,7 @@ def test_editing_a_mutation_meets_the_budget_stop(app, session, world):
         "version": shown_version(client, url), "year": "2025", "amount": "-900.000", "kind": "beleidsmatig", "moment": "voorjaarsnota",
         "reason": "Extra geld", "date": "2025-03-01"})
     assert response.status_code == 400
-    assert "2025: tekort € 90.000,00" in text(response)
+    assert "2025 (vrije ruimte nu € 860.000,00, tekort € 90.000,00)" in text(response)
     session.expire_all()
     assert counts(session) == before
     assert session.get(BudgetMutation, world["mutation"].id).amount == Decimal("50000.00")
@@ -372,7 +372,7 @@ def test_deleting_a_mutation_that_funds_commitments_is_refused(app, session, wor
     client = login(app, fin)
     html = text(client.post(f"/budget/mutaties/{world['mutation'].id}/verwijderen",
                        follow_redirects=True))
-    assert "Niet verwijderd" in html and "2025: tekort € 40.000,00" in html
+    assert "Niet verwijderd" in html and "2025 (vrije ruimte nu € 10.000,00, tekort € 40.000,00)" in html
     session.expire_all()
     assert session.get(BudgetMutation, world["mutation"].id) is not None
 
@@ -417,7 +417,7 @@ def test_raising_staffing_reservation_meets_budget_stop(app, session, world):
     response = client.post(url, data={"version": shown_version(client, url), "year": "2024", "fte": "2",
                                       "amount": "800.000"})
     assert response.status_code == 400
-    assert "2024: tekort € 110.000,00" in text(response)
+    assert "2024 (vrije ruimte nu € 490.000,00, tekort € 110.000,00)" in text(response)
     session.expire_all()
     assert session.get(StaffingReservation, world["reservation"].id).amount == Decimal("200000.00")
 
@@ -489,10 +489,77 @@ def test_overrunning_commitment_is_refused_with_year_and_shortfall(app, session,
         "jaar_2025": "100.000", "jaar_2026": "1.200.000", "override_reason": "financieel mag dit niet"})
     assert response.status_code == 400
     html = text(response)
-    assert "Budgetstop: onvoldoende vrije ruimte in 2026: tekort € 200.000,00" in html
-    assert 'id="jaar_2026-fout">tekort € 200.000,00' in html  # also next to the 2026 field
+    message = ("Budgetstop: onvoldoende vrije ruimte in 2026 (vrije ruimte nu € 1.000.000,00, tekort € 200.000,00). "
+               "Alleen een beheerder mag de budgetstop doorbreken, met een reden.")
+    # Said once, in the error summary: the year, the free room now, the shortfall and who may override.
+    assert html.count(message) == 1
+    summary = html[html.index('id="foutoverzicht"'):html.index("</div>", html.index('id="foutoverzicht"'))]
+    assert message in summary
+    assert summary.count("200.000,00") == 1 and 'href="#jaar_2026"' not in summary
+    assert 'id="jaar_2026-fout">tekort € 200.000,00' in html  # the 2026 field is marked beside it
     session.expire_all()
     assert counts(session) == before
+
+
+def _summary(html: str) -> list[str]:
+    summary = html[html.index('id="foutoverzicht"'):]
+    summary = summary[:summary.index("</div>")]
+    return [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", summary, re.DOTALL)]
+
+
+def test_a_budget_form_reports_field_errors_and_the_budget_stop_together(app, session, world):
+    client = login(app, world["users"]["financieel"])
+    before = counts(session)
+    # No kenmerk (the form's own check) and 1.200.000 in 2026 where 1.000.000 is free (the rule's).
+    response = client.post(f"/projecten/{world['project'].id}/verplichtingen/nieuw", data={
+        "reference": "", "signed_date": "2025-02-01", "total": "1.200.000", "jaar_2026": "1.200.000"})
+    assert response.status_code == 400
+    items = _summary(text(response))
+    assert items[0] == "Kenmerk (beschikking of contract): Vul een kenmerk in."
+    assert items[1].startswith("Budgetstop: onvoldoende vrije ruimte in 2026 (vrije ruimte nu € 1.000.000,00, "
+                               "tekort € 200.000,00).")
+    assert len(items) == 2
+    # A mutation: no toelichting, a date that is no date, and a cut below the free room, all at once.
+    response = client.post("/budget/mutaties/nieuw", data={
+        "year": "2026", "amount": "-1.100.000", "kind": "beleidsmatig", "moment": "voorjaarsnota",
+        "reason": "", "date": "31-02-2026"})
+    assert response.status_code == 400
+    items = _summary(text(response))
+    assert "Toelichting: Vul een toelichting in." in items
+    assert "Datum: Vul een geldige datum in." in items
+    assert any(i.startswith("Budgetstop: onvoldoende vrije ruimte in 2026 (") for i in items)
+    assert len(items) == 3
+    session.expire_all()
+    assert counts(session) == before
+
+
+def test_a_source_edit_reports_a_missing_name_and_the_budget_stop_together(app, session, world):
+    client = login(app, world["users"]["financieel"])
+    url = f"/budget/bronnen/{world['source'].id}"
+    # 2024 has 490.000 free; lowering it by 600.000 and leaving the name empty are both wrong.
+    response = client.post(url, data={
+        "version": shown_version(client, url), "name": "", "kind": "structureel", "reference": "Kamerstuk 1",
+        "jaar_2024": "400.000", "jaar_2025": "1.000.000", "jaar_2026": "1.000.000"})
+    assert response.status_code == 400
+    items = _summary(text(response))
+    assert items[0] == "Naam: Vul een naam in."
+    assert items[1].startswith("Budgetstop: onvoldoende vrije ruimte in 2024 (vrije ruimte nu € 490.000,00, "
+                               "tekort € 110.000,00).")
+    assert len(items) == 2
+
+
+def test_a_payment_reports_a_taken_reference_and_an_overpayment_together(app, session, world):
+    client = login(app, world["users"]["financieel"])
+    commitment = world["commitment"]  # 500.000 in all
+    services.add_payment(session, world["users"]["financieel"], commitment, payment_date=date(2025, 3, 1),
+                         amount=Decimal(1000), kind="betaling", reference="BOEK-1")
+    session.commit()
+    response = client.post(f"/verplichtingen/{commitment.id}/betalingen/nieuw", data={
+        "payment_date": "2025-04-01", "amount": "600.000", "kind": "betaling", "reference": "BOEK-1"})
+    assert response.status_code == 400
+    items = _summary(text(response))
+    assert "Kenmerk (boekingsnummer): Er bestaat al een betaling met kenmerk BOEK-1." in items
+    assert any(i.startswith("Betaling geweigerd: verplichting BS-1 is € 500.000,00") for i in items)
 
 
 def test_beheerder_may_override_budget_stop_with_reason(app, session, world):
@@ -660,3 +727,44 @@ def test_beheerder_lowers_allocation_past_the_stop_with_a_reason(app, session, w
     entry = session.scalars(select(AuditEntry).where(AuditEntry.entity == "BudgetAllocation",
                                                      AuditEntry.action == "update")).one()
     assert entry.changes_dict["override"]["shortfalls"] == {"2024": "110000.00"}
+
+
+def _first_in_main(html: str) -> str:
+    """What the page shows first inside <main>, tags and blanks removed."""
+    main = html[html.index("<main"):]
+    main = main[main.index(">") + 1:]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main)).strip()
+
+
+@pytest.mark.parametrize("url, data, confirmation, link", [
+    ("/budget/mutaties/nieuw", {"year": "2025", "amount": "25.000", "kind": "beleidsmatig",
+                                "moment": "najaarsnota", "reason": "Extra", "date": "2025-09-01"},
+     "Mutatie toegevoegd.", ("/budget#mutaties", "Naar de mutaties")),
+    ("/budget/kasschuif/nieuw", {"moment": "najaarsnota", "reason": "Later", "date": "2025-09-01",
+                                 "jaar_2025": "-5.000", "jaar_2026": "5.000"},
+     "Kasschuif toegevoegd.", ("/budget#mutaties", "Naar de mutaties")),
+    ("/budget/bronnen/nieuw", {"name": "Extra", "kind": "incidenteel", "jaar_2025": "10.000"},
+     "Financieringsbron toegevoegd.", ("/budget#bronnen", "Naar de financieringsbronnen")),
+])
+def test_the_confirmation_after_a_budget_save_is_at_the_top_of_the_page(app, world, url, data, confirmation, link):
+    client = login(app, world["users"]["financieel"])
+    response = client.post(url, data=data)
+    assert response.status_code == 302
+    # No fragment: the browser opens the page at its top, where the confirmation is.
+    assert response.location == "/budget"
+    html = text(client.get(response.location))
+    assert _first_in_main(html).startswith(f"{confirmation} {link[1]} Budget")
+    region = html[html.index('id="meldingen"') - 30:]
+    region = region[:region.index("</div>")]
+    assert 'tabindex="-1"' in region and 'role="status"' in region
+    assert f'<a href="{link[0]}">{link[1]}</a>' in region  # the section is one click away
+
+
+def test_the_confirmation_after_a_payment_is_at_the_top_of_the_project_page(app, world):
+    client = login(app, world["users"]["financieel"])
+    response = client.post(f"/verplichtingen/{world['commitment'].id}/betalingen/nieuw", data={
+        "payment_date": "2025-04-01", "amount": "1.000", "kind": "betaling"})
+    assert response.status_code == 302 and "#" not in response.location
+    assert _first_in_main(text(client.get(response.location))).startswith(
+        "Betaling vastgelegd. Naar de verplichtingen en betalingen")
+

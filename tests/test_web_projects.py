@@ -303,6 +303,48 @@ def test_bad_project_input_shows_field_errors_and_saves_nothing(app, session, wo
     assert project_count(session) == before
 
 
+def _summary_items(html: str) -> list[str]:
+    """The error summary's lines as a user reads them."""
+    summary = html[html.index('id="foutoverzicht"'):]
+    summary = summary[:summary.index("</div>")]
+    return [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", summary, re.DOTALL)]
+
+
+def test_a_new_project_reports_every_error_on_the_first_submit(app, session, world):
+    before = project_count(session)
+    client = login(app, world["financieel"])
+    # A taken code and an end date before the start date: both rules of the service, both at once.
+    response = client.post("/projecten/nieuw", data=_project_form(code="STM-001", end_date="2025-01-01"))
+    assert response.status_code == 400
+    html = text(response)
+    assert field_error(html, "code") and field_error(html, "end_date")
+    assert _summary_items(html) == ["Projectcode: Projectcode STM-001 bestaat al in dit programma.",
+                                    "Einddatum: De einddatum ligt voor de startdatum."]
+    # The form's own checks (an empty title, a date that is no date) come together with the rules'.
+    response = client.post("/projecten/nieuw", data=_project_form(code="STM-001", title="", start_date="2026-01-01",
+                                                                 end_date="2025-01-01", requested_amount="12.50"))
+    assert response.status_code == 400
+    items = _summary_items(text(response))
+    assert "Titel: Vul een titel in." in items
+    assert "Projectcode: Projectcode STM-001 bestaat al in dit programma." in items
+    assert "Einddatum: De einddatum ligt voor de startdatum." in items
+    assert any(item.startswith("Gevraagd bedrag (euro): ") for item in items)
+    assert len(items) == 4  # each field said once, not once by the form and again by the rule
+    assert project_count(session) == before
+
+
+def test_an_edited_project_reports_every_error_at_once(app, session, world):
+    other = make_project(session, world["beheerder"], world["programme"], code="STM-002")
+    session.commit()
+    client = login(app, world["financieel"])
+    url = f"/projecten/{other.id}/bewerken"
+    response = client.post(url, data={**_project_form(code="STM-001", end_date="2025-01-01"),
+                                      "version": shown_version(client, url)})
+    assert response.status_code == 400
+    assert _summary_items(text(response)) == ["Projectcode: Projectcode STM-001 bestaat al in dit programma.",
+                                              "Einddatum: De einddatum ligt voor de startdatum."]
+
+
 def test_owner_must_be_an_active_projectleider(app, session, world):
     response = login(app, world["financieel"]).post("/projecten/nieuw",
                                                     data=_project_form(owner_id=str(world["lezer"].id)))

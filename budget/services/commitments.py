@@ -21,7 +21,7 @@ from budget.models import (
 from budget.services.periods import check_open
 from core import validate
 from core.audit import record, snapshot, with_override
-from core.errors import Conflict
+from core.errors import Collect, Conflict
 from core.locking import serialise
 from core.users import FINANCE_ROLES, require_role
 from projects.models import Project
@@ -32,15 +32,19 @@ def add_commitment(session, actor, project: Project, *, reference: str, signed_d
     """A commitment with its cash schedule; the schedule must sum to the total and fit the budget."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    reference = validate.text(reference, "een kenmerk", "reference", max_len=100)
-    if session.scalar(select(Commitment.id).where(Commitment.reference == reference)):
-        raise Conflict(f"Er bestaat al een verplichting met kenmerk {reference}.", field="reference")
-    signed_date = validate.day(signed_date, "signed_date")
-    check_open(session, project.programme_id, (signed_date, "signed_date"))
-    state = rules.new_commitment(total, schedule, programme_years(session, project.programme), reference)
+    # Every refusal at once (a form shows them together): the budget stop too, when the amounts are fine.
+    c = Collect()
+    reference = c(validate.text, reference, "een kenmerk", "reference", max_len=100)
+    if reference is not None:
+        c(_free_reference, session, reference)
+    signed_date = c(validate.day, signed_date, "signed_date")
+    if signed_date is not None:
+        c(check_open, session, project.programme_id, (signed_date, "signed_date"))
+    state = c(rules.new_commitment, total, schedule, programme_years(session, project.programme), reference or "")
+    override = c(enforce_budget_stop, session, actor, project.programme_id,
+                 {y: -a for y, a in state.years.items()}, override_reason) if state else None
+    c.raise_any()
     total, years = state.total, state.years
-    override = enforce_budget_stop(session, actor, project.programme_id, {y: -a for y, a in years.items()},
-                                   override_reason)
     commitment = Commitment(project_id=project.id, reference=reference, signed_date=signed_date, total=total,
                             description=validate.text(description, "", "description", required=False))
     commitment.schedule = [CommitmentSchedule(year=y, amount=a) for y, a in sorted(years.items())]
@@ -50,23 +54,32 @@ def add_commitment(session, actor, project: Project, *, reference: str, signed_d
     return commitment
 
 
+def _free_reference(session, reference: str) -> None:
+    if session.scalar(select(Commitment.id).where(Commitment.reference == reference)):
+        raise Conflict(f"Er bestaat al een verplichting met kenmerk {reference}.", field="reference")
+
+
 def adjust_commitment(session, actor, commitment: Commitment, *, adjustment_date: date, changes: dict,
                       reason: str, reference: str = "",
                       override_reason: str | None = None) -> list[CommitmentAdjustment]:
     """Dated, reasoned changes to a commitment's years (e.g. a lower vaststelling); never an edit."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    adjustment_date = rules.adjustment_day(adjustment_date, commitment.signed_date, commitment.reference)
-    reason = validate.text(reason, "een reden", "reason")
-    reference = validate.text(reference, "", "reference", required=False, max_len=100)
+    c = Collect()
+    adjustment_date = c(rules.adjustment_day, adjustment_date, commitment.signed_date, commitment.reference)
+    reason = c(validate.text, reason, "een reden", "reason")
+    reference = c(validate.text, reference, "", "reference", required=False, max_len=100)
     programme = commitment.project.programme
-    check_open(session, programme.id, (adjustment_date, "adjustment_date"))
-    deltas = rules.commitment_schedule(changes, programme_years(session, programme), allow_negative=True)
+    if adjustment_date is not None:
+        c(check_open, session, programme.id, (adjustment_date, "adjustment_date"))
+    deltas = c(rules.commitment_schedule, changes, programme_years(session, programme), allow_negative=True)
     total, paid = commitment_totals(session, commitment.id)
     state = rules.CommitmentState(total, paid, commitment_year_amounts(session, commitment.id))
-    new_total = rules.adjust(state, deltas).total
-    override = enforce_budget_stop(session, actor, programme.id, {y: -d for y, d in deltas.items()},
-                                   override_reason)
+    adjusted = c(rules.adjust, state, deltas) if deltas is not None else None
+    override = c(enforce_budget_stop, session, actor, programme.id, {y: -d for y, d in deltas.items()},
+                 override_reason) if adjusted else None
+    c.raise_any()
+    new_total = adjusted.total
     rows = []
     for year, delta in sorted(deltas.items()):
         row = CommitmentAdjustment(commitment_id=commitment.id, date=adjustment_date, year=year, amount=delta,
@@ -85,19 +98,30 @@ def add_payment(session, actor, commitment: Commitment, *, payment_date: date, a
     """A payment on a commitment, dated from its signing to today; a terugbetaling always lowers the paid total."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    amount = rules.payment_amount(amount, kind)
-    payment_date = rules.payment_day(payment_date, commitment.signed_date, date.today(), commitment.reference)
-    check_open(session, commitment.project.programme_id, (payment_date, "payment_date"))
+    c = Collect()
+    amount = c(rules.payment_amount, amount, kind)
+    payment_date = c(rules.payment_day, payment_date, commitment.signed_date, date.today(), commitment.reference)
+    if payment_date is not None:
+        c(check_open, session, commitment.project.programme_id, (payment_date, "payment_date"))
     reference = (reference or "").strip() or None
-    if reference and session.scalar(select(Payment.id).where(Payment.reference == reference)):
-        raise Conflict(f"Er bestaat al een betaling met kenmerk {reference}.", field="reference")
+    if reference:
+        c(_free_payment_reference, session, reference)
     total, paid = commitment_totals(session, commitment.id)
-    rules.pay(rules.CommitmentState(total, paid, reference=commitment.reference), amount, payment_date)
+    if amount is not None:
+        # Without a date the overpayment still counts, in the year it would fall in today.
+        c(rules.pay, rules.CommitmentState(total, paid, reference=commitment.reference), amount,
+          payment_date or date.today())
+    c.raise_any()
     payment = Payment(commitment_id=commitment.id, date=payment_date, amount=amount, kind=kind,
                       reference=reference, description=validate.text(description, "", "description", required=False))
     session.add(payment)
     record(session, actor, "create", payment, {"after": snapshot(payment)})
     return payment
+
+
+def _free_payment_reference(session, reference: str) -> None:
+    if session.scalar(select(Payment.id).where(Payment.reference == reference)):
+        raise Conflict(f"Er bestaat al een betaling met kenmerk {reference}.", field="reference")
 
 
 def delete_commitment(session, actor, commitment: Commitment) -> None:

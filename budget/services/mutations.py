@@ -15,7 +15,7 @@ from budget.models import (
 from budget.services.periods import check_open
 from core import validate
 from core.audit import diff, record, snapshot, with_override
-from core.errors import NotFound, ValidationError
+from core.errors import Collect, NotFound, ValidationError
 from core.locking import serialise
 from core.users import FINANCE_ROLES, require_role
 from projects.models import Programme
@@ -26,12 +26,17 @@ def add_mutation(session, actor, programme: Programme, *, year, amount, kind: st
     """One budget mutation for one year; a kasschuif goes through add_kasschuif."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    year = validate.year(year)
-    amount = validate.amount(amount, allow_negative=True, allow_zero=False)
-    fields = rules.mutation_fields(kind, moment, reason, reference, mutation_date)
-    rules.single_mutation(fields["kind"])
-    check_open(session, programme.id, (fields["date"], "date"))
-    override = enforce_budget_stop(session, actor, programme.id, {year: amount}, override_reason)
+    # Every refusal at once (a form shows them together): the budget stop too, when year and amount are fine.
+    c = Collect()
+    year = c(validate.year, year)
+    amount = c(validate.amount, amount, allow_negative=True, allow_zero=False)
+    fields = c(rules.mutation_fields, kind, moment, reason, reference, mutation_date)
+    if fields:
+        c(rules.single_mutation, fields["kind"])
+        c(check_open, session, programme.id, (fields["date"], "date"))
+    override = c(enforce_budget_stop, session, actor, programme.id, {year: amount}, override_reason) \
+        if year is not None and amount is not None else None
+    c.raise_any()
     mutation = BudgetMutation(programme_id=programme.id, year=year, amount=amount, **fields)
     session.add(mutation)
     record(session, actor, "create", mutation, with_override({"after": snapshot(mutation)}, override))
@@ -48,11 +53,14 @@ def add_kasschuif(session, actor, programme: Programme, *, amounts: dict, moment
     """
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    clean = rules.kasschuif(amounts)
-    fields = rules.mutation_fields("kasschuif", moment, reason, reference, mutation_date)
+    c = Collect()
+    clean = c(rules.kasschuif, amounts)
+    fields = c(rules.mutation_fields, "kasschuif", moment, reason, reference, mutation_date)
+    if fields:
+        c(check_open, session, programme.id, (fields["date"], "date"))
+    override = c(enforce_budget_stop, session, actor, programme.id, clean, override_reason) if clean else None
+    c.raise_any()
     reason_of = rules.kasschuif_reasons(clean, fields["reason"], reasons)
-    check_open(session, programme.id, (fields["date"], "date"))
-    override = enforce_budget_stop(session, actor, programme.id, clean, override_reason)
     group = str(uuid.uuid4())
     mutations = []
     for year, amount in sorted(clean.items()):
@@ -72,14 +80,19 @@ def update_mutation(session, actor, mutation: BudgetMutation, *, year, amount, k
     serialise(session)
     if mutation.kasschuif_group:
         raise ValidationError("Een kasschuif wijzigt u als geheel via het kasschuifformulier.")
-    year = validate.year(year)
-    amount = validate.amount(amount, allow_negative=True, allow_zero=False)
-    fields = rules.mutation_fields(kind, moment, reason, reference, mutation_date)
-    rules.single_mutation(fields["kind"])
-    check_open(session, mutation.programme_id, (mutation.date, "date"), (fields["date"], "date"))
-    deltas = {mutation.year: -mutation.amount}
-    deltas[year] = deltas.get(year, Decimal("0.00")) + amount
-    override = enforce_budget_stop(session, actor, mutation.programme_id, deltas, override_reason)
+    c = Collect()
+    year = c(validate.year, year)
+    amount = c(validate.amount, amount, allow_negative=True, allow_zero=False)
+    fields = c(rules.mutation_fields, kind, moment, reason, reference, mutation_date)
+    if fields:
+        c(rules.single_mutation, fields["kind"])
+        c(check_open, session, mutation.programme_id, (mutation.date, "date"), (fields["date"], "date"))
+    override = None
+    if year is not None and amount is not None:
+        deltas = {mutation.year: -mutation.amount}
+        deltas[year] = deltas.get(year, Decimal("0.00")) + amount
+        override = c(enforce_budget_stop, session, actor, mutation.programme_id, deltas, override_reason)
+    c.raise_any()
     before = snapshot(mutation)
     mutation.year, mutation.amount = year, amount
     for key, value in fields.items():
@@ -104,13 +117,18 @@ def update_kasschuif(session, actor, group: str, *, amounts: dict, moment: str, 
     rows = kasschuif_rows(session, group)
     if not rows:
         raise NotFound("Deze kasschuif bestaat niet.")
-    clean = rules.kasschuif(amounts)
-    fields = rules.mutation_fields("kasschuif", moment, reason, reference, mutation_date)
-    check_open(session, rows[0].programme_id, *((r.date, "date") for r in rows), (fields["date"], "date"))
-    deltas = dict(clean)
-    for row in rows:
-        deltas[row.year] = deltas.get(row.year, Decimal("0.00")) - row.amount
-    override = enforce_budget_stop(session, actor, rows[0].programme_id, deltas, override_reason)
+    c = Collect()
+    clean = c(rules.kasschuif, amounts)
+    fields = c(rules.mutation_fields, "kasschuif", moment, reason, reference, mutation_date)
+    if fields:
+        c(check_open, session, rows[0].programme_id, *((r.date, "date") for r in rows), (fields["date"], "date"))
+    override = None
+    if clean:
+        deltas = dict(clean)
+        for row in rows:
+            deltas[row.year] = deltas.get(row.year, Decimal("0.00")) - row.amount
+        override = c(enforce_budget_stop, session, actor, rows[0].programme_id, deltas, override_reason)
+    c.raise_any()
     before = {"amounts": {str(r.year): r.amount for r in rows},
               **{k: getattr(rows[0], k) for k in fields}}
     if len({r.reason for r in rows}) > 1:

@@ -17,7 +17,7 @@ from budget.services.funding import valid_from_day
 from budget.services.periods import check_open
 from core import validate
 from core.audit import diff, record, snapshot, with_override
-from core.errors import Conflict
+from core.errors import Collect, Conflict
 from core.locking import serialise
 from core.money import Money
 from core.users import FINANCE_ROLES, require_role
@@ -29,14 +29,18 @@ def set_staffing_reservation(session, actor, programme: Programme, *, year, fte,
     """Create or change a year's staffing reservation from `valid_from` on; it counts as committed for that year."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    valid_from = valid_from_day(valid_from)
-    check_open(session, programme.id, (valid_from, "valid_from"))
-    year, amount = validate.year(year), validate.amount(amount)
-    fte = rules.staffing_fte(fte)
+    c = Collect()
+    valid_from = c(valid_from_day, valid_from)
+    if valid_from is not None:
+        c(check_open, session, programme.id, (valid_from, "valid_from"))
+    year, amount = c(validate.year, year), c(validate.amount, amount)
+    fte = c(rules.staffing_fte, fte)
     res = session.scalar(select(StaffingReservation).where(StaffingReservation.programme_id == programme.id,
                                                            StaffingReservation.year == year))
     old = res.amount if res else Decimal("0.00")
-    override = enforce_budget_stop(session, actor, programme.id, {year: old - amount}, override_reason)
+    override = c(enforce_budget_stop, session, actor, programme.id, {year: old - amount}, override_reason) \
+        if year is not None and amount is not None else None
+    c.raise_any()
     if res is None:
         res = StaffingReservation(programme_id=programme.id, year=year, fte=Decimal("0.00"),
                                   amount=Decimal("0.00"))

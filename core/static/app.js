@@ -9,3 +9,14 @@
     }
   });
 })();
+
+/* A confirmation after a save: focus it, so the page shows it and a screen reader reads it. */
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var messages = document.getElementById("meldingen");
+    if (messages && !document.querySelector(".error-summary")) {
+      messages.focus();
+    }
+  });
+})();
