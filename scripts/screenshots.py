@@ -81,7 +81,7 @@ def main() -> None:
                 for role, name, width, path, action in shots(ids):
                     # One signed-in browser context per role, so each role logs in (and enrols) once.
                     if role not in contexts:
-                        contexts[role] = browser.new_context(viewport={"width": DESKTOP, "height": 900})
+                        contexts[role] = browser.new_context(viewport={"width": DESKTOP, "height": 900}, locale="nl-NL")
                         if role:
                             _log_in(contexts[role].new_page(), base, *logins[role])
                     page = contexts[role].new_page()

@@ -97,6 +97,21 @@ def test_a_project_leader_lands_on_mijn_projecten_with_the_late_update_marked(ap
         assert page.get_by_text("achterstallig", exact=True).count() == 0
 
 
+def test_on_a_phone_mijn_projecten_shows_the_marker_and_the_action_without_scrolling_sideways(app, world):
+    with browser_on(app) as (base, page):
+        page.set_viewport_size({"width": 375, "height": 800})
+        log_in(page, base, world["owner"])
+        late = page.get_by_role("row").filter(has_text="STM-001")
+        # The rows stack as labelled lines, so the marker and the action sit inside the screen's width.
+        for element in (late.get_by_text("achterstallig", exact=True),
+                        late.get_by_role("link", name="Status bijwerken STM-001")):
+            box = element.bounding_box()
+            assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 375, box
+        due = late.locator("td", has_text="1-12-2024")
+        assert due.evaluate("td => getComputedStyle(td, '::before').content") == '"Volgende update: "'
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
 def test_filtered_list_sorts_on_money_and_its_csv_opens_in_pandas_as_shown(app, world):
     with browser_on(app) as (base, page):
         log_in(page, base, world["fin"])

@@ -123,8 +123,10 @@ def test_a_beheerder_lands_on_the_dashboard_after_the_second_factor(app, session
 def _rows(page: str, caption_part: str) -> dict[str, str]:
     """{code: row html} of the table whose caption holds `caption_part`."""
     table = next(t for t in re.findall(r"<table.*?</table>", page, re.DOTALL) if caption_part in t)
-    return {re.search(r'<td class="nowrap">([^<]*)</td>', row).group(1): row
-            for row in re.findall(r"<tr[^>]*>(?:(?!</tr>).)*?<td class=\"nowrap\">.*?</tr>", table, re.DOTALL)}
+    # A row's first cell is its code (on Mijn projecten with the ARIA roles that keep a stacked row a table).
+    first_cell = r'<td class="nowrap"(?: role="cell" data-label="Code")?>'
+    return {re.search(first_cell + r"([^<]*)</td>", row).group(1): row
+            for row in re.findall(r"<tr[^>]*>(?:(?!</tr>).)*?" + first_cell + r".*?</tr>", table, re.DOTALL)}
 
 
 def test_mijn_projecten_marks_late_updates_and_puts_closed_projects_apart(app, session, world):
