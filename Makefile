@@ -44,6 +44,10 @@ bench: venv
 # README screenshots from the demo programme (headless Debian chromium).
 screenshots: venv
 	bash scripts/need-chromium.sh
+	@# Date fields read 30-11-2026 only with chromium's Dutch locale (Debian's chromium-l10n).
+	@test -e /usr/lib/chromium/locales/nl.pak || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y -q --no-install-recommends chromium-l10n; \
+		else echo "make screenshots: datumvelden komen in Amerikaanse notatie; voor Nederlands: sudo apt-get install chromium-l10n" >&2; fi; }
 	$(VENV)/bin/python scripts/screenshots.py
 
 # Production-style serving: no demo fallbacks, so the configuration must be explicit.

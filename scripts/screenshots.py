@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 import threading
@@ -23,7 +24,7 @@ from projects.models import Project  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+        "--disable-sync", "--no-first-run", "--disable-quic", "--lang=nl-NL"]
 PHONE, DESKTOP = 375, 1280
 # The demo project whose leader's status form is shown: running, with earlier updates.
 STATUS_PROJECT = "STM-005"
@@ -76,7 +77,9 @@ def main() -> None:
         base = f"http://127.0.0.1:{server.server_port}"
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+                # A Dutch browser, as the users have: chromium takes the date fields' format from LANG.
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS,
+                                            env={**os.environ, "LANG": "nl_NL.UTF-8", "LANGUAGE": "nl"})
                 contexts: dict = {}
                 for role, name, width, path, action in shots(ids):
                     # One signed-in browser context per role, so each role logs in (and enrols) once.
