@@ -43,8 +43,8 @@ def footer_text(meta: dict) -> str:
     """Where the figures come from on the left (the snapshot, or when they were made), the page on the right."""
     snap = meta.get("snapshot")
     if snap:
-        source = _escape(f"Vastgelegde stand {snap['id']}: {snap['title']}, vastgelegd op "
-                         f"{meta['made_at']:%d-%m-%Y %H:%M}")
+        source = (f"Vastgelegde stand {snap['id']}: {_escape(snap['title'])}, vastgelegd op "
+                  f"{meta['made_at']:%d-%m-%Y %H:%M}")
     else:
         source = f"Gemaakt op {meta['made_at']:%d-%m-%Y %H:%M}"
     return f"&L{source}&RPagina &P van &N"

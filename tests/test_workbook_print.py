@@ -143,7 +143,7 @@ def test_header_and_footer_escape_user_text():
             "snapshot": {"id": 3, "title": "Brief R&D " + "x" * 200}}
     head, foot = excel_print.header_text(meta), excel_print.footer_text(meta)
     assert "&LZorg && Veiligheid (ZV)&C" in head and "&RPagina &P van &N" in foot
-    assert "Vastgelegde stand 3: Brief R&&D" in foot
+    assert "Vastgelegde stand 3: Brief R&&D" in foot and foot.endswith("…, vastgelegd op 01-07-2025 09:30&RPagina &P van &N")
     assert len(head) <= 255 and len(foot) <= 255  # Excel's limit for a header or footer
 
 
