@@ -40,3 +40,13 @@ def tijdstip(value: datetime | None) -> str:
         return ""
     moment = local(value)
     return f"{datum(moment.date())} {moment:%H:%M}"
+
+
+def default_peildatum(year: int, today: date | None = None) -> date:
+    """The stand a report for `year` shows when no peildatum is chosen.
+
+    A past year: 31 December of that year (the year as it closed). The current year: today. A future
+    year: today as well, since nothing after today is known yet (what is planned for it counts).
+    """
+    today = today or date.today()
+    return date(year, 12, 31) if year < today.year else today

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from budget.services import closed_through
 from core import unit
 from core.cli import CLI_ACTOR
-from core.dates import datum, datum_lang
+from core.dates import datum, datum_lang, default_peildatum
 from core.db import db
 from core.errors import DomainError
 from core.money import format_eur
@@ -42,8 +42,14 @@ def _frames(programme_code, year, peildatum, internal, thousands, snapshot_id):
                 raise click.ClickException("--peildatum en --snapshot gaan niet samen: de stand ligt vast.")
             return services.snapshot_frames(snap, year, internal, thousands)
         programme = _programme(programme_code or "STM")
-        day = peildatum.date() if peildatum else date.today()
-        return live_frames(db.session, programme, year or day.year, day, internal, thousands)
+        if peildatum:
+            day = peildatum.date()
+            year = year or day.year
+        else:
+            # As on the page: 31 December of a past year, today for this year or a later one.
+            year = year or date.today().year
+            day = default_peildatum(year)
+        return live_frames(db.session, programme, year, day, internal, thousands)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
 
@@ -51,8 +57,10 @@ def _frames(programme_code, year, peildatum, internal, thousands, snapshot_id):
 def _report_options(fn):
     for option in reversed([
         click.option("--programme", default=None, help="Programmacode (standaard STM, of die van --snapshot)."),
-        click.option("--year", type=int, help="Rapportagejaar (standaard het jaar van de peildatum)."),
-        click.option("--peildatum", type=click.DateTime(["%Y-%m-%d"]), help="Stand t/m deze datum (JJJJ-MM-DD)."),
+        click.option("--year", type=int, help="Rapportagejaar (standaard het jaar van de peildatum, anders dit jaar)."),
+        click.option("--peildatum", type=click.DateTime(["%Y-%m-%d"]),
+                     help="Stand t/m deze datum (JJJJ-MM-DD); standaard 31 december van een afgelopen --year, "
+                          "anders vandaag (ook voor een jaar dat nog moet beginnen)."),
         click.option("--internal", is_flag=True, help="Interne versie met projectleider, contactpersoon en notities."),
         click.option("--thousands", is_flag=True, help="Kamertabellen in x € 1.000 (afronding alleen bij weergave)."),
         click.option("--snapshot", "snapshot_id", type=int, help="Maak het rapport uit deze vastgelegde stand."),
@@ -77,6 +85,8 @@ def report_xlsx(programme, year, peildatum, internal, thousands, snapshot_id, ou
 
 
 def _overrun_notes(rf) -> None:
+    if not rf.meta.get("snapshot") and rf.meta["year"] > rf.meta["peildatum"].year:
+        click.echo(f"{rf.meta['year']} is nog niet begonnen: de stand is die t/m {datum_lang(rf.meta['peildatum'])}.")
     for _year, note in sorted(rf.overruns.items()):
         click.echo(f"Let op: {note}")
 
@@ -90,8 +100,8 @@ def report_html(programme, year, peildatum, internal, thousands, snapshot_id, ou
     rf = _frames(programme, year, peildatum, internal, thousands, snapshot_id)
     unit.in_cli(lambda: services.record_report_head(db.session, rf, "HTML-rapport"))
     out.write_text(charts.standalone_html(rf), encoding="utf-8")
-    click.echo(f"HTML {out} geschreven ({'intern' if internal else 'openbaar'}, {rf.meta['year']}). "
-               f"{rf.controls_text}")
+    click.echo(f"HTML {out} geschreven ({'intern' if internal else 'openbaar'}, {rf.meta['year']}, "
+               f"stand t/m {datum_lang(rf.meta['peildatum'])}). {rf.controls_text}")
     _overrun_notes(rf)
 
 

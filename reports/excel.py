@@ -10,14 +10,16 @@ import xlsxwriter
 
 from core.gcpause import gc_paused
 from reports import APP_VERSION
+from reports.excel_print import INTERN, LINE_PT, finish, lines, per_line
 from reports.queries import AMOUNT_PROJECT_COLUMNS, ReportFrames
+from reports.terms import TERMS
 
 EUR = '[$€-413] #,##0.00;[$€-413] -#,##0.00'
 # A trailing comma scales by 1.000 on display only: the cell keeps its exact value.
 KEUR = '#,##0,;-#,##0,'
 PCT = "0.0%"
 DATE = "dd-mm-yyyy"
-HEADER_ROW = 2  # row 0: title, row 1: note, row 2: the header row (later when a sheet has warnings)
+HEADER_ROW = 2  # row 0: title, row 1: note, row 2: the header row (later after warnings or a banner)
 #: A year past the budget stop, a check that deviates: dark red on light red, visible in print too.
 RED, RED_FILL = "#C00000", "#FDE9E7"
 # The default cell format (style 0) is that of plain text in a table: wrapped, at the top of its
@@ -28,30 +30,42 @@ DEFAULT_FORMAT = {"font_name": "Calibri", "font_size": 11, "valign": "top", "tex
 
 
 class _Sheet:
-    """Small helper that writes one table sheet with the shared formats."""
+    """Small helper that writes one table sheet with the shared formats.
 
-    def __init__(self, book: _Book, name: str, title: str, note: str = "", warnings=(), widths=(100,)):
+    Page set-up (A4 landscape, header and footer, print titles, frozen panes) is not done here but
+    for every sheet at once in excel_print.finish; a sheet only says where its header row is.
+    """
+
+    def __init__(self, book: _Book, name: str, title: str, note: str = "", warnings=(), widths=(100,),
+                 banner: str = ""):
         self.book, self.ws = book, book.wb.add_worksheet(name)
-        self.ws.write_string(0, 0, title, book.f_title)
+        self.widths = list(widths)
+        # A banner (the internal version's "INTERN — niet openbaar") stands above the title; readers
+        # find the header row by its first cell, so the rows below may move down by one.
+        top = 0
+        if banner:
+            self._wide_row(0, banner, book.f_banner)
+            top = 1
+        self.ws.write_string(top, 0, title, book.f_title)
         if note:
-            self.ws.write_string(1, 0, note, book.f_note)
+            self.ws.write_string(top + 1, 0, note, book.f_note)
         # Warnings (a year past the budget stop) stand between the note and the table, in red, each
         # over the table's width: readers find the header row by its first cell, not by its number.
-        self.header_row = HEADER_ROW + len(warnings)
+        self.header_row = top + HEADER_ROW + len(warnings)
         for i, text in enumerate(warnings):
-            row = HEADER_ROW + i
-            # Merged cells do not grow with their text: about one line per table width in characters.
-            self.ws.set_row(row, 15 * (1 + len(text) // sum(widths)))
-            if len(widths) > 1:
-                self.ws.merge_range(row, 0, row, len(widths) - 1, text, book.f_warn)
-            else:
-                self.ws.write_string(row, 0, text, book.f_warn)
-        self.ws.set_landscape()
-        self.ws.set_paper(9)  # A4
-        self.ws.fit_to_pages(1, 0)
-        self.ws.repeat_rows(self.header_row)
+            self._wide_row(top + HEADER_ROW + i, text, book.f_warn)
+        self._tall: dict[int, int] = {}  # row -> lines its tallest text cell needs so far
+
+    def _wide_row(self, row: int, text: str, fmt) -> None:
+        """One text over the table's width; merged cells do not grow with their text, so the row is sized."""
+        self.ws.set_row(row, LINE_PT * lines(text, sum(self.widths)))
+        if len(self.widths) > 1:
+            self.ws.merge_range(row, 0, row, len(self.widths) - 1, text, fmt)
+        else:
+            self.ws.write_string(row, 0, text, fmt)
 
     def header(self, names: list, widths: list[int]):
+        self.widths = list(widths)
         for col, name in enumerate(names):
             if isinstance(name, int):
                 self.ws.write_number(self.header_row, col, name, self.book.f_head_num)
@@ -59,7 +73,8 @@ class _Sheet:
                 self.ws.write_string(self.header_row, col, str(name), self.book.f_head)
         for col, width in enumerate(widths):
             self.ws.set_column(col, col, width)
-        self.ws.freeze_panes(self.header_row + 1, 1)
+        self.ws.set_row(self.header_row, LINE_PT * max(lines(str(n), w) for n, w in zip(names, widths)))
+        self.book.header_rows[self.ws.name] = self.header_row
 
     def cell(self, row: int, col: int, value, kind: str = "text", bold: bool = False, red: bool = False):
         """Write one value; text is always a string cell, so '=...' never becomes a formula."""
@@ -75,7 +90,15 @@ class _Sheet:
         elif kind == "date":
             self.ws.write_datetime(r, col, datetime.combine(value, datetime.min.time()), fmt)
         else:
-            self.ws.write_string(r, col, str(value), fmt)
+            text = str(value)
+            self.ws.write_string(r, col, text, fmt)
+            # Wrapped text needs a taller row: Excel and LibreOffice keep the default height otherwise,
+            # and the lines run over the row below. The row is still open (constant_memory writes a
+            # row out only when the next one starts), so its height can be set after its cells.
+            n = lines(text, self.widths[col]) if col < len(self.widths) else 1
+            if n > self._tall.get(r, 1):
+                self._tall[r] = n
+                self.ws.set_row(r, LINE_PT * n)
 
 
 class _Book:
@@ -96,7 +119,10 @@ class _Book:
                                               "align": "right"})
         self.f_warn = self.wb.add_format({"bold": True, "font_color": RED, "bg_color": RED_FILL, "text_wrap": True,
                                           "valign": "top", "border": 1, "border_color": RED})
+        self.f_banner = self.wb.add_format({"bold": True, "font_size": 13, "font_color": "#FFFFFF",
+                                            "bg_color": RED, "text_wrap": True, "valign": "vcenter"})
         self._formats: dict = {}
+        self.header_rows: dict[str, int] = {}  # sheet name -> its header row, for the print titles
 
     def fmt(self, kind: str, bold: bool, red: bool = False):
         if kind == "text" and not bold and not red:
@@ -129,8 +155,14 @@ def _money_kind(book: _Book, kamer_table: bool) -> str:
 
 
 def _title(rf: ReportFrames, what: str) -> str:
+    """'<what> <year>, stand t/m <peildatum> – <programme>': the peildatum always next to the year.
+
+    A caller whose text names the year itself ('Verplicht 2025 per ...') gets it only once.
+    """
     m = rf.meta
-    return f"{what} – {m['programme_name']} ({m['programme_code']}), stand t/m {m['peildatum']:%d-%m-%Y}"
+    year = "" if str(m["year"]) in what else f" {m['year']}"
+    return (f"{what}{year}, stand t/m {m['peildatum']:%d-%m-%Y} – {m['programme_name']} "
+            f"({m['programme_code']})")
 
 
 def _note(book: _Book, kamer_table: bool) -> str:
@@ -142,13 +174,12 @@ def _note(book: _Book, kamer_table: bool) -> str:
 @gc_paused
 def build_workbook(rf: ReportFrames) -> bytes:
     """The workbook as bytes: Samenvatting, Per categorie, Per programmalijn, Matrix, Projecten,
-    Mutaties, Controles, Verantwoording."""
+    Mutaties, Controles, Verantwoording, Toelichting."""
     buffer = io.BytesIO()
     book = _Book(buffer, rf.meta.get("thousands", False))
-    year = rf.meta["year"]
     _summary(book, rf)
-    _groups(book, rf, "Per categorie", "Categorie", rf.categories, f"Stand per categorie {year}", {"Totaal"})
-    _groups(book, rf, "Per programmalijn", "Programmalijn", rf.lines, f"Stand per programmalijn {year}",
+    _groups(book, rf, "Per categorie", "Categorie", rf.categories, "Stand per categorie", {"Totaal"})
+    _groups(book, rf, "Per programmalijn", "Programmalijn", rf.lines, "Stand per programmalijn",
             {"Totaal projecten"})
     _matrix(book, rf)
     if rf.projects is not None:
@@ -156,6 +187,9 @@ def build_workbook(rf: ReportFrames) -> bytes:
     _mutations(book, rf)
     _controls(book, rf)
     _accountability(book, rf)
+    _terms(book, rf)
+    # Last, over every sheet however it was made: the one place for the print set-up.
+    finish(book.wb, rf.meta, book.header_rows, HEADER_ROW)
     book.wb.close()
     return buffer.getvalue()
 
@@ -172,7 +206,7 @@ def _summary(book: _Book, rf: ReportFrames) -> None:
     years = list(rf.summary.columns)
     widths = [34] + [16] * len(years)
     sh = _Sheet(book, "Samenvatting", _title(rf, "Stand van zaken besteding middelen"), _note(book, True),
-                warnings=_warnings(rf), widths=widths)
+                warnings=_warnings(rf), widths=widths, banner=INTERN if rf.meta["internal"] else "")
     sh.header(["Omschrijving"] + years, widths)
     bold_rows = {"Beschikbaar budget", "Verplicht totaal", "Vrije ruimte"}
     for r, label in enumerate(rf.summary.index):
@@ -195,7 +229,7 @@ def _groups(book, rf, name, first, df: pd.DataFrame, title, totals: set) -> None
 
 
 def _matrix(book, rf) -> None:
-    sh = _Sheet(book, "Matrix", _title(rf, f"Verplicht {rf.meta['year']} per categorie en programmalijn"),
+    sh = _Sheet(book, "Matrix", _title(rf, "Verplicht per categorie en programmalijn"),
                 _note(book, True))
     df = rf.matrix
     sh.header(["Categorie"] + list(df.columns), [24] + [18] * len(df.columns))
@@ -207,19 +241,25 @@ def _matrix(book, rf) -> None:
             sh.cell(r, c, df.loc[label, col], money, bold_row or col == "Totaal")
 
 
-_PROJECT_WIDTHS = {"Projectcode": 12, "Project": 40, "Categorie": 12, "Programmalijn": 18,
-                   "Vormen van uitbuiting": 26, "Uitvoerende organisatie": 28, "Instrument": 14,
-                   "Looptijd": 24, "Status": 13, "Verplicht": 15, "Gerealiseerd": 15, "Verplicht totaal": 15,
-                   "Toelichting": 50, "Projectleider": 20, "Contactpersoon": 24, "Interne notitie": 40}
+# Narrow enough that the public annex fits A4 landscape at about 70 % (the internal one, three columns
+# wider, at about 55 %): long texts wrap and their rows grow instead.
+_PROJECT_WIDTHS = {"Projectcode": 10, "Project": 26, "Categorie": 11, "Programmalijn": 13,
+                   "Vormen van uitbuiting": 16, "Uitvoerende organisatie": 20, "Instrument": 13,
+                   "Looptijd": 11, "Status": 11, "Toelichting": 32, "Projectleider": 14, "Contactpersoon": 18,
+                   "Interne notitie": 24}
+#: An amount column: '€ 12.345.678,90' in euros, '12.346' in thousands.
+_AMOUNT_WIDTH = {False: 14, True: 10}
 
 
 def _projects(book, rf) -> None:
     df = rf.projects
     version = "interne versie" if rf.meta["internal"] else "openbare versie"
-    sh = _Sheet(book, "Projecten", _title(rf, f"Bijlage projectenoverzicht {rf.meta['year']} ({version})"),
+    sh = _Sheet(book, "Projecten", _title(rf, f"Bijlage projectenoverzicht ({version})"),
                 f"Verplicht en Gerealiseerd: {rf.meta['year']}; Verplicht totaal: alle jaren. "
                 + _note(book, True))
-    sh.header(list(df.columns), [_PROJECT_WIDTHS.get(c, 16) for c in df.columns])
+    widths = [_AMOUNT_WIDTH[book.thousands] if c in AMOUNT_PROJECT_COLUMNS else _PROJECT_WIDTHS.get(c, 16)
+              for c in df.columns]
+    sh.header(list(df.columns), widths)
     money = _money_kind(book, True)
     # The annex is the bulk of the workbook: it is written a run of same-kind columns at a time,
     # text always a string cell and amounts a number, as in _Sheet.cell; an empty text is no cell at all.
@@ -234,15 +274,23 @@ def _projects(book, rf) -> None:
             runs.append((c, c + 1, amount))
     runs = [(a, b, amount, book.fmt(money if amount else "text", False)) for a, b, amount in runs]
     columns = [df[col].tolist() for col in names]
-    for r, values in enumerate(zip(*columns), start=sh.header_row + 1):
+    # Cells column by column, as they are written: amounts a float (None when missing), texts a str.
+    cells = [[None if v is None or (v.__class__ is float and pd.isna(v)) else float(v) for v in values]
+             if col in AMOUNT_PROJECT_COLUMNS else
+             [v if v is None or v.__class__ is str else str(v) for v in values]
+             for col, values in zip(names, columns)]
+    # Each row as tall as its longest wrapped text (excel_print.lines, inlined: this is the one loop that
+    # grows with the portfolio): extra lines per text column, then the largest per row.
+    extra = [[(len(v) - 1) // per + v.count("\n") if v else 0 for v in cells[c]]
+             for c, per in ((c, per_line(widths[c])) for c, col in enumerate(names)
+                            if col not in AMOUNT_PROJECT_COLUMNS)]
+    tall = list(map(max, *extra)) if len(extra) > 1 else extra[0]
+    for (r, values), more in zip(enumerate(zip(*cells), start=sh.header_row + 1), tall):
+        if more:
+            ws.set_row(r, LINE_PT * (more + 1))
         for first, end, amount, fmt in runs:
             part = values[first:end]
-            if amount:
-                part = [None if v is None or (isinstance(v, float) and pd.isna(v)) else float(v) for v in part]
-                ws.write_row(r, first, part, fmt)
-                continue
-            part = [v if v is None or v.__class__ is str else str(v) for v in part]
-            if all(part):
+            if amount or all(part):
                 ws.write_row(r, first, part, fmt)
             else:
                 # Empty texts stay empty cells (no formatted blanks): the annex has many.
@@ -258,7 +306,7 @@ def _projects(book, rf) -> None:
 
 def _mutations(book, rf) -> None:
     df = rf.mutations
-    sh = _Sheet(book, "Mutaties", _title(rf, f"Begrotingsmutaties {rf.meta['year']}"), "Bedragen in euro.")
+    sh = _Sheet(book, "Mutaties", _title(rf, "Begrotingsmutaties"), "Bedragen in euro.")
     sh.header(list(df.columns), [12, 16, 18, 16, 50, 24])
     for r, row in enumerate(df.itertuples(index=False)):
         for c, col in enumerate(df.columns):
@@ -293,7 +341,7 @@ def _audit_head(head: dict | None) -> str:
 def _accountability(book, rf) -> None:
     m = rf.meta
     snap = m.get("snapshot")
-    sh = _Sheet(book, "Verantwoording", "Verantwoording van deze rapportage")
+    sh = _Sheet(book, "Verantwoording", _title(rf, "Verantwoording van de rapportage"))
     sh.header(["Gegeven", "Waarde"], [28, 70])
     rows = [
         ("Programma", f"{m['programme_name']} ({m['programme_code']})"),
@@ -320,3 +368,14 @@ def _accountability(book, rf) -> None:
             sh.cell(r, 1, value, "int")
         else:
             sh.cell(r, 1, value)
+
+
+def _terms(book, rf) -> None:
+    """The Begrippen (reports.terms, the same wording as the page and the HTML) for a reader of the tables."""
+    widths = [22, 90]
+    sh = _Sheet(book, "Toelichting", _title(rf, "Begrippen bij de stand van zaken"),
+                "Zo zijn de bedragen in dit werkboek bepaald.", widths=widths)
+    sh.header(["Begrip", "Omschrijving"], widths)
+    for r, (term, text) in enumerate(TERMS):
+        sh.cell(r, 0, term, "text", True)
+        sh.cell(r, 1, text)

@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from budget.ledger import programme_years
 from core import unit
+from core.dates import default_peildatum
 from core.db import db
 from core.download import attachment
 from core.errors import DomainError
@@ -118,6 +119,16 @@ def dashboard():
                            peildatum=peildatum, thousands=thousands, chart_config=charts.chart_config(), body=body)
 
 
+def _report_stand(years: list[int]) -> tuple[int, date]:
+    """(year, peildatum) of a report: a chosen peildatum decides the year as on the dashboard; a year
+    without a peildatum gets core.dates.default_peildatum (31 December for a past year, else today)."""
+    if request.args.get("peildatum", "").strip():
+        peildatum = _peildatum()
+        return _year(years, peildatum), peildatum
+    year = _year(years, date.today())
+    return year, default_peildatum(year)
+
+
 def _report_frames(programme):
     """The ReportFrames this request asks for: live (jaar, peildatum) or from a snapshot (stand)."""
     from reports import services
@@ -129,9 +140,8 @@ def _report_frames(programme):
         if snap_id is not None:
             snap = services.get_snapshot(db.session, snap_id, programme)
             return services.snapshot_frames(snap, _number_arg("jaar"), **opts), snap
-        peildatum = _peildatum()
-        years = programme_years(db.session, programme)
-        return live_frames(db.session, programme, _year(years, peildatum), peildatum, **opts), None
+        year, peildatum = _report_stand(programme_years(db.session, programme))
+        return live_frames(db.session, programme, year, peildatum, **opts), None
     except DomainError:
         abort(404)
 
@@ -154,6 +164,7 @@ def index():
     years = programme_years(db.session, programme) if snap is None else [int(y) for y in rf.meta["years"]]
     return render_template(
         "reports/index.html", programme=programme, rf=rf, snap=snap, years=years, may_internal=_may_internal(),
+        chosen_peildatum=bool(request.args.get("peildatum", "").strip()), today=date.today(),
         snapshots=services.list_snapshots(db.session, programme), charts=charts.chart_embeds(rf),
         chart_config=charts.chart_config(), budget_rows=charts.budget_table(rf), download_args=_download_args(rf, snap))
 
