@@ -15,11 +15,49 @@ from core.dates import datum, datum_lang, tijdstip
 from core.money import format_eur, format_pct, format_thousands
 from reports import APP_VERSION
 from reports.queries import ReportFrames
+from reports.terms import TERMS
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+#: The app's chart loader; the standalone HTML carries it inline, so its charts are drawn as on the pages.
+CHARTS_JS = Path(__file__).parent.parent / "core" / "static" / "charts.js"
 COLORS = ["#154273", "#8fcae7", "#e17000", "#39870c", "#a90061"]
 OVERRUN = "#c00000"
-_CONFIG = {"displaylogo": False, "responsive": True, "locale": "nl"}
+#: The words of the modebar and of Plotly's messages, in Dutch (the bundled plotly.js has only English).
+_DUTCH = {
+    "Download plot as a PNG": "Download als PNG",
+    "Download plot": "Download als PNG",
+    "Reset axes": "Assen herstellen",
+    "Preparing image - this may take a few seconds": "De afbeelding wordt gemaakt; dat kan enkele seconden duren",
+    "Image download succeeded": "De afbeelding is gedownload",
+    "Sorry, there was a problem downloading your image!": "Het downloaden van de afbeelding is mislukt.",
+    "Double-click on legend to isolate one trace": "Dubbelklik op de legenda om één reeks apart te tonen",
+    "Double-click to zoom back out": "Dubbelklik om terug te zoomen",
+}
+#: Dates on the axes in Dutch ("mrt", "okt"), as everywhere else in the app.
+_DUTCH_DATES = {
+    "days": ["zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag"],
+    "shortDays": ["zo", "ma", "di", "wo", "do", "vr", "za"],
+    "months": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
+               "oktober", "november", "december"],
+    "shortMonths": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
+    "date": "%-d-%-m-%Y",
+}
+#: The same on every chart: the app's pages (core/static/charts.js) and the standalone HTML.
+#: modeBarButtons names the only buttons there are: "Download als PNG" and "Assen herstellen". plotly.js 4
+#: would otherwise offer "Share chart..." (an upload to Plotly Cloud, showSendToCloud defaults to true);
+#: showSendToCloud false and no plotlyServerURL keep that door shut even if the button list changes.
+#: (showLink and showEditInChartStudio are gone from plotly.js 4, so plotly.py warns about them.)
+_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "locale": "nl",
+    "locales": {"nl": {"dictionary": _DUTCH, "format": _DUTCH_DATES}},
+    "modeBarButtons": [["toImage", "resetScale2d"]],
+    "showSendToCloud": False,
+    "plotlyServerURL": "",
+    "showTips": False,
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
 
 
 def _f(amount: Decimal) -> float:
@@ -103,15 +141,8 @@ def cumulative_chart(rf: ReportFrames) -> go.Figure:
 _CHARTS = {"budget": budget_chart, "groepen": group_chart, "cumulatief": cumulative_chart}
 
 
-def chart_divs(rf: ReportFrames, names=tuple(_CHARTS)) -> dict[str, str]:
-    """Charts as HTML fragments (plotly.js must already be loaded on the page)."""
-    return {name: _CHARTS[name](rf).to_html(include_plotlyjs=False, full_html=False, div_id=f"grafiek-{name}",
-                                            config=_CONFIG)
-            for name in names}
-
-
 def chart_embeds(rf: ReportFrames, names=tuple(_CHARTS)) -> dict[str, Markup]:
-    """Charts for the app's pages: an empty div plus the figure as inert JSON.
+    """Charts for the app's pages and the standalone HTML: an empty div plus the figure as inert JSON.
 
     core/static/charts.js draws them, so the pages need no inline script and the
     Content-Security-Policy can forbid every script that is not a file of the app.
@@ -152,6 +183,7 @@ _env.filters["pct"] = format_pct
 def standalone_html(rf: ReportFrames) -> str:
     """One self-contained HTML file: tables, charts and plotly.js itself (works offline)."""
     return _env.get_template("reports/standalone.html").render(
-        rf=rf, charts=chart_divs(rf), plotly_js=PLOTLY_JS.read_text(encoding="utf-8"),
-        budget_rows=budget_table(rf), app_version=APP_VERSION,
+        rf=rf, charts=chart_embeds(rf), plotly_js=PLOTLY_JS.read_text(encoding="utf-8"),
+        charts_js=CHARTS_JS.read_text(encoding="utf-8"), chart_config=chart_config(),
+        budget_rows=budget_table(rf), app_version=APP_VERSION, terms=TERMS,
     )

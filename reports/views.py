@@ -26,6 +26,7 @@ from core.params import parse_id
 from core.users import FINANCE_ROLES
 from core.web import current_programme
 from reports.forms import SnapshotForm
+from reports.terms import TERMS
 
 bp = Blueprint("reports", __name__, template_folder="templates")
 
@@ -166,7 +167,8 @@ def index():
         "reports/index.html", programme=programme, rf=rf, snap=snap, years=years, may_internal=_may_internal(),
         chosen_peildatum=bool(request.args.get("peildatum", "").strip()), today=date.today(),
         snapshots=services.list_snapshots(db.session, programme), charts=charts.chart_embeds(rf),
-        chart_config=charts.chart_config(), budget_rows=charts.budget_table(rf), download_args=_download_args(rf, snap))
+        chart_config=charts.chart_config(), budget_rows=charts.budget_table(rf), download_args=_download_args(rf, snap),
+        terms=TERMS)
 
 
 def _download_args(rf, snap) -> dict:

@@ -159,7 +159,7 @@ def test_report_page_and_downloads_default_by_year(client, session, setup):
     _signed_in(client, session, "lezer")
     page = client.get(f"/rapportage?jaar={PAST}").get_data(as_text=True)
     end = date(PAST, 12, 31)
-    assert f"Stand van zaken {PAST} (stand t/m {datum_lang(end)})" in page
+    assert f"Stand van zaken {PAST}, stand t/m {datum_lang(end)}" in page
     assert f"peildatum={end.isoformat()}" in page  # the downloads take the same stand
     # The form sends an empty peildatum when none was chosen: still the default.
     assert f"stand t/m {datum_lang(end)}" in client.get(f"/rapportage?jaar={PAST}&peildatum=").get_data(as_text=True)
@@ -167,9 +167,9 @@ def test_report_page_and_downloads_default_by_year(client, session, setup):
     assert f"stand t/m {datum_lang(date(PAST, 6, 30))}" in chosen
 
     now = client.get(f"/rapportage?jaar={NOW}").get_data(as_text=True)
-    assert f"Stand van zaken {NOW} (stand t/m {datum_lang(TODAY)})" in now and "nog niet begonnen" not in now
+    assert f"Stand van zaken {NOW}, stand t/m {datum_lang(TODAY)}" in now and "nog niet begonnen" not in now
     later = client.get(f"/rapportage?jaar={NEXT}").get_data(as_text=True)
-    assert f"Stand van zaken {NEXT} (stand t/m {datum_lang(TODAY)})" in later
+    assert f"Stand van zaken {NEXT}, stand t/m {datum_lang(TODAY)}" in later
     assert f"{NEXT} is nog niet begonnen" in later
 
     wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/rapportage/werkboek.xlsx?jaar={PAST}").data))
