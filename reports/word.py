@@ -53,6 +53,7 @@ def build_docx(rf: ReportFrames) -> bytes:
     # No person: the default author ("python-docx") or a login name would travel with the file.
     props.author = props.last_modified_by = m["ministry"] or "Programmamonitor"
     props.comments = f"Gemaakt met Programmamonitor {APP_VERSION}"
+    props.language = "nl-NL"
     section = doc.sections[0]
     _page(section, WD_ORIENT.PORTRAIT)
     _header_footer(section, rf)
@@ -145,6 +146,9 @@ def _styles(doc) -> None:
             style.font.color.rgb = color
         style.font.italic = False
     doc.styles["Normal"].paragraph_format.space_after = Pt(6)
+    # Dutch text: Word checks its spelling in Dutch, a screen reader reads it in Dutch.
+    doc.styles["Normal"].element.get_or_add_rPr().append(
+        parse_xml(f'<w:lang {nsdecls("w")} w:val="nl-NL" w:eastAsia="nl-NL" w:bidi="ar-SA"/>'))
     doc.styles["Heading 2"].paragraph_format.space_before = Pt(14)
     title = doc.styles["Title"].element
     for border in title.findall(qn("w:pPr") + "/" + qn("w:pBdr")):
