@@ -75,6 +75,8 @@ def build_docx(rf: ReportFrames) -> bytes:
     _page(doc.add_section(), WD_ORIENT.LANDSCAPE)
     money = _money(rf)
     doc.add_heading(f"Tabel 1. Stand van zaken besteding middelen (stand t/m {datum_lang(m['peildatum'])})", 2)
+    for _year, note in sorted(rf.overruns.items()):
+        _warning(doc, f"Let op: {note}")  # beside the red cells too, as on the workbook's Samenvatting
     _note(doc, rf)
     years = list(rf.summary.columns)
     label_cm = 5.5
@@ -225,12 +227,15 @@ def _note(doc, rf: ReportFrames) -> None:
     text = ("Bedragen x € 1.000, afgerond bij weergave; totalen zijn uit de exacte bedragen berekend, zodat "
             "een optelling van afgeronde bedragen kan afwijken." if rf.meta["thousands"] else "Bedragen in euro.")
     p = doc.add_paragraph(text)
+    p.paragraph_format.keep_with_next = True  # the unit stays with its table, never alone at a page's foot
     p.runs[0].italic = True
     p.runs[0].font.size = Pt(8.5)
 
 
 def _warning(doc, text: str) -> None:
-    run = doc.add_paragraph().add_run(text)
+    p = doc.add_paragraph()
+    p.paragraph_format.keep_with_next = True
+    run = p.add_run(text)
     run.bold = True
     run.font.color.rgb = RGBColor.from_string(RED)
 

@@ -137,6 +137,13 @@ def test_the_letter_paragraph_states_the_figures(session, scenario, runner, tmp_
     rf.overruns = {2026: "2026: de vrije ruimte is negatief (€ -120.000,00)."}
     assert word.letter_paragraph(rf).endswith("In 2026 is €\xa00,12\xa0mln. meer verplicht dan er beschikbaar is; "
                                               "de budgetstop is doorbroken.")
+    # The note stands on the first page (for the letter) and above Tabel 1, whose 2026 cells are red.
+    document = docx.Document(io.BytesIO(word.build_docx(rf)))
+    notes = [p for p in document.paragraphs if p.text.startswith("Let op: 2026: de vrije ruimte is negatief")]
+    assert len(notes) == 2 and notes[0].runs[0].font.color.rgb == docx.shared.RGBColor.from_string("C00000")
+    summary = document.tables[0]
+    free = next(r for r in summary.rows if r.cells[0].text == "Vrije ruimte")
+    assert free.cells[3].text == "-120.000,00" and 'w:fill="FDE9E7"' in free.cells[3]._tc.xml
 
 
 def _pdf_text(data: bytes) -> tuple[int, str]:
