@@ -5,6 +5,7 @@ import io
 import re
 import time
 import zipfile
+from datetime import date
 from decimal import Decimal as D
 
 import docx
@@ -18,7 +19,7 @@ from core.money import format_millions, format_pct, format_thousands, parse_eur
 from reports import pdf, services, word
 from reports.models import ReportSnapshot
 from reports.queries import live_frames
-from tests.factories import login, make_user
+from tests.factories import entered_on, login, make_project, make_user
 from tests.test_reports import ALL_SENTINELS, PEIL, _eur, _table, scenario  # noqa: F401 (fixture)
 
 ARGS = ["--programme", "TST", "--year", "2025", "--peildatum", "2025-06-30"]
@@ -162,6 +163,21 @@ def test_pdf_has_text_page_numbers_and_no_personal_data(session, scenario, runne
     for sentinel in ALL_SENTINELS:
         assert sentinel not in text, sentinel
     assert runner.invoke(args=["report", "pdf", *ARGS, "--internal", "--out", str(tmp_path / "x")]).exit_code != 0
+
+
+def test_pdf_repeats_the_annex_header_on_every_page(session, scenario, runner, tmp_path):
+    for n in range(60):
+        project = make_project(session, scenario["fin"], scenario["programme"], code=f"R-{n:02d}",
+                               title=f"Regionale aanpak {n}")
+        entered_on(session, project, date(2024, 1, 1))
+    session.commit()
+    reader = PdfReader(io.BytesIO(_cli(runner, tmp_path, "pdf")))
+    pages = [" ".join(p.extract_text().split()) for p in reader.pages]
+    annex = [i for i, text in enumerate(pages) if "R-" in text]
+    assert len(annex) >= 2  # the annex runs over pages...
+    for i in annex:  # ...and each of them opens with the header row (thead repeats in print)
+        assert "Projectcode Project Categorie" in pages[i], i
+        assert f"Pagina {i + 1} van {len(pages)}" in pages[i]
 
 
 @pytest.mark.parametrize("role", ROLES)
