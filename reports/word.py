@@ -22,11 +22,11 @@ from reports.terms import TERMS
 
 FONT = "Arial"  # Liberation Sans stands in for it where Arial is not installed (same metrics)
 BLUE, HEAD_FILL, RED, RED_FILL = RGBColor(0x15, 0x42, 0x73), "E6ECF2", "C00000", "FDE9E7"
-LANDSCAPE_WIDTH = Cm(29.7 - 2 * 1.5)    # A4 landscape, 1,5 cm margins: the project annex
+LANDSCAPE_WIDTH = Cm(29.7 - 2 * 1.5)    # A4 landscape, 1,5 cm margins: the tables and the project annex
 TWIPS_PER_EMU = 1 / 635
 NB_HYPHEN = "\u2011"
 
-#: The project annex: (header, public column(s) it shows, width in cm). Two short classifications
+#: The project annex: (header, public column(s) it shows, width in cm). Short classifications
 #: share a cell, so all public columns fit on a landscape page at a readable size.
 ANNEX = [
     ("Code", ("Projectcode",), 1.7),
