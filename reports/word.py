@@ -1,4 +1,4 @@
-"""The Word annex for the Kamer (python-docx): public tables, Begrippen and a paragraph for the letter, from ReportFrames."""
+"""The Word annex for the Kamer (python-docx): public tables, Begrippen and a paragraph for the letter."""
 from __future__ import annotations
 
 import io
@@ -120,7 +120,8 @@ def letter_paragraph(rf: ReportFrames) -> str:
     text = (f"Per {datum_lang(m['peildatum'])} is van het beschikbare budget {year} van "
             f"{format_millions(s['Beschikbaar budget'])} {format_millions(s['Verplicht totaal'])} "
             f"({format_pct(s['% verplicht'])}) verplicht en {format_millions(s['Gerealiseerd t/m peildatum'])} "
-            f"({format_pct(s['% gerealiseerd'])}) gerealiseerd; de vrije ruimte is {format_millions(s['Vrije ruimte'])}")
+            f"({format_pct(s['% gerealiseerd'])}) gerealiseerd; "
+            f"de vrije ruimte is {format_millions(s['Vrije ruimte'])}")
     # 'mln.' ends the sentence: its own full stop is the sentence's.
     for y in sorted(rf.overruns):
         free = rf.summary.loc["Vrije ruimte", y]

@@ -1,4 +1,4 @@
-"""The Word annex and the PDF: the workbook's figures, the letter's numbers, public only, through the CLI and the page."""
+"""The Word annex and the PDF: the workbook's figures, the letter's numbers, public only, via the CLI and the page."""
 from __future__ import annotations
 
 import io
