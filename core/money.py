@@ -159,3 +159,14 @@ def format_pct(fraction) -> str:
     if fraction is None:
         return "–"
     return format_decimal(Decimal(fraction) * 100, format="#,##0.0", locale="nl_NL") + "%"
+
+
+def format_millions(amount) -> str:
+    """'€ 2,75 mln.' for a sentence in a letter: millions with two decimals, rounded half up here only."""
+    if amount is None:
+        return ""
+    millions = (Decimal(amount) / 1_000_000).quantize(CENT, ROUND_HALF_UP)
+    if not millions:
+        millions = abs(millions)  # -4.999,99 is '€ 0,00 mln.', not '€ -0,00 mln.'
+    # The sign where format_eur puts it ('€ -0,12 mln.'); a no-break space keeps '€' with its number.
+    return "€\xa0" + format_decimal(millions, format="#,##0.00", locale="nl_NL") + "\xa0mln."

@@ -47,6 +47,9 @@ POLICY: dict[str, Rule] = {
     "reports.index": Rule(ALL),
     "reports.workbook": Rule(ALL),
     "reports.standalone": Rule(ALL),
+    # The Word annex and the PDF are always the public version.
+    "reports.word": Rule(ALL),
+    "reports.pdf": Rule(ALL),
     "reports.snapshots": Rule(ALL, post_roles=FINANCE),
     "reports.snapshot": Rule(ALL),
     "reports.snapshot_diff": Rule(ALL),

@@ -1,4 +1,4 @@
-"""Command line: `report xlsx|html` and `snapshot create|list|diff` (flask --app app ...)."""
+"""Command line: `report xlsx|html|docx|pdf` and `snapshot create|list|diff` (flask --app app ...)."""
 from __future__ import annotations
 
 from datetime import date
@@ -17,7 +17,7 @@ from core.money import format_eur
 from projects.services import get_programme
 
 # pandas, plotly and xlsxwriter load inside the commands: other CLI commands start without them.
-report_cli = AppGroup("report", help="Stand van zaken als werkboek (xlsx) of losse HTML.")
+report_cli = AppGroup("report", help="Stand van zaken als werkboek (xlsx), losse HTML, Word-bijlage of PDF.")
 snapshot_cli = AppGroup("snapshot", help="Vastgelegde standen maken, tonen en vergelijken.")
 
 
@@ -54,8 +54,8 @@ def _frames(programme_code, year, peildatum, internal, thousands, snapshot_id):
         raise click.ClickException(exc.message) from None
 
 
-def _report_options(fn):
-    for option in reversed([
+def _report_options(fn, public_only: bool = False):
+    options = [
         click.option("--programme", default=None, help="Programmacode (standaard STM, of die van --snapshot)."),
         click.option("--year", type=int, help="Rapportagejaar (standaard het jaar van de peildatum, anders dit jaar)."),
         click.option("--peildatum", type=click.DateTime(["%Y-%m-%d"]),
@@ -65,7 +65,10 @@ def _report_options(fn):
         click.option("--thousands", is_flag=True, help="Kamertabellen in x € 1.000 (afronding alleen bij weergave)."),
         click.option("--snapshot", "snapshot_id", type=int, help="Maak het rapport uit deze vastgelegde stand."),
         click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Uitvoerbestand."),
-    ]):
+    ]
+    if public_only:
+        del options[3]  # the Word annex and the PDF are for the Kamer: no --internal to mistype
+    for option in reversed(options):
         fn = option(fn)
     return fn
 
@@ -101,6 +104,42 @@ def report_html(programme, year, peildatum, internal, thousands, snapshot_id, ou
     unit.in_cli(lambda: services.record_report_head(db.session, rf, "HTML-rapport"))
     out.write_text(charts.standalone_html(rf), encoding="utf-8")
     click.echo(f"HTML {out} geschreven ({'intern' if internal else 'openbaar'}, {rf.meta['year']}, "
+               f"stand t/m {datum_lang(rf.meta['peildatum'])}). {rf.controls_text}")
+    _overrun_notes(rf)
+
+
+def _public_options(fn):
+    return _report_options(fn, public_only=True)
+
+
+@report_cli.command("docx")
+@_public_options
+def report_docx(programme, year, peildatum, thousands, snapshot_id, out: Path):
+    """Schrijf de Word-bijlage voor de Kamer (altijd de openbare versie)."""
+    from reports import services, word
+
+    rf = _frames(programme, year, peildatum, False, thousands, snapshot_id)
+    unit.in_cli(lambda: services.record_report_head(db.session, rf, "Word-bijlage"))
+    out.write_bytes(word.build_docx(rf))
+    click.echo(f"Word-bijlage {out} geschreven (openbaar, {rf.meta['year']}, "
+               f"stand t/m {datum_lang(rf.meta['peildatum'])}). {rf.controls_text}")
+    _overrun_notes(rf)
+
+
+@report_cli.command("pdf")
+@_public_options
+def report_pdf(programme, year, peildatum, thousands, snapshot_id, out: Path):
+    """Schrijf het HTML-rapport als A4-PDF (openbaar; headless Chromium)."""
+    from reports import pdf, services
+
+    rf = _frames(programme, year, peildatum, False, thousands, snapshot_id)
+    try:
+        data = pdf.build_pdf(rf)
+    except pdf.PdfUnavailable as exc:
+        raise click.ClickException(exc.message) from None
+    unit.in_cli(lambda: services.record_report_head(db.session, rf, "PDF-rapport"))
+    out.write_bytes(data)
+    click.echo(f"PDF {out} geschreven (openbaar, {rf.meta['year']}, "
                f"stand t/m {datum_lang(rf.meta['peildatum'])}). {rf.controls_text}")
     _overrun_notes(rf)
 

@@ -7,6 +7,8 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
+    redirect,
     render_template,
     request,
     send_file,
@@ -130,12 +132,14 @@ def _report_stand(years: list[int]) -> tuple[int, date]:
     return year, default_peildatum(year)
 
 
-def _report_frames(programme):
+def _report_frames(programme, public: bool = False):
     """The ReportFrames this request asks for: live (jaar, peildatum) or from a snapshot (stand)."""
     from reports import services
     from reports.queries import live_frames
 
     opts = _options()
+    if public:
+        opts["internal"] = False  # the Word annex and the PDF: public by construction
     snap_id = _number_arg("stand")
     try:
         if snap_id is not None:
@@ -207,6 +211,39 @@ def standalone():
     unit.mark(lambda: services.record_report_head(db.session, rf, "HTML-rapport"))
     return Response(charts.standalone_html(rf), mimetype="text/html",
                     headers={"Content-Disposition": attachment(_filename(rf, "html"), "stand-van-zaken.html")})
+
+
+@bp.route("/rapportage/bijlage.docx")
+@login_required
+def word():
+    from reports import services
+    from reports import word as annex
+
+    programme = current_programme() or abort(404)
+    rf, _snap = _report_frames(programme, public=True)
+    unit.mark(lambda: services.record_report_head(db.session, rf, "Word-bijlage"))
+    return Response(annex.build_docx(rf),
+                    mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    headers={"Content-Disposition": attachment(_filename(rf, "docx"), "stand-van-zaken.docx")})
+
+
+@bp.route("/rapportage/stand.pdf")
+@login_required
+def pdf():
+    from reports import pdf as printer
+    from reports import services
+
+    programme = current_programme() or abort(404)
+    rf, snap = _report_frames(programme, public=True)
+    try:
+        data = printer.build_pdf(rf)
+    except printer.PdfUnavailable as exc:
+        # No Chromium on this server: say so on the report page, with the install command.
+        flash(exc.message, "error")
+        return redirect(url_for("reports.index", **_download_args(rf, snap)))
+    unit.mark(lambda: services.record_report_head(db.session, rf, "PDF-rapport"))
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": attachment(_filename(rf, "pdf"), "stand-van-zaken.pdf")})
 
 
 @bp.route("/rapportage/standen", methods=["GET", "POST"])

@@ -46,6 +46,8 @@ SKIP = {
     "static": "stylesheet, script and images",
     "reports.plotly_js": "the plotly.js script",
     "reports.workbook": "an .xlsx download",
+    "reports.word": "a .docx download",
+    "reports.pdf": "a .pdf download",
     "imports.template": "an .xlsx download",
     "imports.export": "an .xlsx download",
     "projects.export_csv": "a .csv download",
