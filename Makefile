@@ -44,10 +44,14 @@ bench: venv
 # README screenshots from the demo programme (headless Debian chromium).
 screenshots: venv
 	bash scripts/need-chromium.sh
-	@# Date fields read 30-11-2026 only with chromium's Dutch locale (Debian's chromium-l10n).
-	@test -e /usr/lib/chromium/locales/nl.pak || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get install -y -q --no-install-recommends chromium-l10n; \
-		else echo "make screenshots: datumvelden komen in Amerikaanse notatie; voor Nederlands: sudo apt-get install chromium-l10n" >&2; fi; }
+	@# Date fields read 30-11-2026 only with chromium's Dutch locale (chromium-l10n); the pages of the
+	@# workbook and the Word annex are printed by LibreOffice and drawn by pdftoppm (poppler-utils).
+	@need=""; test -e /usr/lib/chromium/locales/nl.pak || need="$$need chromium-l10n"; \
+	command -v soffice >/dev/null || need="$$need libreoffice-calc libreoffice-writer fonts-liberation"; \
+	command -v pdftoppm >/dev/null || need="$$need poppler-utils"; \
+	if [ -n "$$need" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y -q --no-install-recommends $$need; \
+		else echo "make screenshots: voor Nederlandse datums en de documentpagina's: sudo apt-get install$$need" >&2; fi; fi
 	$(VENV)/bin/python scripts/screenshots.py
 
 # Production-style serving: no demo fallbacks, so the configuration must be explicit.

@@ -1,8 +1,10 @@
-"""Regenerate the screenshots of the README and docs/handleiding.md from the demo programme: `make screenshots`."""
+"""Regenerate the screenshots of the README and docs/handleiding.md, and pages of the downloads: `make screenshots`."""
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -51,6 +53,25 @@ def shots(ids: dict) -> list[tuple[str, str, int, str, object]]:
     ]
 
 
+def documents() -> list[tuple[str, str, str, int]]:
+    """Pages of the downloads as a reader opens them: (file name, download path, page number, resolution).
+
+    The workbook and the Word annex are printed to PDF by LibreOffice, every PDF page drawn by pdftoppm.
+    """
+    stand = "jaar=2025&peildatum=2025-12-31"
+    return [
+        ("werkboek-afdruk.png", f"/rapportage/werkboek.xlsx?{stand}", 1, 70),
+        ("werkboek-bijlage-afdruk.png", f"/rapportage/werkboek.xlsx?{stand}", _ANNEX_PAGE, 70),
+        ("word-bijlage.png", f"/rapportage/bijlage.docx?{stand}", 2, 70),
+        ("pdf-stand.png", f"/rapportage/stand.pdf?{stand}", 1, 70),
+    ]
+
+
+#: The workbook's first Projecten page when printed (Samenvatting, Per categorie, Per programmalijn and the
+#: matrix come first, one page each).
+_ANNEX_PAGE = 5
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -96,9 +117,37 @@ def main() -> None:
                     page.screenshot(path=str(OUT / name), full_page=name != "report-chart.png")
                     page.close()
                     print(f"{OUT / name}")
+                _document_pages(contexts["financieel"], base)
                 browser.close()
         finally:
             server.shutdown()
+
+
+def _document_pages(context, base: str) -> None:
+    """Draw the pages of documents(), downloaded as a finance officer (the public versions)."""
+    missing = [tool for tool in ("soffice", "pdftoppm") if shutil.which(tool) is None]
+    if missing:
+        print(f"Overgeslagen (ontbreekt: {', '.join(missing)}): " + ", ".join(d[0] for d in documents()),
+              file=sys.stderr)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for name, path, page_number, dpi in documents():
+            response = context.request.get(base + path)
+            if not response.ok:
+                raise SystemExit(f"{path}: {response.status}")
+            source = work / Path(path.split("?")[0]).name
+            source.write_bytes(response.body())
+            pdf = source
+            if source.suffix != ".pdf":
+                # In a Dutch LibreOffice, as the readers have: amounts then read € 2.000.000,00.
+                subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(work), str(source)],
+                               check=True, capture_output=True, timeout=180,
+                               env={**os.environ, "LANG": "nl_NL.UTF-8", "LC_ALL": "nl_NL.UTF-8"})
+                pdf = source.with_suffix(".pdf")
+            subprocess.run(["pdftoppm", "-f", str(page_number), "-l", str(page_number), "-r", str(dpi), "-png",
+                            "-singlefile", str(pdf), str(OUT / Path(name).stem)], check=True, timeout=60)
+            print(f"{OUT / name}")
 
 
 def _log_in(page, base: str, email: str, password: str) -> None:
