@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from budget import breakdowns, ledger, overruns
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, BudgetMutation
 from budget.services.periods import reopenings
+from reports import budgetdocs
 from core.dates import datum, datum_lang
 from core.gcpause import gc_paused
 from core.money import ZERO, share
@@ -100,6 +101,9 @@ def collect_state(session, programme: Programme, peildatum: date, years: list[in
         state["commitments"] = {"count": count, "overpaid": [[ref, code, _s(p), _s(c)]
                                                              for ref, code, p, c in overpaid]}
     projects = _project_rows(session, programme, peildatum) if with_projects else None
+    if with_projects:
+        # The budget documents' tables go with the full report (and every snapshot), not the dashboard.
+        state["budgetdocs"] = budgetdocs.collect(session, programme, peildatum, all_years)
     for year in detail_years:
         state["detail"][str(year)] = _year_detail(session, programme, year, peildatum, figures[year], projects)
     return state
@@ -125,6 +129,7 @@ def _year_detail(session, programme, year, peildatum, figures, projects) -> dict
         none = dict.fromkeys(("committed_year", "paid_year", "committed_total", "paid_total"))
         # A new dict per project and year: with every year in a snapshot, `projects` is shared.
         detail["projects"] = [{**p, **{k: _s(v) for k, v in money.get(p["id"], none).items()}} for p in projects]
+        detail["verloop"] = budgetdocs.collect_year(session, programme, year, peildatum)
     return detail
 
 
@@ -198,6 +203,8 @@ class ReportFrames:
     overruns: dict[int, str] = field(default_factory=dict)
     #: The checks in one Dutch sentence (page, HTML report, CLI).
     controls_text: str = ""
+    #: Per instrument, Mutatieoverzicht, Verloop verplichtingen; None for a snapshot frozen before them.
+    budgetdocs: budgetdocs.BudgetDocs | None = None
 
 
 def _d(text) -> Decimal:
@@ -332,7 +339,8 @@ def frames(state: dict, year: int, internal: bool = False, *, made_at: datetime 
              for y, v in values.items() if v["free"] < 0}
     rf = ReportFrames(meta=meta, summary=summary, categories=categories, lines=lines, matrix=matrix,
                       projects=projects, mutations=mutations, cumulative=cumulative, overpaid=overpaid,
-                      commitments=state.get("commitments") if projects is not None else None, overruns=notes)
+                      commitments=state.get("commitments") if projects is not None else None, overruns=notes,
+                      budgetdocs=budgetdocs.frames(state, year) if projects is not None else None)
     from reports import checks  # checks reads ReportFrames from this module
 
     rf.controls = checks.controls(rf)
