@@ -21,6 +21,24 @@ def _sheet(book, name: str, title: str, note: str, widths: list[int]) -> _Sheet:
     return sh
 
 
+def _lines(texts, widths) -> int:
+    """How many lines the longest of a row's wrapped texts takes (about one character per unit of width)."""
+    return max([1] + [-(-len(t) // max(w - 2, 1)) for t, w in zip(texts, widths) if isinstance(t, str)])
+
+
+def _header(sh, names: list, widths: list[int]) -> None:
+    # Wrapped header texts need a row as tall as they are: xlsxwriter does not fit rows to their text.
+    sh.ws.set_row(sh.header_row, 15 * _lines([str(n) for n in names], widths))
+    sh.header(names, widths)
+
+
+def _fit(sh, r: int, texts, widths) -> None:
+    """Give table row `r` the height its wrapped texts need (before its cells are written: constant_memory)."""
+    lines = _lines(texts, widths)
+    if lines > 1:
+        sh.ws.set_row(sh.header_row + 1 + r, 15 * lines)
+
+
 def write(book, rf) -> None:
     """The three sheets, when the report has them (a snapshot frozen before them has not)."""
     docs = rf.budgetdocs
@@ -49,7 +67,7 @@ def _instruments(book, rf, docs) -> None:
                 "de Samenvatting (de in het jaar aangegane verplichtingen staan op Verloop verplichtingen); "
                 "Gerealiseerd: de uitgaven in het jaar t/m de peildatum. Het instrument is dat van het project. "
                 + _note(book, True), widths)
-    sh.header(["Omschrijving", "Instrument"] + years, widths)
+    _header(sh, ["Omschrijving", "Instrument"] + years, widths)
     money = _money_kind(book, True)
     for r, ((measure, instrument), values) in enumerate(df.iterrows()):
         bold = instrument == TOTAL
@@ -69,11 +87,12 @@ def _moments(book, rf, docs) -> None:
                 "zoals ze op de peildatum stonden. Interne mutaties staan in geen begrotingsstuk en komen na de "
                 "slotwet; de laatste regel is het Beschikbaar budget van de Samenvatting. " + _note(book, True),
                 widths)
-    sh.header(list(df.columns), widths)
+    _header(sh, list(df.columns), widths)
     money = _money_kind(book, True)
     stands = set(docs.stand_rows)
     for r, row in enumerate(df.itertuples(index=False)):
         bold = r in stands
+        _fit(sh, r, row, widths)
         for c, col in enumerate(df.columns):
             value = row[c]
             if col == "Datum":
@@ -95,7 +114,7 @@ def _verloop(book, rf, docs) -> None:
                 "zij is geen verplichting aan derden en vervalt aan het eind van het jaar. Voorschotten: er is nog "
                 "geen vaststelling (afrekening) in het systeem, dus elk betaald voorschot telt als openstaand. "
                 + _note(book, True), widths)
-    sh.header(["Categorie"] + list(df.columns), widths)
+    _header(sh, ["Categorie"] + list(df.columns), widths)
     money = _money_kind(book, True)
     for r, (label, values) in enumerate(df.iterrows()):
         bold = label == TOTAL
