@@ -10,6 +10,7 @@ from sqlalchemy import and_, case, func, literal, select, union_all
 
 from budget.ledger import _year_of
 from budget.models import (
+    FUNDING_KINDS,
     MUTATION_KINDS,
     MUTATION_MOMENTS,
     AllocationChange,
@@ -24,7 +25,6 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
-from budget.models import FUNDING_KINDS
 from core.money import ZERO, Money
 from projects.models import CATEGORIES, INSTRUMENTS, Programme, Project
 

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from budget import breakdowns, ledger, overruns
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, BudgetMutation
 from budget.services.periods import reopenings
-from reports import budgetdocs
 from core.dates import datum, datum_lang
 from core.gcpause import gc_paused
 from core.money import ZERO, share
@@ -29,6 +28,7 @@ from projects.models import (
     ProjectExploitation,
     StatusUpdate,
 )
+from reports import budgetdocs
 
 STATE_FORMAT = 1
 STAFFING_LABEL = "Ambtelijke ondersteuning JenV"

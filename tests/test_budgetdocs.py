@@ -1,6 +1,7 @@
 """The budget documents' sheets (Per instrument, Mutatieoverzicht, Verloop verplichtingen) against hand arithmetic."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from datetime import date
@@ -17,7 +18,15 @@ from projects.models import Programme
 from reports import excel, services
 from reports.models import ReportSnapshot
 from reports.queries import live_frames
-from tests.factories import commit_money, entered_on, fund, login, make_programme, make_project, make_user
+from tests.factories import (
+    commit_money,
+    entered_on,
+    fund,
+    login,
+    make_programme,
+    make_project,
+    make_user,
+)
 
 PEIL = date(2025, 6, 30)
 BUDGET_SHEETS = ["Per instrument", "Mutatieoverzicht", "Verloop verplichtingen"]
@@ -35,7 +44,7 @@ def world(session):
     prog = make_programme(session, make_user(session, "beheerder"))
     fund(session, fin, prog, {2024: "1.000.000", 2025: "1.000.000", 2026: "1.000.000"}, name="Coalitieakkoord")
     fund(session, fin, prog, {2025: "200.000"}, name="Extra JenV", kind="incidenteel")
-    mutation = lambda year, amount, kind, moment, reason, day: budget.add_mutation(  # noqa: E731
+    mutation = lambda year, amount, kind, moment, reason, day: budget.add_mutation(
         session, fin, prog, year=year, amount=amount, kind=kind, moment=moment, reason=reason, mutation_date=day)
     mutation(2025, "20.000", "beleidsmatig", "ontwerpbegroting", "Amendement opvang", date(2024, 12, 1))
     mutation(2025, "50.000", "beleidsmatig", "voorjaarsnota", "Intensivering zorg", date(2025, 4, 15))
@@ -58,13 +67,13 @@ def world(session):
     d = make_project(session, fin, prog, code="D", category="op_de_plank", instrument="bijdrage_zbo_rwt")
     for project in (a, b, c, d):
         entered_on(session, project, date(2024, 1, 1))
-    ca = commit_money(session, fin, a, {2024: D("100000"), 2025: D("150000"), 2026: D("50000")},
+    ca = commit_money(session, fin, a, {2024: D(100000), 2025: D(150000), 2026: D(50000)},
                       signed=date(2024, 3, 1), reference="BS-A")
-    cb = commit_money(session, fin, b, {2025: D("80000"), 2026: D("40000")}, signed=date(2025, 2, 10),
+    cb = commit_money(session, fin, b, {2025: D(80000), 2026: D(40000)}, signed=date(2025, 2, 10),
                       reference="BS-B")
-    cc = commit_money(session, fin, c, {2024: D("70000")}, signed=date(2024, 6, 1), reference="BS-C")
-    commit_money(session, fin, d, {2025: D("50000")}, signed=date(2025, 8, 1), reference="BS-D")  # after
-    pay = lambda commitment, day, amount, kind: budget.add_payment(  # noqa: E731
+    cc = commit_money(session, fin, c, {2024: D(70000)}, signed=date(2024, 6, 1), reference="BS-C")
+    commit_money(session, fin, d, {2025: D(50000)}, signed=date(2025, 8, 1), reference="BS-D")  # after
+    pay = lambda commitment, day, amount, kind: budget.add_payment(
         session, fin, commitment, payment_date=day, amount=amount, kind=kind)
     pay(ca, date(2024, 3, 15), "100.000", "voorschot")
     pay(cc, date(2024, 7, 1), "60.000", "betaling")
@@ -72,7 +81,7 @@ def world(session):
     pay(cb, date(2025, 3, 1), "30.000", "betaling")
     pay(ca, date(2025, 5, 20), "5.000", "terugbetaling")
     pay(ca, date(2025, 7, 15), "20.000", "betaling")  # after
-    adjust = lambda commitment, day, changes, reason: budget.adjust_commitment(  # noqa: E731
+    adjust = lambda commitment, day, changes, reason: budget.adjust_commitment(
         session, fin, commitment, adjustment_date=day, changes=changes, reason=reason)
     adjust(cc, date(2024, 11, 1), {2024: "-10.000"}, "Lagere vaststelling 2024")
     adjust(ca, date(2025, 5, 1), {2025: "-20.000"}, "Lagere vaststelling")
@@ -238,7 +247,7 @@ def test_facts_dated_after_the_peildatum_leave_the_sheets_alone(session, world):
     budget.adjust_commitment(session, fin, world["cb"], adjustment_date=date(2025, 7, 4), changes={2025: "-5.000"},
                              reason="Na de peildatum")
     late = make_project(session, fin, prog, code="E", category="nieuw", instrument="overig")
-    commit_money(session, fin, late, {2025: D("25000")}, signed=date(2025, 7, 5), reference="BS-E")
+    commit_money(session, fin, late, {2025: D(25000)}, signed=date(2025, 7, 5), reference="BS-E")
     session.commit()
     wb = openpyxl.load_workbook(io.BytesIO(excel.build_workbook(live_frames(session, prog, 2025, PEIL))))
     assert _cells(wb) == before
@@ -262,8 +271,6 @@ def test_a_snapshot_keeps_the_sheets_and_an_old_one_goes_without_them(session, w
     for detail in state["detail"].values():
         del detail["verloop"]
     data = services.canonical_json(state)
-    import hashlib
-
     old = ReportSnapshot(programme_id=prog.id, peildatum=PEIL, title="Oud", kamerstuk="", data=data,
                          sha256=hashlib.sha256(data.encode("utf-8")).hexdigest())
     session.add(old)
@@ -277,7 +284,7 @@ def test_a_snapshot_keeps_the_sheets_and_an_old_one_goes_without_them(session, w
         assert {r[1] for r in controls} == {"OK"}
         assert not [r for r in controls if r[0].startswith(("Per instrument", "Mutatieoverzicht", "Verloop"))]
         _h, body = _rows(wb["Verantwoording"], "Gegeven")
-        note = dict((r[0], r[1]) for r in body)["Begrotingstabellen"]
+        note = {r[0]: r[1] for r in body}["Begrotingstabellen"]
         assert "ontbreken" in note and "nooit" in note
     # Reading the old snapshot never rewrote it: its bytes and hash are as stored.
     session.expire_all()
