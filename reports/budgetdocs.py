@@ -6,7 +6,16 @@ from datetime import date
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy import (
+    Integer,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 
 from budget.ledger import _year_of
 from budget.models import (
@@ -41,6 +50,7 @@ assert set(RBV_INSTRUMENTS) == set(INSTRUMENTS), "every project instrument needs
 STAFFING = "apparaat"
 STAFFING_ROW = "Ambtelijke ondersteuning JenV (apparaat)"
 INSTRUMENT_MEASURES = {"committed": "Verplicht", "paid": "Gerealiseerd"}
+_INSTRUMENT_CODES, _CATEGORY_CODES = list(INSTRUMENTS), list(CATEGORIES)
 TOTAL = "Totaal"
 
 #: The budget moments in the order of the budget year, each closed by a stand row (RBV 2.28).
@@ -77,57 +87,85 @@ def _money(column):
 
 # --- Collecting: SQL aggregates, a fixed number of statements whatever the number of projects ----------
 
-def collect(session, programme: Programme, peildatum: date, years: list[int]) -> dict:
-    """The programme-wide tables as JSON-able state: instruments and budget moments for every year."""
-    return {"instruments": _instruments(session, programme.id, peildatum, years),
-            "moments": _moments(session, programme.id, peildatum, years)}
+def collect(session, programme: Programme, peildatum: date, years: list[int],
+            detail_years: list[int]) -> tuple[dict, dict[int, dict]]:
+    """(the programme-wide tables for every year, {year: its verloop}) as JSON-able state, t/m the peildatum."""
+    money = _money_facts(session, programme.id, peildatum)
+    docs = {"instruments": _instruments(money, years), "moments": _moments(session, programme.id, peildatum, years)}
+    return docs, {y: _verloop(session, programme.id, money, y, peildatum) for y in detail_years}
 
 
-def _instruments(session, programme_id: int, peildatum: date, years: list[int]) -> dict:
-    """{year: {instrument or 'apparaat': {'committed', 'paid'}}}: as the Samenvatting counts them, per instrument."""
-    first, last = min(years), max(years)
+def _code(column, codes: list[str]):
+    """The position of `column`'s value in `codes`, written inline (our own constants, never user input): a
+    GROUP BY expression with bound values is, to PostgreSQL, never the same as its twin in the SELECT."""
+    return case(*((column == literal_column(f"'{code}'"), literal_column(str(i))) for i, code in enumerate(codes)))
+
+
+def _money_facts(session, programme_id: int, peildatum: date) -> list[tuple]:
+    """Every money fact t/m the peildatum in one statement, summed per (what, instrument, category, budget year,
+    year of its date): a few hundred rows from which both Per instrument and every year's verloop follow, so
+    the payments (most of the rows) are read once.
+
+    The instrument, category and budget year group as one integer: sorting ~200,000 payments on one number
+    instead of three keys (two of them text) is half the statement's time.
+    """
     in_programme = Project.programme_id == programme_id
-    through = min(peildatum, date(last, 12, 31))
+    group = (_code(Project.instrument, _INSTRUMENT_CODES) * 10 + _code(Project.category, _CATEGORY_CODES)) * 10000
 
-    def part(key, measure, year, amount):
-        # Each part sums per key and year itself, as the figures statement does: the union stays small.
-        label, keys = (literal(key), (year,)) if isinstance(key, str) else (key, (key, year))
-        return select(label.label("key"), literal(measure).label("measure"), year.label("year"),
-                      func.sum(amount).label("amount")).group_by(*keys)
+    def part(what, entry, year, dated, amount, extra):
+        key = group + year
+        keys = [key] if dated is None else [key, dated]
+        return (select(literal(what).label("what"), key.label("key"),
+                       (dated if dated is not None else literal(None, Integer)).label("dated"),
+                       func.sum(amount).label("amount"), func.sum(extra).label("extra"))
+                .select_from(entry).join(Commitment, entry.commitment_id == Commitment.id)
+                .join(Project, Commitment.project_id == Project.id).where(in_programme).group_by(*keys))
 
+    def staffing(what, entry, year, *conds):
+        return (select(literal(what), year, literal(None, Integer), func.sum(entry.amount), literal(0))
+                .select_from(entry).join(StaffingReservation, entry.reservation_id == StaffingReservation.id)
+                .where(StaffingReservation.programme_id == programme_id, *conds).group_by(year))
+
+    adjustment = CommitmentAdjustment.amount
     parts = [
-        part(Project.instrument, "committed", CommitmentSchedule.year, CommitmentSchedule.amount)
-        .select_from(CommitmentSchedule)
-        .join(Commitment, CommitmentSchedule.commitment_id == Commitment.id)
-        .join(Project, Commitment.project_id == Project.id)
-        .where(in_programme, Commitment.signed_date <= peildatum, CommitmentSchedule.year.between(first, last)),
-        part(Project.instrument, "committed", CommitmentAdjustment.year, CommitmentAdjustment.amount)
-        .select_from(CommitmentAdjustment)
-        .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id)
-        .join(Project, Commitment.project_id == Project.id)
-        .where(in_programme, CommitmentAdjustment.date <= peildatum, CommitmentAdjustment.year.between(first, last)),
-        part(Project.instrument, "paid", _year_of(Payment.date), Payment.amount)
-        .select_from(Payment)
-        .join(Commitment, Payment.commitment_id == Commitment.id)
-        .join(Project, Commitment.project_id == Project.id)
-        .where(in_programme, Payment.date >= date(first, 1, 1), Payment.date <= through),
-        part(STAFFING, "committed", StaffingReservation.year, StaffingChange.amount)
-        .select_from(StaffingChange)
-        .join(StaffingReservation, StaffingChange.reservation_id == StaffingReservation.id)
-        .where(StaffingReservation.programme_id == programme_id, StaffingChange.valid_from <= peildatum,
-               StaffingReservation.year.between(first, last)),
-        part(STAFFING, "paid", _year_of(StaffingCost.date), StaffingCost.amount)
-        .select_from(StaffingCost)
-        .join(StaffingReservation, StaffingCost.reservation_id == StaffingReservation.id)
-        .where(StaffingReservation.programme_id == programme_id, StaffingCost.date >= date(first, 1, 1),
-               StaffingCost.date <= through),
+        part("schedule", CommitmentSchedule, CommitmentSchedule.year, _year_of(Commitment.signed_date),
+             CommitmentSchedule.amount, literal(0)).where(Commitment.signed_date <= peildatum),
+        # extra: the negative adjustments; for payments: the advances (voorschotten).
+        part("adjustment", CommitmentAdjustment, CommitmentAdjustment.year, _year_of(CommitmentAdjustment.date),
+             adjustment, case((adjustment < 0, adjustment), else_=0)).where(CommitmentAdjustment.date <= peildatum),
+        part("payment", Payment, _year_of(Payment.date), None, Payment.amount,
+             case((Payment.kind == "voorschot", Payment.amount), else_=0)).where(Payment.date <= peildatum),
+        staffing("staffing", StaffingChange, StaffingReservation.year, StaffingChange.valid_from <= peildatum),
+        staffing("staffing_cost", StaffingCost, _year_of(StaffingCost.date), StaffingCost.date <= peildatum),
     ]
     m = union_all(*parts).subquery("m")
-    rows = session.execute(select(m.c.key, m.c.measure, m.c.year, _money(m.c.amount))
-                           .group_by(m.c.key, m.c.measure, m.c.year))
+    facts = []
+    for what, key, dated, amount, extra in session.execute(
+            select(m.c.what, m.c.key, m.c.dated, m.c.amount.cast(Money), m.c.extra.cast(Money))):
+        key = int(key)
+        if what.startswith("staffing"):
+            facts.append((what, STAFFING, None, key, None, amount, extra))
+            continue
+        rest, year = divmod(key, 10000)
+        instrument, category = divmod(rest, 10)
+        year = int(year)
+        facts.append((what, _INSTRUMENT_CODES[instrument], _CATEGORY_CODES[category], year,
+                      year if dated is None else int(dated), amount, extra))
+    return facts
+
+
+def _instruments(money: list[tuple], years: list[int]) -> dict:
+    """{year: {instrument or 'apparaat': {'committed', 'paid'}}}: as the Samenvatting counts them, per instrument."""
+    measure = {"schedule": "committed", "adjustment": "committed", "staffing": "committed", "payment": "paid",
+               "staffing_cost": "paid"}
+    sums: dict = {}
+    for what, instrument, _category, year, _dated, amount, _extra in money:
+        if years[0] <= year <= years[-1]:
+            key = (str(year), instrument, measure[what])
+            sums[key] = sums.get(key, ZERO) + amount
     result: dict = {}
-    for key, measure, year, amount in rows:
-        result.setdefault(str(year), {}).setdefault(key, {})[measure] = _s(amount)
+    for (year, instrument, m), amount in sums.items():
+        result.setdefault(year, {}).setdefault(instrument, {})[m] = _s(amount)
     return result
 
 
@@ -179,59 +217,55 @@ def period(year: int, peildatum: date) -> tuple[date, date]:
     return date(year, 1, 1), min(peildatum, date(year, 12, 31))
 
 
-def collect_year(session, programme: Programme, year: int, peildatum: date) -> dict:
-    """The verloop of the open commitments in `year` per category, and the open advances, t/m the peildatum."""
+def _verloop(session, programme_id: int, money: list[tuple], year: int, peildatum: date) -> dict:
+    """The verloop of the open commitments in `year` per category, and the open advances, t/m the peildatum.
+
+    What is dated before 1 January makes the opening stand, what is dated in the year moves it: every fact
+    here is dated t/m the peildatum already, so "in the year" also stops there. The commitments count by
+    their kasritme rows; the independent stand (_open_at) counts them by their signed totals.
+    """
+    sums: dict = {}
+
+    def add(category, key, amount):
+        sums.setdefault(category, {})
+        sums[category][key] = sums[category].get(key, ZERO) + amount
+
+    for what, _instrument, category, _year, dated, amount, extra in money:
+        if what in ("staffing", "staffing_cost") or dated > year:
+            continue
+        before = dated < year
+        if what == "schedule":
+            add(category, "opening_committed" if before else "entered", amount)
+        elif what == "adjustment":
+            if before:
+                add(category, "opening_committed", amount)
+            else:
+                add(category, "negative", extra)
+                add(category, "positive", amount - extra)
+        else:
+            add(category, "opening_paid" if before else "paid", amount)
+            add(category, "opening_advances" if before else "advances", extra)
     start, through = period(year, peildatum)
-    in_programme = Project.programme_id == programme.id
-
-    def part(entry, amount, measures: dict, *conds):
-        # Summed per category inside each part, one column per measure: the CASE sits inside the sum,
-        # never in a GROUP BY (PostgreSQL would not see two bound copies of one CASE as the same expression).
-        columns = {k: literal(0) for k in _VERLOOP_KEYS}
-        columns.update({k: func.sum(case((when, amount), else_=0)) for k, when in measures.items()})
-        return (select(Project.category.label("category"), *(c.label(k) for k, c in columns.items()))
-                .select_from(entry)
-                .join(Commitment, entry.commitment_id == Commitment.id)
-                .join(Project, Commitment.project_id == Project.id)
-                .where(in_programme, *conds)
-                .group_by(Project.category))
-
-    # Everything dated t/m the last day counted; what is dated before 1 January makes the opening stand.
-    # The commitments count by their kasritme rows here; the independent stand (_open_at) by their totals.
-    signed, adjusted, paid = Commitment.signed_date, CommitmentAdjustment.date, Payment.date
-    parts = [
-        part(CommitmentSchedule, CommitmentSchedule.amount,
-             {"opening_committed": signed < start, "entered": signed >= start}, signed <= through),
-        part(CommitmentAdjustment, CommitmentAdjustment.amount,
-             {"opening_committed": adjusted < start,
-              "negative": and_(adjusted >= start, CommitmentAdjustment.amount < 0),
-              "positive": and_(adjusted >= start, CommitmentAdjustment.amount > 0)}, adjusted <= through),
-        part(Payment, Payment.amount, {"opening_paid": paid < start, "paid": paid >= start}, paid <= through),
-        part(Payment, Payment.amount, {"opening_advances": paid < start, "advances": paid >= start},
-             Payment.kind == "voorschot", paid <= through),
-    ]
-    m = union_all(*parts).subquery("m")
-    rows = session.execute(select(m.c.category, *(_money(m.c[k]) for k in _VERLOOP_KEYS)).group_by(m.c.category))
-    categories = {category: {k: _s(v) for k, v in zip(_VERLOOP_KEYS, values)} for category, *values in rows}
-    return {"from": start.isoformat(), "through": through.isoformat(), "categories": categories,
-            **_open_at(session, programme.id, through)}
+    return {"from": start.isoformat(), "through": through.isoformat(),
+            "categories": {c: {k: _s(v) for k, v in values.items()} for c, values in sums.items()},
+            **_open_at(session, programme_id, through)}
 
 
 def _open_at(session, programme_id: int, day: date) -> dict:
-    """Open commitments and advances at `day`, straight from the commitments' totals: the check on the verloop."""
-    of_programme = and_(Commitment.project_id == Project.id, Project.programme_id == programme_id)
-    total = (select(_money(Commitment.total)).join(Project, of_programme)
-             .where(Commitment.signed_date <= day).scalar_subquery())
-    adjusted = (select(_money(CommitmentAdjustment.amount))
-                .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id).join(Project, of_programme)
-                .where(CommitmentAdjustment.date <= day).scalar_subquery())
-    paid = (select(_money(Payment.amount)).join(Commitment, Payment.commitment_id == Commitment.id)
-            .join(Project, of_programme).where(Payment.date <= day).scalar_subquery())
-    advances = (select(_money(Payment.amount)).join(Commitment, Payment.commitment_id == Commitment.id)
-                .join(Project, of_programme).where(Payment.date <= day, Payment.kind == "voorschot")
+    """Open commitments at `day` from the commitments' signed totals: the check on the verloop.
+
+    Per commitment, as breakdowns.commitment_check does: its payments by index lookups, not one grouping of all.
+    """
+    paid = (select(func.coalesce(func.sum(Payment.amount), 0))
+            .where(Payment.commitment_id == Commitment.id, Payment.date <= day).scalar_subquery())
+    adjusted = (select(func.coalesce(func.sum(CommitmentAdjustment.amount), 0))
+                .where(CommitmentAdjustment.commitment_id == Commitment.id, CommitmentAdjustment.date <= day)
                 .scalar_subquery())
-    t, a, p, v = session.execute(select(total, adjusted, paid, advances)).one()
-    return {"open": _s(t + a - p), "open_advances": _s(v)}
+    signed = case((Commitment.signed_date <= day, Commitment.total), else_=0)
+    each = (select((signed + adjusted - paid).label("open"))
+            .join(Project, and_(Commitment.project_id == Project.id, Project.programme_id == programme_id))
+            .subquery("each"))
+    return {"open": _s(session.scalar(select(_money(each.c.open))))}
 
 
 # --- From state to DataFrames ---------------------------------------------------------------------
@@ -247,7 +281,6 @@ class BudgetDocs:
     start: date
     through: date
     open_end: Decimal           # open commitments at `through`, from the commitments' totals
-    open_advances_end: Decimal  # every advance paid t/m `through` (there is no settlement yet)
 
 
 def frames(state: dict, year: int) -> BudgetDocs | None:
@@ -261,7 +294,7 @@ def frames(state: dict, year: int) -> BudgetDocs | None:
     return BudgetDocs(instruments=_instrument_frame(docs["instruments"], years), moments=moments,
                       stand_rows=stands, verloop=_verloop_frame(verloop["categories"]),
                       start=date.fromisoformat(verloop["from"]), through=date.fromisoformat(verloop["through"]),
-                      open_end=_d(verloop["open"]), open_advances_end=_d(verloop["open_advances"]))
+                      open_end=_d(verloop["open"]))
 
 
 def _instrument_frame(raw: dict, years: list[int]) -> pd.DataFrame:

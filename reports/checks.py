@@ -89,8 +89,6 @@ def _budget_documents(rf: ReportFrames, check) -> None:
           + t["Positieve bijstellingen"], t["Stand einde periode"])
     check("Verloop verplichtingen: stand einde periode gelijk aan alle verplichtingen min alle betalingen "
           "(afzonderlijk berekend)", t["Stand einde periode"], docs.open_end)
-    check("Verloop verplichtingen: openstaande voorschotten gelijk aan alle betaalde voorschotten "
-          "(afzonderlijk berekend)", t["Openstaande voorschotten"], docs.open_advances_end)
     check("Verloop verplichtingen: Betaald gelijk aan Gerealiseerd per categorie zonder ambtelijke ondersteuning",
           t["Betaald"], rf.categories.loc["Totaal", "Gerealiseerd"] - rf.categories.loc[STAFFING_LABEL, "Gerealiseerd"])
 

@@ -101,11 +101,13 @@ def collect_state(session, programme: Programme, peildatum: date, years: list[in
         state["commitments"] = {"count": count, "overpaid": [[ref, code, _s(p), _s(c)]
                                                              for ref, code, p, c in overpaid]}
     projects = _project_rows(session, programme, peildatum) if with_projects else None
-    if with_projects:
-        # The budget documents' tables go with the full report (and every snapshot), not the dashboard.
-        state["budgetdocs"] = budgetdocs.collect(session, programme, peildatum, all_years)
     for year in detail_years:
         state["detail"][str(year)] = _year_detail(session, programme, year, peildatum, figures[year], projects)
+    if with_projects:
+        # The budget documents' tables go with the full report (and every snapshot), not the dashboard.
+        state["budgetdocs"], verloop = budgetdocs.collect(session, programme, peildatum, all_years, detail_years)
+        for year, movement in verloop.items():
+            state["detail"][str(year)]["verloop"] = movement
     return state
 
 
@@ -129,7 +131,6 @@ def _year_detail(session, programme, year, peildatum, figures, projects) -> dict
         none = dict.fromkeys(("committed_year", "paid_year", "committed_total", "paid_total"))
         # A new dict per project and year: with every year in a snapshot, `projects` is shared.
         detail["projects"] = [{**p, **{k: _s(v) for k, v in money.get(p["id"], none).items()}} for p in projects]
-        detail["verloop"] = budgetdocs.collect_year(session, programme, year, peildatum)
     return detail
 
 
