@@ -310,3 +310,25 @@ def test_every_control_is_ok_on_the_demo_for_every_year(session, peil):
             assert docs.instruments.loc[("Verplicht", "Subsidies"), 2025] > 0
             assert docs.verloop.loc["Totaal", "Openstaande voorschotten"] > 0
             assert "Kasschuif" in set(docs.moments["Soort"])
+
+
+def test_a_past_year_runs_to_31_december_and_a_later_year_starts_at_the_peildatum(session, world):
+    prog = world["programme"]
+    past = live_frames(session, prog, 2024, PEIL)
+    docs = past.budgetdocs
+    assert (docs.start, docs.through) == (date(2024, 1, 1), date(2024, 12, 31))
+    v = docs.verloop
+    # 2024: A signed (300.000) with a voorschot of 100.000; C signed (70.000), paid 60.000, set 10.000 lower.
+    assert v.loc["Lopend"].tolist() == _money([0, 300000, 100000, 0, 0, 200000, 0, 100000, 100000])
+    assert v.loc["Vervolg"].tolist() == _money([0, 70000, 60000, 10000, 0, 0, 0, 0, 0])
+    assert v.loc["Totaal", "Stand einde periode"] == docs.open_end == D("200000.00")
+    # The payment of 1 July and later facts of 2025 are not in 2024's verloop, nor is anything after the peildatum.
+    assert set(past.controls["Uitkomst"]) == {"OK"}
+
+    later = live_frames(session, prog, 2026, PEIL).budgetdocs
+    assert later.through == PEIL < later.start
+    # Not begun at the peildatum: the opening stand is the stand at the peildatum and nothing moves.
+    total = later.verloop.loc["Totaal"].tolist()
+    assert total == _money([205000, 0, 0, 0, 0, 205000, 180000, 0, 180000])
+    wb = openpyxl.load_workbook(io.BytesIO(excel.build_workbook(live_frames(session, prog, 2026, PEIL))))
+    assert "nog niet begonnen" in wb["Verloop verplichtingen"].cell(row=2, column=1).value
