@@ -51,6 +51,7 @@ STAFFING = "apparaat"
 STAFFING_ROW = "Ambtelijke ondersteuning JenV (apparaat)"
 INSTRUMENT_MEASURES = {"committed": "Verplicht", "paid": "Gerealiseerd"}
 _INSTRUMENT_CODES, _CATEGORY_CODES = list(INSTRUMENTS), list(CATEGORIES)
+assert len(_CATEGORY_CODES) <= 10, "_money_facts keys a category by one decimal digit"
 TOTAL = "Totaal"
 
 #: The budget moments in the order of the budget year, each closed by a stand row (RBV 2.28).
@@ -110,7 +111,9 @@ def _money_facts(session, programme_id: int, peildatum: date) -> list[tuple]:
     instead of three keys (two of them text) is half the statement's time.
     """
     in_programme = Project.programme_id == programme_id
-    group = (_code(Project.instrument, _INSTRUMENT_CODES) * 10 + _code(Project.category, _CATEGORY_CODES)) * 10000
+    ten, ten_thousand = literal_column("10"), literal_column("10000")  # inline, as in _code
+    group = ((_code(Project.instrument, _INSTRUMENT_CODES) * ten + _code(Project.category, _CATEGORY_CODES))
+             * ten_thousand)
 
     def part(what, entry, year, dated, amount, extra):
         key = group + year

@@ -83,10 +83,10 @@ def _moments(book, rf, docs) -> None:
     widths = [50, 14, 12] + [16] * len(years) + [30]
     sh = _sheet(book, "Mutatieoverzicht", _title(rf, "Mutatieoverzicht: het budget per begrotingsmoment"),
                 "Naar RBV-model 2.28 (suppletoire begrotingen). Elke stand is de vorige plus de mutaties erboven: "
-                "die van dat begrotingsmoment t/m de peildatum, met hun toelichting; een kasschuif is één regel. De toekenningen tellen "
-                "zoals ze op de peildatum stonden. Interne mutaties staan in geen begrotingsstuk en komen na de "
-                "slotwet; de laatste regel is het Beschikbaar budget van de Samenvatting. " + _note(book, True),
-                widths)
+                "die van dat begrotingsmoment t/m de peildatum, met hun toelichting; een kasschuif is één regel. "
+                "De toekenningen tellen zoals ze op de peildatum stonden. Interne mutaties staan in geen "
+                "begrotingsstuk en komen na de slotwet; de laatste regel is het Beschikbaar budget van de "
+                "Samenvatting. " + _note(book, True), widths)
     _header(sh, list(df.columns), widths)
     money = _money_kind(book, True)
     stands = set(docs.stand_rows)
