@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pandas as pd
 from sqlalchemy import (
-    Integer,
+    BigInteger,
     and_,
     case,
+    cast,
     func,
     literal,
     literal_column,
@@ -111,21 +112,21 @@ def _money_facts(session, programme_id: int, peildatum: date) -> list[tuple]:
     instead of three keys (two of them text) is half the statement's time.
     """
     in_programme = Project.programme_id == programme_id
-    ten, ten_thousand = literal_column("10"), literal_column("10000")  # inline, as in _code
+    # Inline, as in _code; BIGINT, as budget year and year of the date together pass 2^31 on PostgreSQL.
+    ten, ten_thousand = literal_column("10"), cast(literal_column("10000"), BigInteger)
     group = ((_code(Project.instrument, _INSTRUMENT_CODES) * ten + _code(Project.category, _CATEGORY_CODES))
              * ten_thousand)
 
     def part(what, entry, year, dated, amount, extra):
-        key = group + year
-        keys = [key] if dated is None else [key, dated]
-        return (select(literal(what).label("what"), key.label("key"),
-                       (dated if dated is not None else literal(None, Integer)).label("dated"),
-                       func.sum(amount).label("amount"), func.sum(extra).label("extra"))
+        # The year of the date rides along in the same integer when it differs from the budget year.
+        key = group + year if dated is None else (group + year) * ten_thousand + dated
+        return (select(literal(what).label("what"), key.label("key"), func.sum(amount).label("amount"),
+                       func.sum(extra).label("extra"))
                 .select_from(entry).join(Commitment, entry.commitment_id == Commitment.id)
-                .join(Project, Commitment.project_id == Project.id).where(in_programme).group_by(*keys))
+                .join(Project, Commitment.project_id == Project.id).where(in_programme).group_by(key))
 
     def staffing(what, entry, year, *conds):
-        return (select(literal(what), year, literal(None, Integer), func.sum(entry.amount), literal(0))
+        return (select(literal(what), year, func.sum(entry.amount), literal(0))
                 .select_from(entry).join(StaffingReservation, entry.reservation_id == StaffingReservation.id)
                 .where(StaffingReservation.programme_id == programme_id, *conds).group_by(year))
 
@@ -143,17 +144,16 @@ def _money_facts(session, programme_id: int, peildatum: date) -> list[tuple]:
     ]
     m = union_all(*parts).subquery("m")
     facts = []
-    for what, key, dated, amount, extra in session.execute(
-            select(m.c.what, m.c.key, m.c.dated, m.c.amount.cast(Money), m.c.extra.cast(Money))):
+    for what, key, amount, extra in session.execute(
+            select(m.c.what, m.c.key, m.c.amount.cast(Money), m.c.extra.cast(Money))):
         key = int(key)
         if what.startswith("staffing"):
             facts.append((what, STAFFING, None, key, None, amount, extra))
             continue
+        key, dated = divmod(key, 10000) if what != "payment" else (key, key % 10000)
         rest, year = divmod(key, 10000)
         instrument, category = divmod(rest, 10)
-        year = int(year)
-        facts.append((what, _INSTRUMENT_CODES[instrument], _CATEGORY_CODES[category], year,
-                      year if dated is None else int(dated), amount, extra))
+        facts.append((what, _INSTRUMENT_CODES[instrument], _CATEGORY_CODES[category], year, dated, amount, extra))
     return facts
 
 
@@ -249,12 +249,16 @@ def _verloop(session, programme_id: int, money: list[tuple], year: int, peildatu
             add(category, "opening_paid" if before else "paid", amount)
             add(category, "opening_advances" if before else "advances", extra)
     start, through = period(year, peildatum)
-    return {"from": start.isoformat(), "through": through.isoformat(),
-            "categories": {c: {k: _s(v) for k, v in values.items()} for c, values in sums.items()},
-            **_open_at(session, programme_id, through)}
+    verloop = {"from": start.isoformat(), "through": through.isoformat(),
+               "categories": {c: {k: _s(v) for k, v in values.items()} for c, values in sums.items()}}
+    if through < peildatum:
+        # A year that ended before the peildatum: its stand at 31 December. At the peildatum itself the
+        # Projecten annex's totals (breakdowns.project_figures, a statement of its own) give it (frames()).
+        verloop["open"] = _open_at(session, programme_id, through)
+    return verloop
 
 
-def _open_at(session, programme_id: int, day: date) -> dict:
+def _open_at(session, programme_id: int, day: date) -> str:
     """Open commitments at `day` from the commitments' signed totals: the check on the verloop.
 
     Per commitment, as breakdowns.commitment_check does: its payments by index lookups, not one grouping of all.
@@ -268,7 +272,7 @@ def _open_at(session, programme_id: int, day: date) -> dict:
     each = (select((signed + adjusted - paid).label("open"))
             .join(Project, and_(Commitment.project_id == Project.id, Project.programme_id == programme_id))
             .subquery("each"))
-    return {"open": _s(session.scalar(select(_money(each.c.open))))}
+    return _s(session.scalar(select(_money(each.c.open))))
 
 
 # --- From state to DataFrames ---------------------------------------------------------------------
@@ -297,7 +301,12 @@ def frames(state: dict, year: int) -> BudgetDocs | None:
     return BudgetDocs(instruments=_instrument_frame(docs["instruments"], years), moments=moments,
                       stand_rows=stands, verloop=_verloop_frame(verloop["categories"]),
                       start=date.fromisoformat(verloop["from"]), through=date.fromisoformat(verloop["through"]),
-                      open_end=_d(verloop["open"]))
+                      open_end=_d(verloop["open"]) if "open" in verloop else _open_in_annex(detail["projects"]))
+
+
+def _open_in_annex(projects: list[dict]) -> Decimal:
+    """All commitments minus all payments t/m the peildatum, from the Projecten annex's per-project totals."""
+    return sum((_d(p["committed_total"]) - _d(p["paid_total"]) for p in projects), ZERO)
 
 
 def _instrument_frame(raw: dict, years: list[int]) -> pd.DataFrame:
