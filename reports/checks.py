@@ -50,6 +50,8 @@ def controls(rf: ReportFrames) -> pd.DataFrame:
               sum(rf.projects["Verplicht"], ZERO), rf.matrix.loc["Totaal", "Totaal"])
         check("Projecten: Gerealiseerd telt op tot het totaal van de programmalijnen",
               sum(rf.projects["Gerealiseerd"], ZERO), rf.lines.loc["Totaal projecten", "Gerealiseerd"])
+    if rf.budgetdocs is not None:
+        _budget_documents(rf, check)
     for y in rf.summary.columns:
         free = rf.summary.loc["Vrije ruimte", y]
         check(f"Vrije ruimte niet negatief ({y})", free, ZERO, ok=free >= 0)
@@ -66,6 +68,29 @@ def controls(rf: ReportFrames) -> pd.DataFrame:
         # A snapshot made before the per-commitment check kept only the projects' totals.
         check("Aantal projecten met meer betaald dan verplicht", len(rf.overpaid or []), 0)
     return pd.DataFrame(rows, columns=CONTROL_COLUMNS)
+
+
+def _budget_documents(rf: ReportFrames, check) -> None:
+    """The budget documents' sheets tied to the Samenvatting, and the verloop to the commitments' own totals."""
+    docs, summary = rf.budgetdocs, rf.summary
+    for y in summary.columns:
+        check(f"Per instrument: Verplicht telt op tot Verplicht totaal (Samenvatting, {y})",
+              docs.instruments.loc[("Verplicht", "Totaal"), y], summary.loc["Verplicht totaal", y])
+        check(f"Per instrument: Gerealiseerd telt op tot Gerealiseerd t/m peildatum (Samenvatting, {y})",
+              docs.instruments.loc[("Gerealiseerd", "Totaal"), y], summary.loc["Gerealiseerd t/m peildatum", y])
+    last = docs.moments.iloc[docs.stand_rows[-1]]
+    for y in summary.columns:
+        check(f"Mutatieoverzicht: laatste stand gelijk aan Beschikbaar budget (Samenvatting, {y})",
+              last[y], summary.loc["Beschikbaar budget", y])
+    t = docs.verloop.loc["Totaal"]
+    check("Verloop verplichtingen: stand 1 januari + aangegaan − betaald − negatieve + positieve bijstellingen "
+          "is de stand einde periode",
+          t["Stand 1 januari"] + t["Aangegaan"] - t["Betaald"] - t["Negatieve bijstellingen"]
+          + t["Positieve bijstellingen"], t["Stand einde periode"])
+    check("Verloop verplichtingen: stand einde periode gelijk aan alle verplichtingen min alle betalingen "
+          "(afzonderlijk berekend)", t["Stand einde periode"], docs.open_end)
+    check("Verloop verplichtingen: Betaald gelijk aan Gerealiseerd per categorie zonder ambtelijke ondersteuning",
+          t["Betaald"], rf.categories.loc["Totaal", "Gerealiseerd"] - rf.categories.loc[STAFFING_LABEL, "Gerealiseerd"])
 
 
 def failed(rf: ReportFrames) -> pd.DataFrame:

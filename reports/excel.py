@@ -174,7 +174,7 @@ def _note(book: _Book, kamer_table: bool) -> str:
 @gc_paused
 def build_workbook(rf: ReportFrames) -> bytes:
     """The workbook as bytes: Samenvatting, Per categorie, Per programmalijn, Matrix, Projecten,
-    Mutaties, Controles, Verantwoording, Toelichting."""
+    Mutaties, Per instrument, Mutatieoverzicht, Verloop verplichtingen, Controles, Verantwoording, Toelichting."""
     buffer = io.BytesIO()
     book = _Book(buffer, rf.meta.get("thousands", False))
     _summary(book, rf)
@@ -185,6 +185,9 @@ def build_workbook(rf: ReportFrames) -> bytes:
     if rf.projects is not None:
         _projects(book, rf)
     _mutations(book, rf)
+    from reports import excel_budgetdocs  # it builds on this module's sheet helpers
+
+    excel_budgetdocs.write(book, rf)
     _controls(book, rf)
     _accountability(book, rf)
     _terms(book, rf)
@@ -360,6 +363,9 @@ def _accountability(book, rf) -> None:
         ("Applicatieversie", f"Programmamonitor {APP_VERSION}"),
     ]
     rows += [(f"Periode heropend op {e['at']:%d-%m-%Y}", e["text"]) for e in m["reopened"]]
+    from reports import excel_budgetdocs
+
+    rows += excel_budgetdocs.accountability_rows(rf)
     for r, (label, value) in enumerate(rows):
         sh.cell(r, 0, label, "text", True)
         if isinstance(value, date):

@@ -28,6 +28,7 @@ from projects.models import (
     ProjectExploitation,
     StatusUpdate,
 )
+from reports import budgetdocs
 
 STATE_FORMAT = 1
 STAFFING_LABEL = "Ambtelijke ondersteuning JenV"
@@ -102,6 +103,11 @@ def collect_state(session, programme: Programme, peildatum: date, years: list[in
     projects = _project_rows(session, programme, peildatum) if with_projects else None
     for year in detail_years:
         state["detail"][str(year)] = _year_detail(session, programme, year, peildatum, figures[year], projects)
+    if with_projects:
+        # The budget documents' tables go with the full report (and every snapshot), not the dashboard.
+        state["budgetdocs"], verloop = budgetdocs.collect(session, programme, peildatum, all_years, detail_years)
+        for year, movement in verloop.items():
+            state["detail"][str(year)]["verloop"] = movement
     return state
 
 
@@ -198,6 +204,8 @@ class ReportFrames:
     overruns: dict[int, str] = field(default_factory=dict)
     #: The checks in one Dutch sentence (page, HTML report, CLI).
     controls_text: str = ""
+    #: Per instrument, Mutatieoverzicht, Verloop verplichtingen; None for a snapshot frozen before them.
+    budgetdocs: budgetdocs.BudgetDocs | None = None
 
 
 def _d(text) -> Decimal:
@@ -332,7 +340,8 @@ def frames(state: dict, year: int, internal: bool = False, *, made_at: datetime 
              for y, v in values.items() if v["free"] < 0}
     rf = ReportFrames(meta=meta, summary=summary, categories=categories, lines=lines, matrix=matrix,
                       projects=projects, mutations=mutations, cumulative=cumulative, overpaid=overpaid,
-                      commitments=state.get("commitments") if projects is not None else None, overruns=notes)
+                      commitments=state.get("commitments") if projects is not None else None, overruns=notes,
+                      budgetdocs=budgetdocs.frames(state, year) if projects is not None else None)
     from reports import checks  # checks reads ReportFrames from this module
 
     rf.controls = checks.controls(rf)

@@ -36,8 +36,8 @@ from tests.factories import (
 from tests.factories import login as login_as
 
 PEIL = date(2025, 6, 30)
-SHEETS = ["Samenvatting", "Per categorie", "Per programmalijn", "Matrix", "Projecten", "Mutaties", "Controles",
-          "Verantwoording", "Toelichting"]
+SHEETS = ["Samenvatting", "Per categorie", "Per programmalijn", "Matrix", "Projecten", "Mutaties", "Per instrument",
+          "Mutatieoverzicht", "Verloop verplichtingen", "Controles", "Verantwoording", "Toelichting"]
 GROUP_HEADER = ["Aantal projecten", "Verplicht", "Gerealiseerd", "In voorbereiding"]
 PUBLIC_HEADER = ["Projectcode", "Project", "Categorie", "Programmalijn", "Vormen van uitbuiting",
                  "Uitvoerende organisatie", "Instrument", "Looptijd", "Status", "Verplicht", "Gerealiseerd",

@@ -1,0 +1,380 @@
+"""The budget documents' own tables at a peildatum: Per instrument, Mutatieoverzicht and Verloop verplichtingen."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
+
+from budget.ledger import _year_of
+from budget.models import (
+    FUNDING_KINDS,
+    MUTATION_KINDS,
+    MUTATION_MOMENTS,
+    AllocationChange,
+    BudgetAllocation,
+    BudgetMutation,
+    Commitment,
+    CommitmentAdjustment,
+    CommitmentSchedule,
+    FundingSource,
+    Payment,
+    StaffingChange,
+    StaffingCost,
+    StaffingReservation,
+)
+from core.money import ZERO, Money
+from projects.models import CATEGORIES, INSTRUMENTS, Programme, Project
+
+#: The rows of Per instrument: the project instruments by the names of the RBV's financial instruments.
+RBV_INSTRUMENTS = {
+    "subsidie": "Subsidies",
+    "opdracht": "Opdrachten",
+    "bijdrage_medeoverheid": "Bijdragen aan medeoverheden",
+    "bijdrage_zbo_rwt": "Bijdragen aan zbo's/rwt's",
+    "overig": "Overige instrumenten",
+}
+assert set(RBV_INSTRUMENTS) == set(INSTRUMENTS), "every project instrument needs its row on Per instrument"
+#: The staffing reservation and its costs: the apparaat, not a project instrument.
+STAFFING = "apparaat"
+STAFFING_ROW = "Ambtelijke ondersteuning JenV (apparaat)"
+INSTRUMENT_MEASURES = {"committed": "Verplicht", "paid": "Gerealiseerd"}
+_INSTRUMENT_CODES, _CATEGORY_CODES = list(INSTRUMENTS), list(CATEGORIES)
+assert len(_CATEGORY_CODES) <= 10, "_money_facts keys a category by one decimal digit"
+TOTAL = "Totaal"
+
+#: The budget moments in the order of the budget year, each closed by a stand row (RBV 2.28).
+MOMENT_STANDS = [
+    ("ontwerpbegroting", "Stand ontwerpbegroting"),
+    ("voorjaarsnota", "Stand 1e suppletoire begroting (Voorjaarsnota)"),
+    ("najaarsnota", "Stand 2e suppletoire begroting (Najaarsnota)"),
+    ("slotwet", "Stand slotwet"),
+    ("intern", "Beschikbaar budget"),
+]
+assert [m for m, _s in MOMENT_STANDS] == list(MUTATION_MOMENTS), "every mutation moment needs its place"
+MOMENT_LEAD = ["Omschrijving", "Soort", "Datum"]
+MOMENT_TAIL = ["Kenmerk"]
+
+VERLOOP_COLUMNS = ["Stand 1 januari", "Aangegaan", "Betaald", "Negatieve bijstellingen", "Positieve bijstellingen",
+                   "Stand einde periode", "Voorschotten 1 januari", "Voorschotten verstrekt",
+                   "Openstaande voorschotten"]
+#: Verloop columns as the state stores them (the stand einde and open advances are derived).
+_VERLOOP_KEYS = ("opening_committed", "opening_paid", "entered", "paid", "negative", "positive",
+                 "opening_advances", "advances")
+
+
+def _s(amount) -> str:
+    return str(amount if amount is not None else ZERO)
+
+
+def _d(text) -> Decimal:
+    return Decimal(text) if text is not None else ZERO
+
+
+def _money(column):
+    return func.coalesce(func.sum(column), 0).cast(Money)
+
+
+# --- Collecting: SQL aggregates, a fixed number of statements whatever the number of projects ----------
+
+def collect(session, programme: Programme, peildatum: date, years: list[int],
+            detail_years: list[int]) -> tuple[dict, dict[int, dict]]:
+    """(the programme-wide tables for every year, {year: its verloop}) as JSON-able state, t/m the peildatum."""
+    money = _money_facts(session, programme.id, peildatum)
+    docs = {"instruments": _instruments(money, years), "moments": _moments(session, programme.id, peildatum, years)}
+    return docs, {y: _verloop(session, programme.id, money, y, peildatum) for y in detail_years}
+
+
+def _code(column, codes: list[str]):
+    """The position of `column`'s value in `codes`, written inline (our own constants, never user input): a
+    GROUP BY expression with bound values is, to PostgreSQL, never the same as its twin in the SELECT."""
+    return case(*((column == literal_column(f"'{code}'"), literal_column(str(i))) for i, code in enumerate(codes)))
+
+
+def _money_facts(session, programme_id: int, peildatum: date) -> list[tuple]:
+    """Every money fact t/m the peildatum in one statement, summed per (what, instrument, category, budget year,
+    year of its date): a few hundred rows from which both Per instrument and every year's verloop follow, so
+    the payments (most of the rows) are read once.
+
+    The instrument, category and budget year group as one integer: sorting ~200,000 payments on one number
+    instead of three keys (two of them text) is half the statement's time.
+    """
+    in_programme = Project.programme_id == programme_id
+    # Inline, as in _code; BIGINT, as budget year and year of the date together pass 2^31 on PostgreSQL.
+    ten, ten_thousand = literal_column("10"), cast(literal_column("10000"), BigInteger)
+    group = ((_code(Project.instrument, _INSTRUMENT_CODES) * ten + _code(Project.category, _CATEGORY_CODES))
+             * ten_thousand)
+
+    # The payments (most rows by far) take each project's number from a table worked out once, not per row.
+    keyed = (select(Project.id.label("project_id"), group.label("group")).where(in_programme)
+             .cte("keyed").prefix_with("MATERIALIZED"))
+
+    def part(what, entry, year, dated, amount, extra):
+        # The year of the date rides along in the same integer when it differs from the budget year.
+        if entry is Payment:
+            key = keyed.c.group + year
+            return (select(literal(what).label("what"), key.label("key"), func.sum(amount).label("amount"),
+                           func.sum(extra).label("extra"))
+                    .select_from(entry).join(Commitment, entry.commitment_id == Commitment.id)
+                    .join(keyed, Commitment.project_id == keyed.c.project_id).group_by(key))
+        key = group + year if dated is None else (group + year) * ten_thousand + dated
+        return (select(literal(what).label("what"), key.label("key"), func.sum(amount).label("amount"),
+                       func.sum(extra).label("extra"))
+                .select_from(entry).join(Commitment, entry.commitment_id == Commitment.id)
+                .join(Project, Commitment.project_id == Project.id).where(in_programme).group_by(key))
+
+    def staffing(what, entry, year, *conds):
+        return (select(literal(what), year, func.sum(entry.amount), literal(0))
+                .select_from(entry).join(StaffingReservation, entry.reservation_id == StaffingReservation.id)
+                .where(StaffingReservation.programme_id == programme_id, *conds).group_by(year))
+
+    adjustment = CommitmentAdjustment.amount
+    parts = [
+        part("schedule", CommitmentSchedule, CommitmentSchedule.year, _year_of(Commitment.signed_date),
+             CommitmentSchedule.amount, literal(0)).where(Commitment.signed_date <= peildatum),
+        # extra: the negative adjustments; for payments: the advances (voorschotten).
+        part("adjustment", CommitmentAdjustment, CommitmentAdjustment.year, _year_of(CommitmentAdjustment.date),
+             adjustment, case((adjustment < 0, adjustment), else_=0)).where(CommitmentAdjustment.date <= peildatum),
+        part("payment", Payment, _year_of(Payment.date), None, Payment.amount,
+             case((Payment.kind == "voorschot", Payment.amount), else_=0)).where(Payment.date <= peildatum),
+        staffing("staffing", StaffingChange, StaffingReservation.year, StaffingChange.valid_from <= peildatum),
+        staffing("staffing_cost", StaffingCost, _year_of(StaffingCost.date), StaffingCost.date <= peildatum),
+    ]
+    m = union_all(*parts).subquery("m")
+    facts = []
+    for what, key, amount, extra in session.execute(
+            select(m.c.what, m.c.key, m.c.amount.cast(Money), m.c.extra.cast(Money))):
+        key = int(key)
+        if what.startswith("staffing"):
+            facts.append((what, STAFFING, None, key, None, amount, extra))
+            continue
+        key, dated = divmod(key, 10000) if what != "payment" else (key, key % 10000)
+        rest, year = divmod(key, 10000)
+        instrument, category = divmod(rest, 10)
+        facts.append((what, _INSTRUMENT_CODES[instrument], _CATEGORY_CODES[category], year, dated, amount, extra))
+    return facts
+
+
+def _instruments(money: list[tuple], years: list[int]) -> dict:
+    """{year: {instrument or 'apparaat': {'committed', 'paid'}}}: as the Samenvatting counts them, per instrument."""
+    measure = {"schedule": "committed", "adjustment": "committed", "staffing": "committed", "payment": "paid",
+               "staffing_cost": "paid"}
+    sums: dict = {}
+    for what, instrument, _category, year, _dated, amount, _extra in money:
+        if years[0] <= year <= years[-1]:
+            key = (str(year), instrument, measure[what])
+            sums[key] = sums.get(key, ZERO) + amount
+    result: dict = {}
+    for (year, instrument, m), amount in sums.items():
+        result.setdefault(year, {}).setdefault(instrument, {})[m] = _s(amount)
+    return result
+
+
+def _moments(session, programme_id: int, peildatum: date, years: list[int]) -> dict:
+    """The funding sources' allocations and every mutation (a kasschuif as one row) dated t/m the peildatum."""
+    first, last = min(years), max(years)
+    sources = session.execute(
+        select(FundingSource.id, FundingSource.name, FundingSource.kind, FundingSource.reference,
+               BudgetAllocation.year, _money(AllocationChange.amount))
+        .select_from(AllocationChange)
+        .join(BudgetAllocation, AllocationChange.allocation_id == BudgetAllocation.id)
+        .join(FundingSource, BudgetAllocation.source_id == FundingSource.id)
+        .where(FundingSource.programme_id == programme_id, AllocationChange.valid_from <= peildatum,
+               BudgetAllocation.year.between(first, last))
+        .group_by(FundingSource.id, FundingSource.name, FundingSource.kind, FundingSource.reference,
+                  BudgetAllocation.year)
+        .order_by(FundingSource.id, BudgetAllocation.year)).all()
+    by_source: dict = {}
+    for sid, name, kind, reference, year, amount in sources:
+        entry = by_source.setdefault(sid, {"name": name, "kind": kind, "reference": reference or "", "amounts": {}})
+        entry["amounts"][str(year)] = _s(amount)
+    mutations = session.execute(
+        select(BudgetMutation.id, BudgetMutation.year, BudgetMutation.amount, BudgetMutation.kind,
+               BudgetMutation.moment, BudgetMutation.reason, BudgetMutation.reference, BudgetMutation.date,
+               BudgetMutation.kasschuif_group)
+        .where(BudgetMutation.programme_id == programme_id, BudgetMutation.date <= peildatum,
+               BudgetMutation.year.between(first, last))
+        .order_by(BudgetMutation.date, BudgetMutation.id)).all()
+    rows, groups = [], {}
+    for _id, year, amount, kind, moment, reason, reference, day, group in mutations:
+        # A kasschuif is one decision over several years: one row, its amounts side by side.
+        row = groups.get(group) if group else None
+        if row is None:
+            row = {"moment": moment, "kind": kind, "date": day.isoformat(), "reasons": [],
+                   "reference": reference or "", "amounts": {}}
+            rows.append(row)
+            if group:
+                groups[group] = row
+        row["amounts"][str(year)] = _s(amount)
+        if reason not in row["reasons"]:
+            row["reasons"].append(reason)
+    for row in rows:
+        row["reason"] = "; ".join(row.pop("reasons"))
+    return {"sources": list(by_source.values()), "mutations": rows}
+
+
+def period(year: int, peildatum: date) -> tuple[date, date]:
+    """(1 January, the last day counted): 31 December, or the peildatum when it comes first."""
+    return date(year, 1, 1), min(peildatum, date(year, 12, 31))
+
+
+def _verloop(session, programme_id: int, money: list[tuple], year: int, peildatum: date) -> dict:
+    """The verloop of the open commitments in `year` per category, and the open advances, t/m the peildatum.
+
+    What is dated before 1 January makes the opening stand, what is dated in the year moves it: every fact
+    here is dated t/m the peildatum already, so "in the year" also stops there. The commitments count by
+    their kasritme rows; the independent stand (_open_at) counts them by their signed totals.
+    """
+    sums: dict = {}
+
+    def add(category, key, amount):
+        sums.setdefault(category, {})
+        sums[category][key] = sums[category].get(key, ZERO) + amount
+
+    for what, _instrument, category, _year, dated, amount, extra in money:
+        if what in ("staffing", "staffing_cost") or dated > year:
+            continue
+        before = dated < year
+        if what == "schedule":
+            add(category, "opening_committed" if before else "entered", amount)
+        elif what == "adjustment":
+            if before:
+                add(category, "opening_committed", amount)
+            else:
+                add(category, "negative", extra)
+                add(category, "positive", amount - extra)
+        else:
+            add(category, "opening_paid" if before else "paid", amount)
+            add(category, "opening_advances" if before else "advances", extra)
+    start, through = period(year, peildatum)
+    verloop = {"from": start.isoformat(), "through": through.isoformat(),
+               "categories": {c: {k: _s(v) for k, v in values.items()} for c, values in sums.items()}}
+    if through < peildatum:
+        # A year that ended before the peildatum: its stand at 31 December. At the peildatum itself the
+        # Projecten annex's totals (breakdowns.project_figures, a statement of its own) give it (frames()).
+        verloop["open"] = _open_at(session, programme_id, through)
+    return verloop
+
+
+def _open_at(session, programme_id: int, day: date) -> str:
+    """Open commitments at `day` from the commitments' signed totals: the check on the verloop.
+
+    Per commitment, as breakdowns.commitment_check does: its payments by index lookups, not one grouping of all.
+    """
+    paid = (select(func.coalesce(func.sum(Payment.amount), 0))
+            .where(Payment.commitment_id == Commitment.id, Payment.date <= day).scalar_subquery())
+    adjusted = (select(func.coalesce(func.sum(CommitmentAdjustment.amount), 0))
+                .where(CommitmentAdjustment.commitment_id == Commitment.id, CommitmentAdjustment.date <= day)
+                .scalar_subquery())
+    signed = case((Commitment.signed_date <= day, Commitment.total), else_=0)
+    each = (select((signed + adjusted - paid).label("open"))
+            .join(Project, and_(Commitment.project_id == Project.id, Project.programme_id == programme_id))
+            .subquery("each"))
+    return _s(session.scalar(select(_money(each.c.open))))
+
+
+# --- From state to DataFrames ---------------------------------------------------------------------
+
+@dataclass
+class BudgetDocs:
+    """The three tables of one report and what their Controles rows compare them with."""
+
+    instruments: pd.DataFrame   # index (Omschrijving, Instrument), columns: programme years
+    moments: pd.DataFrame       # MOMENT_LEAD + years + MOMENT_TAIL
+    stand_rows: list[int]       # positions of the stand rows in `moments` (bold; the last is Beschikbaar budget)
+    verloop: pd.DataFrame       # index: categories + Totaal, columns: VERLOOP_COLUMNS
+    start: date
+    through: date
+    open_end: Decimal           # open commitments at `through`, from the commitments' totals
+
+
+def frames(state: dict, year: int) -> BudgetDocs | None:
+    """The tables for `year`; None for a state frozen before they existed (never recomputed from live data)."""
+    docs, detail = state.get("budgetdocs"), state["detail"][str(year)]
+    if docs is None or "verloop" not in detail:
+        return None
+    years = [int(y) for y in state["years"]]
+    moments, stands = _moment_frame(docs["moments"], years)
+    verloop = detail["verloop"]
+    return BudgetDocs(instruments=_instrument_frame(docs["instruments"], years), moments=moments,
+                      stand_rows=stands, verloop=_verloop_frame(verloop["categories"]),
+                      start=date.fromisoformat(verloop["from"]), through=date.fromisoformat(verloop["through"]),
+                      open_end=_d(verloop["open"]) if "open" in verloop else _open_in_annex(detail["projects"]))
+
+
+def _open_in_annex(projects: list[dict]) -> Decimal:
+    """All commitments minus all payments t/m the peildatum, from the Projecten annex's per-project totals."""
+    return sum((_d(p["committed_total"]) - _d(p["paid_total"]) for p in projects), ZERO)
+
+
+def _instrument_frame(raw: dict, years: list[int]) -> pd.DataFrame:
+    keys = list(RBV_INSTRUMENTS) + [STAFFING]
+    labels = {**RBV_INSTRUMENTS, STAFFING: STAFFING_ROW}
+    index, rows = [], []
+    for measure, measure_label in INSTRUMENT_MEASURES.items():
+        block = [[_d(raw.get(str(y), {}).get(k, {}).get(measure)) for y in years] for k in keys]
+        index += [(measure_label, labels[k]) for k in keys] + [(measure_label, TOTAL)]
+        rows += block + [[sum((r[i] for r in block), ZERO) for i in range(len(years))]]
+    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["Omschrijving", "Instrument"]),
+                        columns=years, dtype=object)
+
+
+def _moment_frame(raw: dict, years: list[int]) -> tuple[pd.DataFrame, list[int]]:
+    keys = [str(y) for y in years]
+    rows, stands = [], []
+    running = dict.fromkeys(keys, ZERO)
+
+    def add(label, kind, day, amounts, reference):
+        for k in keys:
+            running[k] += _d(amounts.get(k))
+        # A mutation row shows only the years it touches; the stand rows show every year.
+        rows.append([label, kind, day] + [_d(amounts[k]) if k in amounts else None for k in keys] + [reference])
+
+    for source in raw["sources"]:
+        add(f"Financieringsbron: {source['name']}", FUNDING_KINDS.get(source["kind"], source["kind"]), None,
+            source["amounts"], source["reference"])
+    by_moment: dict = {}
+    for m in raw["mutations"]:
+        by_moment.setdefault(m["moment"], []).append(m)
+    for moment, stand in MOMENT_STANDS:
+        for m in by_moment.get(moment, []):
+            add(m["reason"], MUTATION_KINDS.get(m["kind"], m["kind"]), date.fromisoformat(m["date"]), m["amounts"],
+                m["reference"])
+        stands.append(len(rows))
+        rows.append([stand, None, None] + [running[k] for k in keys] + [None])
+    return pd.DataFrame(rows, columns=MOMENT_LEAD + years + MOMENT_TAIL, dtype=object), stands
+
+
+def _verloop_frame(raw: dict) -> pd.DataFrame:
+    rows = []
+    for code in CATEGORIES:
+        v = {k: _d(raw.get(code, {}).get(k)) for k in _VERLOOP_KEYS}
+        opening = v["opening_committed"] - v["opening_paid"]
+        negative = -v["negative"]  # shown as a positive amount taken off
+        end = opening + v["entered"] - v["paid"] - negative + v["positive"]
+        rows.append([opening, v["entered"], v["paid"], negative, v["positive"], end,
+                     v["opening_advances"], v["advances"], v["opening_advances"] + v["advances"]])
+    rows.append([sum((r[i] for r in rows), ZERO) for i in range(len(VERLOOP_COLUMNS))])
+    return pd.DataFrame(rows, index=pd.Index(list(CATEGORIES.values()) + [TOTAL], name="Categorie"),
+                        columns=VERLOOP_COLUMNS, dtype=object)
+
+
+def stand_label(docs: BudgetDocs) -> str:
+    """What 'Stand einde periode' is, in words for the sheet's note."""
+    if docs.through < docs.start:
+        return (f"het jaar {docs.start.year} was op de peildatum ({docs.through:%d-%m-%Y}) nog niet begonnen: "
+                "de stand 1 januari is de stand op de peildatum")
+    end = "31-12" if (docs.through.month, docs.through.day) == (12, 31) else "peildatum"
+    return f"periode {docs.start:%d-%m-%Y} t/m {docs.through:%d-%m-%Y} ({end})"
