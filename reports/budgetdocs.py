@@ -35,6 +35,7 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
+from core.dates import datum_lang
 from core.money import ZERO, Money
 from projects.models import CATEGORIES, INSTRUMENTS, Programme, Project
 
@@ -374,7 +375,7 @@ def _verloop_frame(raw: dict) -> pd.DataFrame:
 def stand_label(docs: BudgetDocs) -> str:
     """What 'Stand einde periode' is, in words for the sheet's note."""
     if docs.through < docs.start:
-        return (f"het jaar {docs.start.year} was op de peildatum ({docs.through:%d-%m-%Y}) nog niet begonnen: "
+        return (f"het jaar {docs.start.year} was op de peildatum ({datum_lang(docs.through)}) nog niet begonnen: "
                 "de stand 1 januari is de stand op de peildatum")
-    end = "31-12" if (docs.through.month, docs.through.day) == (12, 31) else "peildatum"
-    return f"periode {docs.start:%d-%m-%Y} t/m {docs.through:%d-%m-%Y} ({end})"
+    end = "" if (docs.through.month, docs.through.day) == (12, 31) else " (de peildatum)"
+    return f"periode {datum_lang(docs.start)} t/m {datum_lang(docs.through)}{end}"

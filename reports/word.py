@@ -105,6 +105,10 @@ def build_docx(rf: ReportFrames) -> bytes:
     rows = [([label] + [money(v) for v in mx.loc[label]], label == "Totaal", None) for label in mx.index]
     _table(doc, ["Categorie"] + list(mx.columns), [3.5] + [3.0] * len(mx.columns), rows)
 
+    # The budget documents' own tables (RBV models), as in the workbook.
+    from reports import word_budgetdocs
+
+    word_budgetdocs.add_tables(doc, rf, 5, money, _table, _note, LANDSCAPE_WIDTH.cm)
     if rf.projects is not None:
         _annex(doc, rf, money)
     _accountability(doc, rf)

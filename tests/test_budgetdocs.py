@@ -198,7 +198,7 @@ def _assert_sheets(wb) -> None:
         assert [_eur(v) for v in r[1:]] == _money(EXPECTED_VERLOOP[r[0]]), r[0]
     ws = wb["Verloop verplichtingen"]
     note = ws.cell(row=2, column=1).value
-    assert "01-01-2025 t/m 30-06-2025" in note and "elk betaald voorschot telt als openstaand" in note
+    assert "1 januari 2025 t/m 30 juni 2025 (de peildatum)" in note and "elk betaald voorschot telt als openstaand" in note
 
     _h, controls = _rows(wb["Controles"], "Controle")
     ours = [r for r in controls if r[0].startswith(("Per instrument", "Mutatieoverzicht", "Verloop"))]
@@ -332,3 +332,42 @@ def test_a_past_year_runs_to_31_december_and_a_later_year_starts_at_the_peildatu
     assert total == _money([205000, 0, 0, 0, 0, 205000, 180000, 0, 180000])
     wb = openpyxl.load_workbook(io.BytesIO(excel.build_workbook(live_frames(session, prog, 2026, PEIL))))
     assert "nog niet begonnen" in wb["Verloop verplichtingen"].cell(row=2, column=1).value
+
+
+def _dutch(text: str):
+    """An amount as the Word annex writes it (1.234,56; empty for none) back to a Decimal."""
+    return None if not text else D(text.replace(".", "").replace(",", "."))
+
+
+def test_the_word_annex_has_the_three_tables_with_the_hand_computed_amounts(client, session, world):
+    import docx
+
+    user = make_user(session, "lezer")
+    session.commit()
+    login(client, user)
+    response = client.get("/rapportage/bijlage.docx?jaar=2025&peildatum=2025-06-30")
+    assert response.status_code == 200
+    document = docx.Document(io.BytesIO(response.data))
+    tables = {tuple(c.text for c in t.rows[0].cells[:2]): [[c.text for c in row.cells] for row in t.rows[1:]]
+              for t in document.tables}
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert any("per financieel instrument" in h for h in headings)
+    assert any("Mutatieoverzicht" in h for h in headings)
+    assert any("Verloop openstaande verplichtingen" in h for h in headings)
+
+    expected = _expected_instruments()
+    instruments = tables[("Omschrijving", "Instrument")]
+    assert [(r[0], r[1]) for r in instruments] == list(expected)
+    for r in instruments:
+        assert [_dutch(v) for v in r[2:]] == _money(expected[(r[0], r[1])]), r[:2]
+
+    moments = tables[("Omschrijving", "Soort")]
+    assert [(r[0], r[1]) for r in moments] == [(label, kind or "") for label, kind, _v in EXPECTED_MOMENTS]
+    for r, (label, _kind, values) in zip(moments, EXPECTED_MOMENTS):
+        assert [_dutch(v) for v in r[3:6]] == _money(values), label
+    assert next(r for r in moments if r[1] == "Kasschuif")[2] == "20-11-2024"
+
+    verloop = tables[("Categorie", "Stand 1 januari")]
+    assert [r[0] for r in verloop] == list(EXPECTED_VERLOOP)
+    for r in verloop:
+        assert [_dutch(v) for v in r[1:]] == _money(EXPECTED_VERLOOP[r[0]]), r[0]
