@@ -29,7 +29,8 @@ LONG_TEXT = ("Een lange openbare toelichting die in de smalle kolom over meerder
              "hoger moet zijn dan een gewone rij om niets te laten overlappen. ") * 2
 FIRST_HEADERS = {"Samenvatting": "Omschrijving", "Per categorie": "Categorie", "Per programmalijn": "Programmalijn",
                  "Matrix": "Categorie", "Projecten": "Projectcode", "Mutaties": "Datum", "Controles": "Controle",
-                 "Verantwoording": "Gegeven", "Toelichting": "Begrip"}
+                 "Verantwoording": "Gegeven", "Toelichting": "Begrip", "Per instrument": "Omschrijving",
+                 "Mutatieoverzicht": "Omschrijving", "Verloop verplichtingen": "Categorie"}
 
 
 @pytest.fixture
