@@ -42,7 +42,7 @@ def shots(ids: dict) -> list[tuple[str, str, int, str, object]]:
         ("financieel", "dashboard.png", DESKTOP, "/?jaar=2026&peildatum=2026-11-30", None),
         ("financieel", "project.png", DESKTOP, f"/projecten/{ids['fullest']}", None),
         ("financieel", "form-errors.png", DESKTOP, f"/projecten/{ids['fullest']}/verplichtingen/nieuw", _overrun),
-        ("financieel", "report-chart.png", DESKTOP, "/rapportage?jaar=2026&peildatum=2026-11-30", None),
+        ("financieel", "report-chart.png", DESKTOP, "/rapportage?jaar=2026&peildatum=2026-11-30", _first_chart),
         ("financieel", "handleiding-projecten.png", DESKTOP, "/projecten", None),
         ("financieel", "handleiding-budget.png", DESKTOP, "/budget", None),
         ("projectleider", "handleiding-mijn-projecten.png", DESKTOP, "/projecten/mijn", None),
@@ -164,6 +164,12 @@ def _log_in(page, base: str, email: str, password: str) -> None:
     if "/login" in page.url:
         raise SystemExit(f"Inloggen als {email} is mislukt ({page.url}).")
     page.close()
+
+
+def _first_chart(page) -> None:
+    """The report's first chart at the top of the window, its data table below it."""
+    page.locator("figure.chart").first.wait_for()
+    page.evaluate("document.querySelector('figure.chart').scrollIntoView({block: 'start'})")
 
 
 def _overrun(page) -> None:
