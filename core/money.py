@@ -17,6 +17,8 @@ MAX_AMOUNT = Decimal("999999999999999.99")
 
 #: Nothing, as an amount (two places, like every amount).
 ZERO = Decimal("0.00")
+#: An amount's number format in a workbook (Excel and LibreOffice): euro sign, Dutch separators.
+EXCEL_EUR = '[$€-413] #,##0.00;[$€-413] -#,##0.00'
 
 
 def to_decimal(value) -> Decimal:

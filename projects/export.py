@@ -6,6 +6,7 @@ import io
 from datetime import date, datetime
 from decimal import Decimal
 
+from core.money import EXCEL_EUR as EUR
 from core.money import ZERO
 from projects.models import CATEGORIES, EXPLOITATION_FORMS, LINES, STATUSES
 from projects.queries import form_codes
@@ -18,7 +19,6 @@ INTERNAL_COLUMNS = PUBLIC_COLUMNS + ["Projectleider", "Contactpersoon", "Interne
 MONEY_COLUMNS = ("Verplicht", "Betaald", "Resterend")
 DATE_COLUMNS = ("Startdatum", "Einddatum")
 
-EUR = '[$€-413] #,##0.00;[$€-413] -#,##0.00'
 # A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection"); a leading
 # apostrophe makes it text, as Excel itself writes it.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

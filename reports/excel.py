@@ -9,12 +9,12 @@ import pandas as pd
 import xlsxwriter
 
 from core.gcpause import gc_paused
+from core.money import EXCEL_EUR as EUR
 from reports import APP_VERSION
 from reports.excel_print import INTERN, LINE_PT, finish, lines, per_line
 from reports.queries import AMOUNT_PROJECT_COLUMNS, ReportFrames
 from reports.terms import TERMS
 
-EUR = '[$€-413] #,##0.00;[$€-413] -#,##0.00'
 # A trailing comma scales by 1.000 on display only: the cell keeps its exact value.
 KEUR = '#,##0,;-#,##0,'
 PCT = "0.0%"
