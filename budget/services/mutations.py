@@ -28,11 +28,8 @@ def add_mutation(session, actor, programme: Programme, *, year, amount, kind: st
     serialise(session)
     # Every refusal at once (a form shows them together): the budget stop too, when year and amount are fine.
     c = Collect()
-    year = c(validate.year, year)
-    amount = c(validate.amount, amount, allow_negative=True, allow_zero=False)
-    fields = c(rules.mutation_fields, kind, moment, reason, reference, mutation_date)
+    year, amount, fields = _single_mutation(c, year, amount, kind, moment, reason, reference, mutation_date)
     if fields:
-        c(rules.single_mutation, fields["kind"])
         c(check_open, session, programme.id, (fields["date"], "date"))
     override = c(enforce_budget_stop, session, actor, programme.id, {year: amount}, override_reason) \
         if year is not None and amount is not None else None
@@ -41,6 +38,16 @@ def add_mutation(session, actor, programme: Programme, *, year, amount, kind: st
     session.add(mutation)
     record(session, actor, "create", mutation, with_override({"after": snapshot(mutation)}, override))
     return mutation
+
+
+def _single_mutation(c: Collect, year, amount, kind, moment, reason, reference, mutation_date) -> tuple:
+    """(year, amount, fields) of a one-year mutation, each None when refused; the refusals go to `c`."""
+    year = c(validate.year, year)
+    amount = c(validate.amount, amount, allow_negative=True, allow_zero=False)
+    fields = c(rules.mutation_fields, kind, moment, reason, reference, mutation_date)
+    if fields:
+        c(rules.single_mutation, fields["kind"])
+    return year, amount, fields
 
 
 def add_kasschuif(session, actor, programme: Programme, *, amounts: dict, moment: str, reason: str,
@@ -81,11 +88,8 @@ def update_mutation(session, actor, mutation: BudgetMutation, *, year, amount, k
     if mutation.kasschuif_group:
         raise ValidationError("Een kasschuif wijzigt u als geheel via het kasschuifformulier.")
     c = Collect()
-    year = c(validate.year, year)
-    amount = c(validate.amount, amount, allow_negative=True, allow_zero=False)
-    fields = c(rules.mutation_fields, kind, moment, reason, reference, mutation_date)
+    year, amount, fields = _single_mutation(c, year, amount, kind, moment, reason, reference, mutation_date)
     if fields:
-        c(rules.single_mutation, fields["kind"])
         c(check_open, session, mutation.programme_id, (mutation.date, "date"), (fields["date"], "date"))
     override = None
     if year is not None and amount is not None:
