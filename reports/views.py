@@ -188,62 +188,61 @@ def _download_args(rf, snap) -> dict:
     return args
 
 
+#: The downloads' media types, by file extension.
+_MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "html": "text/html",
+              "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+              "pdf": "application/pdf"}
+
+
+def _download(rf, data: bytes | str, ext: str, what: str) -> Response:
+    """A report as an attachment; the audit trail's head is recorded as this report's (`what`)."""
+    from reports import services
+
+    unit.mark(lambda: services.record_report_head(db.session, rf, what))
+    return Response(data, mimetype=_MIMETYPES[ext],
+                    headers={"Content-Disposition": attachment(_filename(rf, ext), f"stand-van-zaken.{ext}")})
+
+
 @bp.route("/rapportage/werkboek.xlsx")
 @login_required
 def workbook():
-    from reports import excel, services
+    from reports import excel
 
-    programme = current_programme() or abort(404)
-    rf, _snap = _report_frames(programme)
-    unit.mark(lambda: services.record_report_head(db.session, rf, "werkboek"))
-    return Response(excel.build_workbook(rf),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": attachment(_filename(rf, "xlsx"), "stand-van-zaken.xlsx")})
+    rf, _snap = _report_frames(current_programme() or abort(404))
+    return _download(rf, excel.build_workbook(rf), "xlsx", "werkboek")
 
 
 @bp.route("/rapportage/stand.html")
 @login_required
 def standalone():
-    from reports import charts, services
+    from reports import charts
 
-    programme = current_programme() or abort(404)
-    rf, _snap = _report_frames(programme)
-    unit.mark(lambda: services.record_report_head(db.session, rf, "HTML-rapport"))
-    return Response(charts.standalone_html(rf), mimetype="text/html",
-                    headers={"Content-Disposition": attachment(_filename(rf, "html"), "stand-van-zaken.html")})
+    rf, _snap = _report_frames(current_programme() or abort(404))
+    return _download(rf, charts.standalone_html(rf), "html", "HTML-rapport")
 
 
 @bp.route("/rapportage/bijlage.docx")
 @login_required
 def word():
-    from reports import services
     from reports import word as annex
 
-    programme = current_programme() or abort(404)
-    rf, _snap = _report_frames(programme, public=True)
-    unit.mark(lambda: services.record_report_head(db.session, rf, "Word-bijlage"))
-    return Response(annex.build_docx(rf),
-                    mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                    headers={"Content-Disposition": attachment(_filename(rf, "docx"), "stand-van-zaken.docx")})
+    rf, _snap = _report_frames(current_programme() or abort(404), public=True)
+    return _download(rf, annex.build_docx(rf), "docx", "Word-bijlage")
 
 
 @bp.route("/rapportage/stand.pdf")
 @login_required
 def pdf():
     from reports import pdf as printer
-    from reports import services
 
-    programme = current_programme() or abort(404)
-    rf, snap = _report_frames(programme, public=True)
+    rf, snap = _report_frames(current_programme() or abort(404), public=True)
     try:
         data = printer.build_pdf(rf)
     except printer.PdfUnavailable as exc:
         # No Chromium on this server: say so on the report page, with the install command.
         flash(exc.message, "error")
         return redirect(url_for("reports.index", **_download_args(rf, snap)))
-    unit.mark(lambda: services.record_report_head(db.session, rf, "PDF-rapport"))
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": attachment(_filename(rf, "pdf"), "stand-van-zaken.pdf")})
+    return _download(rf, data, "pdf", "PDF-rapport")
 
 
 @bp.route("/rapportage/standen", methods=["GET", "POST"])
