@@ -20,6 +20,7 @@ from reports.terms import TERMS
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 #: The app's chart loader; the standalone HTML carries it inline, so its charts are drawn as on the pages.
 CHARTS_JS = Path(__file__).parent.parent / "core" / "static" / "charts.js"
+REPORT_CSS = CHARTS_JS.with_name("report.css")
 COLORS = ["#154273", "#8fcae7", "#e17000", "#39870c", "#a90061"]
 OVERRUN = "#c00000"
 #: The words of the modebar and of Plotly's messages, in Dutch (the bundled plotly.js has only English).
@@ -184,6 +185,7 @@ def standalone_html(rf: ReportFrames) -> str:
     """One self-contained HTML file: tables, charts and plotly.js itself (works offline)."""
     return _env.get_template("reports/standalone.html").render(
         rf=rf, charts=chart_embeds(rf), plotly_js=PLOTLY_JS.read_text(encoding="utf-8"),
-        charts_js=CHARTS_JS.read_text(encoding="utf-8"), chart_config=chart_config(),
+        charts_js=CHARTS_JS.read_text(encoding="utf-8"), report_css=REPORT_CSS.read_text(encoding="utf-8"),
+        chart_config=chart_config(),
         budget_rows=budget_table(rf), app_version=APP_VERSION, terms=TERMS,
     )
