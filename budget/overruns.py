@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
 
@@ -16,12 +15,10 @@ from budget.models import (
     StaffingReservation,
 )
 from core.audit import AuditEntry
-from core.dates import datum_lang
+from core.dates import AMSTERDAM, datum_lang
 from core.money import format_eur
 from core.users import User
 from projects.models import Project
-
-LOCAL = ZoneInfo("Europe/Amsterdam")
 
 #: What a budget stop guards, as the audit trail names it (core.audit.record), and as a note names it.
 SUBJECTS = {
@@ -115,7 +112,7 @@ def overrun_note(year: int, free: Decimal, found: list[dict] | None, names: bool
         return head + f" De audittrail bevat{until} geen doorbreking van de budgetstop voor dit jaar."
     parts = []
     for o in found:
-        at = datetime.fromisoformat(o["at"]).astimezone(LOCAL)
+        at = datetime.fromisoformat(o["at"]).astimezone(AMSTERDAM)
         who = o["who"] if names else "een beheerder"
         parts.append(f"op {datum_lang(at)} om {at:%H:%M} door {who} bij {o['subject']} "
                      f"(tekort {format_eur(Decimal(o['shortfall']))}), reden: “{o['reason']}”")
