@@ -1,6 +1,7 @@
 """Report pages: the dashboard, the stand-van-zaken page with downloads, snapshots and their diff."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import (
@@ -194,12 +195,13 @@ _MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheet
               "pdf": "application/pdf"}
 
 
-def _download(rf, data: bytes | str, ext: str, what: str) -> Response:
-    """A report as an attachment; the audit trail's head is recorded as this report's (`what`)."""
+def _download(rf, build: Callable[[], bytes | str], ext: str, what: str) -> Response:
+    """A report as an attachment. The audit trail's head is recorded as this report's (`what`) before
+    `build` runs, so the report names it."""
     from reports import services
 
     unit.mark(lambda: services.record_report_head(db.session, rf, what))
-    return Response(data, mimetype=_MIMETYPES[ext],
+    return Response(build(), mimetype=_MIMETYPES[ext],
                     headers={"Content-Disposition": attachment(_filename(rf, ext), f"stand-van-zaken.{ext}")})
 
 
@@ -209,7 +211,7 @@ def workbook():
     from reports import excel
 
     rf, _snap = _report_frames(current_programme() or abort(404))
-    return _download(rf, excel.build_workbook(rf), "xlsx", "werkboek")
+    return _download(rf, lambda: excel.build_workbook(rf), "xlsx", "werkboek")
 
 
 @bp.route("/rapportage/stand.html")
@@ -218,7 +220,7 @@ def standalone():
     from reports import charts
 
     rf, _snap = _report_frames(current_programme() or abort(404))
-    return _download(rf, charts.standalone_html(rf), "html", "HTML-rapport")
+    return _download(rf, lambda: charts.standalone_html(rf), "html", "HTML-rapport")
 
 
 @bp.route("/rapportage/bijlage.docx")
@@ -227,7 +229,7 @@ def word():
     from reports import word as annex
 
     rf, _snap = _report_frames(current_programme() or abort(404), public=True)
-    return _download(rf, annex.build_docx(rf), "docx", "Word-bijlage")
+    return _download(rf, lambda: annex.build_docx(rf), "docx", "Word-bijlage")
 
 
 @bp.route("/rapportage/stand.pdf")
@@ -242,7 +244,7 @@ def pdf():
         # No Chromium on this server: say so on the report page, with the install command.
         flash(exc.message, "error")
         return redirect(url_for("reports.index", **_download_args(rf, snap)))
-    return _download(rf, data, "pdf", "PDF-rapport")
+    return _download(rf, lambda: data, "pdf", "PDF-rapport")
 
 
 @bp.route("/rapportage/standen", methods=["GET", "POST"])
