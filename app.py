@@ -105,6 +105,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             AUDIT_KEY_PREVIOUS=os.environ.get("AUDIT_KEY_PREVIOUS", ""),
             SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
             RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+            # Mail for the reporting rounds (rounds.mail); without MAIL_SERVER mail is off.
+            **{name: os.environ.get(name, "") for name in (
+                "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM", "BASE_URL")},
         )
         proxies = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
         if proxies:
@@ -142,6 +145,7 @@ def _register_blueprints(app: Flask) -> None:
     import core.once  # noqa: F401
     import projects.models  # noqa: F401
     import reports.models  # noqa: F401
+    import rounds.models  # noqa: F401
     from budget.views import bp as budget_bp
     from core.admin import bp as users_bp
     from core.auth import bp as auth_bp
@@ -158,6 +162,9 @@ def _register_blueprints(app: Flask) -> None:
     from imports.views import bp as imports_bp
 
     app.register_blueprint(imports_bp)
+    from rounds.views import bp as rounds_bp
+
+    app.register_blueprint(rounds_bp)
 
 
 def _register_cli(app: Flask) -> None:
@@ -176,6 +183,10 @@ def _register_cli(app: Flask) -> None:
     from imports.cli import import_cli
 
     app.cli.add_command(import_cli)
+    from rounds.cli import reminders_cli, round_cli
+
+    app.cli.add_command(round_cli)
+    app.cli.add_command(reminders_cli)
 
 
 def _register_template_helpers(app: Flask) -> None:

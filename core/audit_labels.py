@@ -15,7 +15,7 @@ ENTITIES = {
     "BudgetMutation": "Mutatie", "StaffingReservation": "Reservering ambtelijke ondersteuning",
     "StaffingCost": "Personeelskosten", "User": "Gebruiker", "Import": "Import",
     "PeriodClosure": "Boekperiode", "StatusUpdate": "Statusupdate", "ReportSnapshot": "Vastgelegde stand",
-    "Audittrail": "Audittrail",
+    "Audittrail": "Audittrail", "ReportingRound": "Rapportageronde",
 }
 ACTIONS = {
     "create": "aangemaakt", "update": "gewijzigd", "delete": "verwijderd", "adjust": "bijgesteld",
@@ -46,13 +46,19 @@ FIELDS = {
     "programme_id": "Programma", "organisation_id": "Organisatie", "owner_id": "Eigenaar",
     "predecessor_id": "Voorganger", "commitment_id": "Verplichting", "project_id": "Project",
     "source_id": "Financieringsbron", "reservation_id": "Reservering",
+    "deadline": "Deadline", "opened_on": "Updates vanaf", "remind_days_before": "Herinnering dagen voor de deadline",
+    "remind_days_after": "Herinnering dagen na de deadline", "state": "Stand van de ronde",
+    "projects": "Projecten", "snapshot_id": "Vastgelegde stand", "closed_at": "Afgesloten op",
+    "opened_at": "Geopend op", "close_period": "Boeken afgesloten t/m peildatum",
 }
 #: Fields that refer to another object: shown as that object's name.
 REFERENCES = {"programme_id": "Programme", "organisation_id": "Organisation", "owner_id": "User",
               "predecessor_id": "Project", "commitment_id": "Commitment", "project_id": "Project",
-              "source_id": "FundingSource", "reservation_id": "StaffingReservation"}
+              "source_id": "FundingSource", "reservation_id": "StaffingReservation",
+              "snapshot_id": "ReportSnapshot"}
 #: Bookkeeping a person does not read (ids, versions, hashes, the stored report data).
 HIDDEN = {"id", "version", "created_at", "kasschuif_group", "actor_id", "author_id", "created_by_id", "data",
+          "opened_by_id", "closed_by_id",
           "sha256", "kop_hash", "audit_head_id", "audit_head_hash", "at", *SECRET_FIELDS}
 #: Amounts, and per-year amounts ({"2027": "180000.00"}), shown in euros.
 AMOUNTS = {"amount", "total", "requested_amount", "delta", "amounts", "allocations", "schedule"}
@@ -61,7 +67,8 @@ PARENTS = {"Payment": ("commitment_id", "Commitment"), "Commitment": ("project_i
            "BudgetAllocation": ("source_id", "FundingSource"), "StaffingCost": ("reservation_id", "StaffingReservation"),
            "StaffingReservation": ("programme_id", "Programme"), "BudgetMutation": ("programme_id", "Programme"),
            "FundingSource": ("programme_id", "Programme"), "PeriodClosure": ("programme_id", "Programme"),
-           "StatusUpdate": ("project_id", "Project"), "ReportSnapshot": ("programme_id", "Programme")}
+           "StatusUpdate": ("project_id", "Project"), "ReportSnapshot": ("programme_id", "Programme"),
+           "ReportingRound": ("programme_id", "Programme")}
 
 
 #: (object type, field) -> {code: Dutch label}, registered by the models that own the codes (core does

@@ -86,6 +86,12 @@ POLICY: dict[str, Rule] = {
     "budget.payment_new": Rule(FINANCE),
     "budget.periods": Rule(FINANCE),
     "budget.period_reopen": Rule(ADMIN),
+    # Reporting rounds: finance roles run them; a projectleider sees the deadline on Mijn projecten.
+    "rounds.index": Rule(FINANCE),
+    "rounds.detail": Rule(FINANCE),
+    "rounds.edit": Rule(FINANCE),
+    "rounds.remind": Rule(FINANCE),
+    "rounds.close": Rule(FINANCE),
     "imports.index": Rule(FINANCE),
     "imports.template": Rule(FINANCE),
     "imports.export": Rule(FINANCE),

@@ -22,6 +22,7 @@ NAV = [
     ("projects.mine", _l("Mijn projecten"), ("projectleider",)),
     ("budget.index", _l("Budget"), ("beheerder", "financieel")),
     ("reports.index", _l("Rapportage"), None),
+    ("rounds.index", _l("Rapportageronde"), ("beheerder", "financieel")),
     ("imports.index", _l("Import"), ("beheerder", "financieel")),
     ("projects.organisations", _l("Organisaties"), ("beheerder", "financieel")),
     ("audit.index", _l("Audittrail"), ("beheerder", "financieel")),

@@ -174,8 +174,12 @@ def mine():
     # Running projects first, the most urgent update on top; closed ones apart, below.
     running = sorted((r for r in rows if r["due"] is not None), key=lambda r: (r["due"], r["project"].code))
     closed = [r for r in rows if r["due"] is None]
+    # The open reporting round, when it asks this person for updates: its deadline on top, a marker per project.
+    from rounds.services import rounds_for_leader
+
+    round_ = rounds_for_leader(db.session, programme, current_user.id, today)
     return render_template("projects/mine.html", programme=programme, running=running, closed=closed,
-                           interval=UPDATE_INTERVAL_MONTHS)
+                           interval=UPDATE_INTERVAL_MONTHS, round_=round_, today=today)
 
 
 @bp.route("/projecten/<int:project_id>")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pyotp
 import pytest
@@ -15,6 +15,7 @@ from core.users import User
 from projects import services as portfolio
 from projects.models import Organisation, Programme, Project
 from reports import services as reports
+from rounds import services as rounds
 from tests.browser import ARGS, WCAG, serve
 from tests.factories import PASSWORD, make_user
 
@@ -74,6 +75,14 @@ def world(app, session):
     first = reports.create_snapshot(session, users["financieel"], programme, date(2025, 6, 30), "Stand juni 2025")
     second = reports.create_snapshot(session, users["financieel"], programme, date(2025, 12, 31),
                                      "Stand december 2025", kamerstuk="Kamerstuk 28638-999")
+    # A closed reporting round and an open one (whose board the projectleider's project is on).
+    today = date.today()
+    spring = rounds.open_round(session, users["financieel"], programme, {
+        "title": "Voortgangsrapportage voorjaar", "peildatum": today, "deadline": today})
+    rounds.close_round(session, users["financieel"], spring, allow_missing=True)
+    autumn = rounds.open_round(session, users["financieel"], programme, {
+        "title": "Voortgangsrapportage najaar", "peildatum": today, "deadline": today + timedelta(days=14),
+        "kamerstuk": "Kamerstuk 28638-1000"})
     session.commit()
 
     def first_id(model, *where):
@@ -87,7 +96,7 @@ def world(app, session):
         "group": session.scalar(select(BudgetMutation.kasschuif_group)
                                 .where(BudgetMutation.kasschuif_group.isnot(None)).limit(1)),
         "reservation": first_id(StaffingReservation), "cost": first_id(StaffingCost),
-        "user": users["financieel"].id, "snapshots": (first.id, second.id),
+        "user": users["financieel"].id, "snapshots": (first.id, second.id), "rounds": (spring.id, autumn.id),
     }
     assert all(ids.values()), ids
     return {"users": users, "ids": ids}
@@ -110,7 +119,8 @@ def _pages(ids: dict) -> dict[str, list[str]]:
         f"/verplichtingen/{commitment}/betalingen/nieuw", "/projecten/nieuw", f"/projecten/{project}/bewerken",
         f"/projecten/{project}/status", "/organisaties", "/organisaties/nieuw",
         f"/organisaties/{i['organisation']}/bewerken", "/import/", "/audit/", f"/audit/Project/{project}",
-        "/gebruikers/", "/gebruikers/nieuw", f"/gebruikers/{i['user']}"]
+        "/gebruikers/", "/gebruikers/nieuw", f"/gebruikers/{i['user']}",
+        "/rondes", *(f"/rondes/{r}" for r in i["rounds"])]
     return {"beheerder": beheerder,
             "financieel": ["/", f"/projecten/{project}", "/budget", f"/projecten/{project}/verplichtingen/nieuw"],
             "projectleider": everyone + ["/projecten/mijn", f"/projecten/{project}/status"],

@@ -13,6 +13,7 @@ from core.policy import ALL, POLICY
 from projects import services as portfolio
 from projects.models import Project, StatusUpdate
 from reports.services import create_snapshot
+from rounds.services import open_round
 from tests.factories import commit_money, fund, login, make_programme, make_project, make_user
 
 ROLES = ("anoniem",) + ALL
@@ -45,13 +46,16 @@ def world(session):
     reservation = budget.set_staffing_reservation(session, fin, prog, year=2025, fte="1", amount="100")
     cost = budget.add_staffing_cost(session, fin, reservation, cost_date=date(2025, 3, 31), amount="10")
     snapshot = create_snapshot(session, fin, prog, date(2025, 6, 30), "Stand juni")
+    rnd = open_round(session, fin, prog, {"title": "Ronde", "peildatum": date(2025, 6, 30),
+                                          "deadline": date.today()}, [project.code])
     session.commit()
     users = {"beheerder": boss, "financieel": fin, "projectleider": owner, "lezer": target,
              "other_owner": other_owner}
     args = {"project_id": project.id, "commitment_id": commitment.id, "source_id": source.id,
             "mutation_id": mutation.id, "group": shift[0].kasschuif_group, "reservation_id": reservation.id,
             "cost_id": cost.id, "organisation_id": org.id, "snapshot_id": snapshot.id, "user_id": target.id,
-            "action": "activeren", "filename": "app.css", "entity": "Project", "entity_id": project.id}
+            "action": "activeren", "filename": "app.css", "entity": "Project", "entity_id": project.id,
+            "round_id": rnd.id}
     return users, args
 
 
