@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -123,7 +123,7 @@ def close_round(session, actor, rnd: ReportingRound, close_period: bool = False,
     snap = create_snapshot(session, actor, programme, rnd.peildatum, rnd.title, rnd.kamerstuk, close=close_period)
     before = _audited(rnd)
     rnd.state, rnd.snapshot_id = "gesloten", snap.id
-    rnd.closed_at, rnd.closed_by_id = datetime.now(timezone.utc), getattr(actor, "id", None)
+    rnd.closed_at, rnd.closed_by_id = datetime.now(UTC), getattr(actor, "id", None)
     record(session, actor, "close", rnd, {"before": before, "after": {
         **_audited(rnd), "close_period": close_period, "missing": missing}})
     return rnd
@@ -338,7 +338,7 @@ def _deliver(session, outbox: Outbox, rnd: ReportingRound, user: User, rows: lis
                        mail.attempts, exc.message)
         done.failed.append(mail)
     else:
-        mail.state, mail.last_error, mail.sent_at = "verzonden", "", datetime.now(timezone.utc)
+        mail.state, mail.last_error, mail.sent_at = "verzonden", "", datetime.now(UTC)
         logger.info("Mail %s aan %s voor ronde %s verzonden", kind, user.email, rnd.id)
         done.sent.append(mail)
     session.commit()
@@ -347,7 +347,7 @@ def _deliver(session, outbox: Outbox, rnd: ReportingRound, user: User, rows: lis
 
 def _claim(session, rnd: ReportingRound, user: User, kind: str, due_on: date, codes: str) -> RoundMail | None:
     """This run's right to send one mail, committed before it is sent; None when another run has it or sent it."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     key = (RoundMail.round_id == rnd.id, RoundMail.user_id == user.id, RoundMail.kind == kind,
            RoundMail.due_on == due_on)
     mail = session.scalar(select(RoundMail).where(*key))

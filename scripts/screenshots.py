@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from datetime import date, timedelta
 from pathlib import Path
 
 import flask_migrate
@@ -22,7 +23,7 @@ from app import create_app  # noqa: E402
 from budget.demo import load_demo  # noqa: E402
 from budget.models import Commitment  # noqa: E402
 from core.db import db  # noqa: E402
-from projects.models import Project  # noqa: E402
+from projects.models import Programme, Project  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -48,6 +49,7 @@ def shots(ids: dict) -> list[tuple[str, str, int, str, object]]:
         ("projectleider", "handleiding-mijn-projecten.png", DESKTOP, "/projecten/mijn", None),
         ("projectleider", "handleiding-statusupdate.png", DESKTOP, f"/projecten/{ids['status']}/status", None),
         ("projectleider", "handleiding-telefoon.png", PHONE, "/projecten/mijn", None),
+        ("financieel", "handleiding-rapportageronde.png", DESKTOP, f"/rondes/{ids['round']}", None),
         ("beheerder", "handleiding-gebruikers.png", DESKTOP, "/gebruikers/", None),
         ("beheerder", "handleiding-audittrail.png", DESKTOP, "/audit/", None),
     ]
@@ -90,7 +92,9 @@ def main() -> None:
                 "fullest": db.session.scalar(select(Project.id).join(Commitment).group_by(Project.id)
                                              .order_by(db.func.count(Commitment.id).desc()).limit(1)),
                 "status": db.session.scalar(select(Project.id).where(Project.code == STATUS_PROJECT)),
+                "round": _open_round(logins["financieel"][0]),
             }
+            db.session.commit()
             db.session.remove()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per image, not per request
         server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -148,6 +152,25 @@ def _document_pages(context, base: str) -> None:
             subprocess.run(["pdftoppm", "-f", str(page_number), "-l", str(page_number), "-r", str(dpi), "-png",
                             "-singlefile", str(pdf), str(OUT / Path(name).stem)], check=True, timeout=60)
             print(f"{OUT / name}")
+
+
+def _open_round(finance_email: str) -> int:
+    """A reporting round running today, with some updates in, so its board shows who is done and who is not."""
+    from core.users import by_email
+    from projects.services import add_status_update
+    from rounds.services import board, open_round
+
+    officer = by_email(db.session, finance_email)
+    programme = db.session.scalar(select(Project.programme_id).where(Project.code == STATUS_PROJECT))
+    today = date.today()
+    rnd = open_round(db.session, officer, db.session.get(Programme, programme), {
+        "title": f"Voortgangsrapportage najaar {today.year}", "peildatum": today,
+        "deadline": today + timedelta(days=10), "kamerstuk": "Kamerstuk 28638"})
+    for row in board(db.session, rnd).rows[::3]:
+        if row.owner is not None and row.project.code != STATUS_PROJECT:
+            add_status_update(db.session, row.owner, row.project, status=row.project.status, rag="op_koers",
+                              update_date=today, progress="Loopt volgens plan.")
+    return rnd.id
 
 
 def _log_in(page, base: str, email: str, password: str) -> None:

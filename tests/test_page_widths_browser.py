@@ -9,7 +9,13 @@ import pytest
 from sqlalchemy import func, select, update
 
 from budget.demo import load_demo
-from budget.models import BudgetMutation, Commitment, FundingSource, StaffingCost, StaffingReservation
+from budget.models import (
+    BudgetMutation,
+    Commitment,
+    FundingSource,
+    StaffingCost,
+    StaffingReservation,
+)
 from budget.services import periods
 from core.users import User
 from projects import services as portfolio

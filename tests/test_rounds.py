@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from budget.services import closed_through
 from projects import services as portfolio
@@ -184,7 +185,7 @@ def test_a_mail_another_run_is_sending_is_left_alone_until_its_claim_is_stale(ap
     services.send_due(session, services.mail_settings())
     assert [rcpts for rcpts, _ in smtp.messages] == [["bram@jenv.example"]]
     # That run died half an hour ago without a word: this run takes the mail over and sends it.
-    session.execute(update(RoundMail).values(claimed_at=datetime.now(timezone.utc) - timedelta(minutes=31))
+    session.execute(update(RoundMail).values(claimed_at=datetime.now(UTC) - timedelta(minutes=31))
                     .where(RoundMail.user_id == world["anna"].id))
     session.commit()
     services.send_due(session, services.mail_settings())
@@ -232,7 +233,7 @@ def test_opening_checks_its_fields_and_allows_one_open_round_per_programme(app, 
     second = runner.invoke(args=["round", "open", "--programme", "TST", "--title", "Nog een",
                                  "--peildatum", TODAY.isoformat(), "--deadline", DEADLINE.isoformat()])
     assert second.exit_code == 1 and "loopt al een rapportageronde" in second.output
-    with pytest.raises(Exception):  # the database's last word: one open round per programme
+    with pytest.raises(IntegrityError):  # the database's last word: one open round per programme
         session.add(ReportingRound(programme_id=prog.id, title="X", peildatum=TODAY, opened_on=TODAY,
                                    deadline=TODAY, state="open", opened_by_id=fin.id))
         session.flush()
