@@ -15,6 +15,7 @@ from core.errors import DomainError
 from core.users import FINANCE_ROLES
 from core.web import current_programme
 from projects.models import RAG
+from reports.services import diff_snapshots
 from rounds import rules, services
 from rounds.forms import CloseRoundForm, EditRoundForm, OpenRoundForm, RemindForm
 from rounds.models import MAIL_KINDS, MAIL_STATES, ReportingRound
@@ -98,9 +99,15 @@ def _detail_page(rnd: ReportingRound, edit_form=None, close_form=None, status: i
         edit_form = edit_form or EditRoundForm(obj=rnd)
         close_form = close_form or CloseRoundForm()
     previous = services.previous_closed(db.session, rnd) if not rnd.is_open else None
+    changes = None
+    if previous is not None:
+        try:
+            changes = diff_snapshots(previous.snapshot, rnd.snapshot, rnd.peildatum.year)
+        except DomainError:
+            changes = None  # a damaged snapshot: its own page says so
     return render_template("rounds/detail.html", programme=rnd.programme, rnd=rnd,
                            board=services.board(db.session, rnd, today), today=today, edit_form=edit_form,
-                           close_form=close_form, remind_form=RemindForm(), previous=previous,
+                           close_form=close_form, remind_form=RemindForm(), previous=previous, changes=changes,
                            mail_on=services.mail_settings() is not None), status
 
 

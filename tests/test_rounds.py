@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -148,6 +149,15 @@ def test_a_whole_round_mails_each_person_only_their_own_projects_once(app, sessi
     # A closed round sends nothing more.
     services.send_due(session, services.mail_settings(), today=DEADLINE + timedelta(days=30))
     assert len(smtp.messages) == 6
+    # Every mail: one recipient, and only that person's own projects in it (text and HTML part).
+    own = {"anna@jenv.example": {"A1", "A2"}, "bram@jenv.example": {"B1"}}
+    for recipients, msg in smtp.messages:
+        (to,) = recipients
+        assert msg["To"].addresses[0].addr_spec == to
+        named = {code for code in p if re.search(rf"\b{code}\b", smtp.text(msg) + smtp.html(msg))}
+        assert named and named <= own[to], (to, smtp.subject(msg), named)
+    assert [smtp.subject(m).split(":")[0] for m in smtp.to("bram@jenv.example")] == [
+        "Statusupdate gevraagd voor Voortgang voorjaar", "Herinnering"]
 
 
 def test_a_mail_server_that_is_down_then_up_gets_each_reminder_exactly_once(app, session, runner, world, caplog):

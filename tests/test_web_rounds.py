@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from decimal import Decimal as D
 
 import pytest
 from sqlalchemy import func, select
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 from core.audit import AuditEntry
 from projects import services as portfolio
 from rounds.models import ReportingRound, RoundMail
-from tests.factories import TEST_ACTOR, login, make_programme, make_project, make_user
+from tests.factories import TEST_ACTOR, commit_money, fund, login, make_programme, make_project, make_user
 from tests.smtp import MailServer
 
 TODAY = date.today()
@@ -167,7 +168,10 @@ def test_closing_from_the_page_freezes_the_stand_and_links_the_reports(client, s
         assert re.search(rf"/rapportage/{re.escape(link)}\?[^\"]*\bstand={closed.snapshot_id}\b", html), link
     workbook = client.get(f"/rapportage/werkboek.xlsx?stand={closed.snapshot_id}")
     assert workbook.status_code == 200 and workbook.data[:2] == b"PK"
-    # A second round, once closed, links to what changed since the first.
+    # A second round, once closed, shows what changed since the first: here a new commitment.
+    fund(session, TEST_ACTOR, world["prog"], {TODAY.year: "100.000"})
+    commit_money(session, world["fin"], world["p"]["A1"], {TODAY.year: D("2500")}, signed=TODAY)
+    session.commit()
     client.post("/rondes", data=_form(title="Najaar"))
     second = session.scalar(select(ReportingRound).where(ReportingRound.title == "Najaar"))
     html = client.post(f"/rondes/{second.id}/afsluiten", data={"allow_missing": "y"},
@@ -175,4 +179,7 @@ def test_closing_from_the_page_freezes_the_stand_and_links_the_reports(client, s
     session.expire_all()
     assert f"a={closed.snapshot_id}" in html and f"b={session.get(ReportingRound, second.id).snapshot_id}" in html
     assert "Wat is veranderd sinds Voortgangsrapportage voorjaar 2026" in html
+    changes = _text(client.get(f"/rondes/{second.id}"))
+    assert "Verplicht projecten € 0,00 € 2.500,00 € 2.500,00" in changes
+    assert "2 wijzigingen per project in" in changes  # A1's verplicht totaal and verplicht this year
     assert session.scalar(select(func.count()).select_from(RoundMail)) == 0  # mail is off in this test
