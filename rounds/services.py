@@ -333,11 +333,13 @@ def _deliver(session, outbox: Outbox, rnd: ReportingRound, user: User, rows: lis
     try:
         outbox.send(_compose(outbox.settings, rnd, user, rows, kind))
     except MailError as exc:
+        serialise(session)  # a short write, in turn with the others (SQLite waits instead of failing)
         mail.state, mail.last_error = "mislukt", exc.message
         logger.warning("Mail %s aan %s voor ronde %s mislukt (poging %s): %s", kind, user.email, rnd.id,
                        mail.attempts, exc.message)
         done.failed.append(mail)
     else:
+        serialise(session)
         mail.state, mail.last_error, mail.sent_at = "verzonden", "", datetime.now(UTC)
         logger.info("Mail %s aan %s voor ronde %s verzonden", kind, user.email, rnd.id)
         done.sent.append(mail)
@@ -347,6 +349,7 @@ def _deliver(session, outbox: Outbox, rnd: ReportingRound, user: User, rows: lis
 
 def _claim(session, rnd: ReportingRound, user: User, kind: str, due_on: date, codes: str) -> RoundMail | None:
     """This run's right to send one mail, committed before it is sent; None when another run has it or sent it."""
+    serialise(session)  # the look-up and the claim in one step, so two runs never both claim it
     now = datetime.now(UTC)
     key = (RoundMail.round_id == rnd.id, RoundMail.user_id == user.id, RoundMail.kind == kind,
            RoundMail.due_on == due_on)

@@ -2,20 +2,28 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from budget.services import closed_through
+from core.db import db
 from projects import services as portfolio
 from reports.models import ReportSnapshot
 from rounds import rules, services
 from rounds.models import ReportingRound, RoundMail
 from tests.factories import TEST_ACTOR, make_programme, make_project, make_user
+from tests.server import AUDIT_KEY, SECRET
 from tests.smtp import MailServer
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TODAY = date.today()
 DEADLINE = TODAY + timedelta(days=10)
@@ -292,3 +300,20 @@ def test_only_finance_roles_open_or_close_a_round(app, session, world):
         "title": "X", "peildatum": TODAY, "deadline": DEADLINE})
     with pytest.raises(PermissionDenied):
         services.close_round(session, world["anna"], rnd, allow_missing=True)
+
+
+def test_four_timers_at_once_send_each_mail_once(app, session, world, smtp):
+    """`reminders send` as cron runs it, four processes at the same moment on one database."""
+    services.open_round(session, world["fin"], world["prog"], {"title": "Ronde", "peildatum": TODAY,
+                                                               "deadline": DEADLINE})
+    session.commit()
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": SECRET,
+           "AUDIT_KEY": AUDIT_KEY, **smtp.config()}
+    db.session.remove()
+    runs = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "reminders", "send"], env=env,
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for _ in range(4)]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0] * 4, outputs
+    assert sorted(rcpts[0] for rcpts, _ in smtp.messages) == ["anna@jenv.example", "bram@jenv.example"]
+    assert sum(out.count("Verzonden:") for out in outputs) == 2
