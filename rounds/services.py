@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from budget.breakdowns import status_at
 from core.audit import record, snapshot
@@ -214,8 +215,11 @@ class Board:
         return [row for row in self.rows if not row.mailable]
 
 
-def board(session, rnd: ReportingRound, today: date | None = None) -> Board:
-    """Every project of the round with its projectleider, latest update and whether it is in (three queries)."""
+def board(session, rnd: ReportingRound, today: date | None = None, owner_id: int | None = None) -> Board:
+    """Every project of the round with its projectleider, latest update and whether it is in (three queries).
+
+    `owner_id`: only that projectleider's projects (Mijn projecten), without reading the rest.
+    """
     today = today or date.today()
     ranked = (select(StatusUpdate.project_id, StatusUpdate.date, StatusUpdate.rag,
                      func.row_number().over(partition_by=StatusUpdate.project_id,
@@ -227,11 +231,13 @@ def board(session, rnd: ReportingRound, today: date | None = None) -> Board:
         .join(RoundProject, RoundProject.project_id == Project.id)
         .outerjoin(User, User.id == Project.owner_id)
         .outerjoin(ranked, and_(ranked.c.project_id == Project.id, ranked.c.n == 1))
-        .where(RoundProject.round_id == rnd.id).order_by(Project.code)).all()
+        .where(RoundProject.round_id == rnd.id, *([Project.owner_id == owner_id] if owner_id else []))
+        .order_by(Project.code)).all()
     rows = [BoardRow(project, owner, last_date, rag,
                      rules.progress(last_date is not None and last_date >= rnd.opened_on, rnd.deadline, today))
             for project, owner, last_date, rag in result]
     mails = list(session.scalars(select(RoundMail).where(RoundMail.round_id == rnd.id)
+                                 .options(joinedload(RoundMail.user))
                                  .order_by(RoundMail.claimed_at.desc(), RoundMail.id.desc())))
     people: dict[int, PersonRow] = {}
     for row in rows:
@@ -250,8 +256,7 @@ def rounds_for_leader(session, programme: Programme, user_id: int, today: date |
     rnd = open_round_of(session, programme)
     if rnd is None:
         return None
-    mine = {row.project.id: row.progress for row in board(session, rnd, today).rows
-            if row.owner is not None and row.owner.id == user_id}
+    mine = {row.project.id: row.progress for row in board(session, rnd, today, owner_id=user_id).rows}
     return (rnd, mine) if mine else None
 
 

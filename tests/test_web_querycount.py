@@ -25,6 +25,7 @@ from core.users import User
 from projects import services as portfolio
 from projects.models import Organisation, Programme, Project
 from reports.services import create_snapshot
+from rounds.services import open_round
 from tests.factories import PASSWORD, login, make_user
 
 SMALL, LARGE = 20, 2_000
@@ -129,6 +130,9 @@ def _populate(session, projects: int) -> tuple[dict, dict]:
                                  reason="Schuif", mutation_date=date(2025, 1, 1), override_reason="Testgegevens voor de telling")
     first = create_snapshot(session, fin, programme, date(2024, 12, 31), "Stand 2024")
     second = create_snapshot(session, fin, programme, date(2025, 6, 30), "Stand juni 2025")
+    # A reporting round over every project running mid-2025: its board lists them all.
+    rnd = open_round(session, fin, programme, {"title": "Voortgang 2025", "peildatum": date(2025, 6, 30),
+                                               "deadline": date.today()})
     args = {
         "project_id": project.id, "commitment_id": session.scalar(
             select(func.min(Commitment.id)).where(Commitment.project_id == project.id)),
@@ -140,6 +144,7 @@ def _populate(session, projects: int) -> tuple[dict, dict]:
         "cost_id": session.scalar(select(func.min(StaffingCost.id))),
         "organisation_id": project.organisation_id, "snapshot_id": second.id, "other_snapshot_id": first.id,
         "user_id": users["lezer"].id, "filename": "app.css", "entity": "Project", "entity_id": project.id,
+        "round_id": rnd.id,
     }
     session.commit()
     # Plain values: the test logs in long after this session is gone.
