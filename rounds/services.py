@@ -299,9 +299,8 @@ def _send_step(session, outbox: Outbox, rnd: ReportingRound, step: tuple[str, da
     kind, due_on = step
     done = Sent()
     for person in board(session, rnd, today).people:
-        pending = [row for row in person.pending]
-        if pending and person.user.active:
-            _deliver(session, outbox, rnd, person.user, pending, kind, due_on, done)
+        if person.pending and person.user.active:
+            _deliver(session, outbox, rnd, person.user, person.pending, kind, due_on, done)
     return done
 
 
