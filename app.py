@@ -144,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     import core.audit  # noqa: F401
     import core.once  # noqa: F401
     import projects.models  # noqa: F401
+    import approvals.models  # noqa: F401
     import reports.models  # noqa: F401
     import rounds.models  # noqa: F401
     from budget.views import bp as budget_bp
@@ -162,9 +163,11 @@ def _register_blueprints(app: Flask) -> None:
     from imports.views import bp as imports_bp
 
     app.register_blueprint(imports_bp)
+    from approvals.views import bp as approvals_bp
     from rounds.views import bp as rounds_bp
 
     app.register_blueprint(rounds_bp)
+    app.register_blueprint(approvals_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -58,10 +58,10 @@ def commitment_new(project_id: int):
     hide_override(form)
 
     def action():
-        services.add_commitment(db.session, current_user, project, reference=form.reference.data,
-                                signed_date=form.signed_date.data, total=form.total.data,
-                                schedule=year_amounts(form), description=form.description.data or "",
-                                override_reason=override_reason(form))
+        return services.add_commitment(db.session, current_user, project, reference=form.reference.data,
+                                       signed_date=form.signed_date.data, total=form.total.data,
+                                       schedule=year_amounts(form), description=form.description.data or "",
+                                       override_reason=override_reason(form))
     if done := save(form, action, _("Verplichting vastgelegd."), year_field=True, next_url=project_url(project)):
         return done
     return form_page("budget/commitment_form.html", form, project=project, back=project_url(project))
@@ -80,10 +80,10 @@ def commitment_adjust(commitment_id: int):
         form.adjustment_date.data = date.today()
 
     def action():
-        services.adjust_commitment(db.session, current_user, commitment,
-                                   adjustment_date=form.adjustment_date.data, changes=year_amounts(form),
-                                   reason=form.reason.data, reference=form.reference.data or "",
-                                   override_reason=override_reason(form))
+        return services.adjust_commitment(db.session, current_user, commitment,
+                                          adjustment_date=form.adjustment_date.data, changes=year_amounts(form),
+                                          reason=form.reason.data, reference=form.reference.data or "",
+                                          override_reason=override_reason(form))
     if done := save(form, action, _("Bijstelling vastgelegd."), year_field=True, next_url=project_url(project)):
         return done
     total, paid = services.commitment_totals(db.session, commitment.id)

@@ -249,13 +249,18 @@ def enforce_budget_stop(session, actor, programme_id: int, deltas: dict[int, Dec
 
     `deltas` is the change in free room per year the change would cause. Returns None when
     the change fits, or the override details for the audit entry when a beheerder overrides.
-    The rule and who may override are budget.rules'; this loads the free room they judge.
+    The rule and who may override are budget.rules'; this loads the free room they judge:
+    the booked entries' room, less what entries awaiting a second person's approval hold, so two
+    pending commitments cannot together overrun a year.
     """
+    from approvals.services import pending_holds
+
     lowered = [y for y, d in deltas.items() if d < 0]
     if not lowered:
         return None
     figures = programme_figures(session, programme_id, None, lowered)
-    free = {y: figures[y].free for y in lowered}
+    held = pending_holds(session, programme_id, lowered)
+    free = {y: figures[y].free - held[y] for y in lowered}
     shortfalls = rules.budget_stop(free, deltas)
     return rules.override(getattr(actor, "role", None), override_reason, shortfalls, free)
 

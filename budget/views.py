@@ -27,6 +27,7 @@ from budget.models import (
     BudgetMutation,
     FundingSource,
 )
+from approvals.services import pending_totals
 from core import unit
 from core.auth import role_required
 from core.db import db
@@ -123,6 +124,7 @@ def index():
         return render_template("budget/index.html", programme=None)
     return render_template(
         "budget/index.html", programme=programme, **queries.budget_overview(db.session, programme),
+        pending_totals=pending_totals(db.session, programme),
         funding_kinds=FUNDING_KINDS, mutation_kinds=MUTATION_KINDS, moments=MUTATION_MOMENTS,
         confirm=ConfirmForm())
 

@@ -158,6 +158,10 @@ def _last_hash(session) -> str:
 def record(session, actor, action: str, obj, changes: dict | None = None) -> AuditEntry:
     """Add one audit entry for `obj`; flushes so the object has its id. Never commits."""
     session.flush()
+    approval = session.info.get("audit_approval")
+    if approval:
+        # Booked by approving an entry that waited for a second person (approvals.services.approve).
+        changes = {**(changes or {}), "approval": approval}
     fields = {
         "at": utcnow(),
         "actor_id": getattr(actor, "id", None),

@@ -92,6 +92,11 @@ POLICY: dict[str, Rule] = {
     "rounds.edit": Rule(FINANCE),
     "rounds.remind": Rule(FINANCE),
     "rounds.close": Rule(FINANCE),
+    # Four eyes: finance roles decide (never their own entry: approvals.rules); the setting is the beheerder's.
+    "approvals.index": Rule(FINANCE),
+    "approvals.approve": Rule(FINANCE),
+    "approvals.reject": Rule(FINANCE),
+    "approvals.settings": Rule(ADMIN),
     "imports.index": Rule(FINANCE),
     "imports.template": Rule(FINANCE),
     "imports.export": Rule(FINANCE),

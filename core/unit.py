@@ -65,8 +65,17 @@ def save(form, action: Callable, success: str | Callable, next_url: str | Callab
         _form_error(form, _("Iemand anders heeft zojuist hetzelfde opgeslagen. Controleer het overzicht; "
                             "er is niets dubbel geboekt."))
         return None
-    flash(success(result) if callable(success) else success, "success")
+    _confirm(result, success)
     return redirect(url)
+
+
+def _confirm(result, success) -> None:
+    """The confirmation at the top of the next page; an entry that waits for approval says so instead."""
+    waiting = getattr(result, "pending_message", None)
+    if waiting:
+        flash(waiting, "info")
+    else:
+        flash(success(result) if callable(success) else success, "success")
 
 
 def submit(form, action: Callable, success: str | Callable, next_url: str | Callable, **options):
@@ -128,13 +137,13 @@ def run(action: Callable, success: str, next_url: str, refused: Callable[[str], 
     session = db.session
     try:
         serialise(session)
-        action()
+        result = action()
         session.commit()
     except DomainError as exc:
         session.rollback()
         flash(refused(exc.message), "error")
     else:
-        flash(success, "success")
+        _confirm(result, success)
     return redirect(next_url)
 
 

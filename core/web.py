@@ -23,6 +23,7 @@ NAV = [
     ("budget.index", _l("Budget"), ("beheerder", "financieel")),
     ("reports.index", _l("Rapportage"), None),
     ("rounds.index", _l("Rapportageronde"), ("beheerder", "financieel")),
+    ("approvals.index", _l("Ter goedkeuring"), ("beheerder", "financieel")),
     ("imports.index", _l("Import"), ("beheerder", "financieel")),
     ("projects.organisations", _l("Organisaties"), ("beheerder", "financieel")),
     ("audit.index", _l("Audittrail"), ("beheerder", "financieel")),

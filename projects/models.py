@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.audit_labels import register_codes
@@ -121,6 +122,9 @@ class Programme(Base):
     first_year: Mapped[int]
     #: Optional end; when empty the programme runs to its last year with budget.
     last_year: Mapped[int | None]
+    #: Four eyes (approvals): financial entries above the threshold wait for a second person's approval.
+    four_eyes: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    approval_threshold: Mapped[Decimal] = mapped_column(default=Decimal("0.00"), server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from budget.ledger import programme_years
+from approvals.services import pending_totals
 from core import unit
 from core.dates import default_peildatum
 from core.db import db
@@ -119,8 +120,11 @@ def dashboard():
     # Figures, tables and charts are built once per programme, year, peildatum and unit until the
     # next write (see reports.cache); only the page around them is rendered per request.
     body = figures_cache().get(db.session, ("dashboard", programme.id, year, peildatum, names, thousands), build)
+    # Entries waiting for a second person: internal, so only finance roles see what waits.
+    pending = pending_totals(db.session, programme).get(year) if names else None
     return render_template("reports/dashboard.html", programme=programme, years=years, year=year,
-                           peildatum=peildatum, thousands=thousands, chart_config=charts.chart_config(), body=body)
+                           peildatum=peildatum, thousands=thousands, chart_config=charts.chart_config(), body=body,
+                           pending=pending)
 
 
 def _report_stand(years: list[int]) -> tuple[int, date]:

@@ -12,6 +12,7 @@ from core.audit import AuditEntry
 from core.policy import ALL, POLICY
 from projects import services as portfolio
 from projects.models import Project, StatusUpdate
+from approvals.services import set_four_eyes
 from reports.services import create_snapshot
 from rounds.services import open_round
 from tests.factories import commit_money, fund, login, make_programme, make_project, make_user
@@ -48,6 +49,8 @@ def world(session):
     snapshot = create_snapshot(session, fin, prog, date(2025, 6, 30), "Stand juni")
     rnd = open_round(session, fin, prog, {"title": "Ronde", "peildatum": date(2025, 6, 30),
                                           "deadline": date.today()}, [project.code])
+    set_four_eyes(session, boss, prog, True, "0")
+    waiting = commit_money(session, fin, project, {2025: D("10")})
     session.commit()
     users = {"beheerder": boss, "financieel": fin, "projectleider": owner, "lezer": target,
              "other_owner": other_owner}
@@ -55,7 +58,7 @@ def world(session):
             "mutation_id": mutation.id, "group": shift[0].kasschuif_group, "reservation_id": reservation.id,
             "cost_id": cost.id, "organisation_id": org.id, "snapshot_id": snapshot.id, "user_id": target.id,
             "action": "activeren", "filename": "app.css", "entity": "Project", "entity_id": project.id,
-            "round_id": rnd.id}
+            "round_id": rnd.id, "entry_id": waiting.id}
     return users, args
 
 

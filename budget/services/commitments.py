@@ -18,11 +18,13 @@ from budget.models import (
     CommitmentSchedule,
     Payment,
 )
+from approvals.services import gate
 from budget.services.periods import check_open
 from core import validate
 from core.audit import record, snapshot, with_override
 from core.errors import Collect, Conflict
 from core.locking import serialise
+from core.money import format_eur
 from core.users import FINANCE_ROLES, require_role
 from projects.models import Project
 
@@ -45,8 +47,15 @@ def add_commitment(session, actor, project: Project, *, reference: str, signed_d
                  {y: -a for y, a in state.years.items()}, override_reason) if state else None
     c.raise_any()
     total, years = state.total, state.years
+    description = validate.text(description, "", "description", required=False)
+    pending = gate(session, actor, project.programme_id, "commitment", {y: -a for y, a in years.items()}, override,
+                   {"project_id": project.id, "reference": reference, "signed_date": signed_date, "total": total,
+                    "schedule": years, "description": description, "override_reason": override_reason},
+                   f"Verplichting {reference} voor {project.code}: {format_eur(total)}")
+    if pending is not None:
+        return pending
     commitment = Commitment(project_id=project.id, reference=reference, signed_date=signed_date, total=total,
-                            description=validate.text(description, "", "description", required=False))
+                            description=description)
     commitment.schedule = [CommitmentSchedule(year=y, amount=a) for y, a in sorted(years.items())]
     session.add(commitment)
     after = {**snapshot(commitment), "schedule": {str(y): a for y, a in sorted(years.items())}}
@@ -79,6 +88,13 @@ def adjust_commitment(session, actor, commitment: Commitment, *, adjustment_date
     override = c(enforce_budget_stop, session, actor, programme.id, {y: -d for y, d in deltas.items()},
                  override_reason) if adjusted else None
     c.raise_any()
+    pending = gate(session, actor, programme.id, "adjustment", {y: -d for y, d in deltas.items()}, override,
+                   {"commitment_id": commitment.id, "adjustment_date": adjustment_date, "changes": deltas,
+                    "reason": reason, "reference": reference, "override_reason": override_reason},
+                   f"Bijstelling van verplichting {commitment.reference} ({commitment.project.code}): "
+                   f"{format_eur(adjusted.total - total)}, totaal wordt {format_eur(adjusted.total)}")
+    if pending is not None:
+        return pending
     new_total = adjusted.total
     rows = []
     for year, delta in sorted(deltas.items()):

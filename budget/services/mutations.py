@@ -12,11 +12,13 @@ from budget.ledger import enforce_budget_stop
 from budget.models import (
     BudgetMutation,
 )
+from approvals.services import gate
 from budget.services.periods import check_open
 from core import validate
 from core.audit import diff, record, snapshot, with_override
 from core.errors import Collect, NotFound, ValidationError
 from core.locking import serialise
+from core.money import format_eur
 from core.users import FINANCE_ROLES, require_role
 from projects.models import Programme
 
@@ -34,6 +36,13 @@ def add_mutation(session, actor, programme: Programme, *, year, amount, kind: st
     override = c(enforce_budget_stop, session, actor, programme.id, {year: amount}, override_reason) \
         if year is not None and amount is not None else None
     c.raise_any()
+    pending = gate(session, actor, programme.id, "mutation", {year: amount}, override,
+                   {"programme_id": programme.id, "year": year, "amount": amount, "kind": fields["kind"],
+                    "moment": fields["moment"], "reason": fields["reason"], "mutation_date": fields["date"],
+                    "reference": fields["reference"], "override_reason": override_reason},
+                   f"Budgetmutatie {year}: {format_eur(amount)} ({fields['reason']})")
+    if pending is not None:
+        return pending
     mutation = BudgetMutation(programme_id=programme.id, year=year, amount=amount, **fields)
     session.add(mutation)
     record(session, actor, "create", mutation, with_override({"after": snapshot(mutation)}, override))
@@ -67,6 +76,14 @@ def add_kasschuif(session, actor, programme: Programme, *, amounts: dict, moment
         c(check_open, session, programme.id, (fields["date"], "date"))
     override = c(enforce_budget_stop, session, actor, programme.id, clean, override_reason) if clean else None
     c.raise_any()
+    pending = gate(session, actor, programme.id, "kasschuif", clean, override,
+                   {"programme_id": programme.id, "amounts": clean, "moment": fields["moment"],
+                    "reason": fields["reason"], "mutation_date": fields["date"], "reference": fields["reference"],
+                    "reasons": reasons, "override_reason": override_reason},
+                   "Kasschuif " + ", ".join(f"{y}: {format_eur(a)}" for y, a in sorted(clean.items()))
+                   + f" ({fields['reason']})")
+    if pending is not None:
+        return pending
     reason_of = rules.kasschuif_reasons(clean, fields["reason"], reasons)
     group = str(uuid.uuid4())
     mutations = []
@@ -97,6 +114,15 @@ def update_mutation(session, actor, mutation: BudgetMutation, *, year, amount, k
         deltas[year] = deltas.get(year, Decimal("0.00")) + amount
         override = c(enforce_budget_stop, session, actor, mutation.programme_id, deltas, override_reason)
     c.raise_any()
+    pending = gate(session, actor, mutation.programme_id, "mutation_update", deltas, override,
+                   {"mutation_id": mutation.id, "version": mutation.version, "year": year, "amount": amount,
+                    "kind": fields["kind"], "moment": fields["moment"], "reason": fields["reason"],
+                    "mutation_date": fields["date"], "reference": fields["reference"],
+                    "override_reason": override_reason},
+                   f"Wijziging budgetmutatie {mutation.year} ({format_eur(mutation.amount)}): wordt {year} "
+                   f"{format_eur(amount)}")
+    if pending is not None:
+        return pending
     before = snapshot(mutation)
     mutation.year, mutation.amount = year, amount
     for key, value in fields.items():
@@ -133,6 +159,13 @@ def update_kasschuif(session, actor, group: str, *, amounts: dict, moment: str, 
             deltas[row.year] = deltas.get(row.year, Decimal("0.00")) - row.amount
         override = c(enforce_budget_stop, session, actor, rows[0].programme_id, deltas, override_reason)
     c.raise_any()
+    pending = gate(session, actor, rows[0].programme_id, "kasschuif_update", deltas, override,
+                   {"group": group, "versions": {r.id: r.version for r in rows}, "amounts": clean,
+                    "moment": fields["moment"], "reason": fields["reason"], "mutation_date": fields["date"],
+                    "reference": fields["reference"], "override_reason": override_reason},
+                   "Wijziging kasschuif: wordt " + ", ".join(f"{y}: {format_eur(a)}" for y, a in sorted(clean.items())))
+    if pending is not None:
+        return pending
     before = {"amounts": {str(r.year): r.amount for r in rows},
               **{k: getattr(rows[0], k) for k in fields}}
     if len({r.reason for r in rows}) > 1:
@@ -173,6 +206,12 @@ def delete_mutation(session, actor, mutation: BudgetMutation, override_reason: s
     for row in rows:
         deltas[row.year] = deltas.get(row.year, Decimal("0.00")) - row.amount
     override = enforce_budget_stop(session, actor, mutation.programme_id, deltas, override_reason)
+    pending = gate(session, actor, mutation.programme_id, "mutation_delete", deltas, override,
+                   {"mutation_id": mutation.id, "version": mutation.version, "override_reason": override_reason},
+                   "Verwijdering " + ("kasschuif " if mutation.kasschuif_group else "budgetmutatie ")
+                   + ", ".join(f"{r.year}: {format_eur(r.amount)}" for r in rows))
+    if pending is not None:
+        return pending
     for row in rows:
         record(session, actor, "delete", row, with_override({"before": snapshot(row)}, override))
         session.delete(row)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from budget import rules
+from approvals.services import gate
 from budget.ledger import enforce_budget_stop
 from budget.models import (
     StaffingChange,
@@ -19,6 +20,7 @@ from core import validate
 from core.audit import diff, record, snapshot, with_override
 from core.errors import Collect, Conflict
 from core.locking import serialise
+from core.money import format_eur
 from core.money import Money
 from core.users import FINANCE_ROLES, require_role
 from projects.models import Programme
@@ -41,6 +43,12 @@ def set_staffing_reservation(session, actor, programme: Programme, *, year, fte,
     override = c(enforce_budget_stop, session, actor, programme.id, {year: old - amount}, override_reason) \
         if year is not None and amount is not None else None
     c.raise_any()
+    pending = gate(session, actor, programme.id, "staffing", {year: old - amount}, override,
+                   {"programme_id": programme.id, "year": year, "fte": fte, "amount": amount,
+                    "valid_from": valid_from, "override_reason": override_reason},
+                   f"Ambtelijke ondersteuning {year}: {format_eur(old)} wordt {format_eur(amount)} ({fte} fte)")
+    if pending is not None:
+        return pending
     if res is None:
         res = StaffingReservation(programme_id=programme.id, year=year, fte=Decimal("0.00"),
                                   amount=Decimal("0.00"))
