@@ -1,7 +1,7 @@
 """Approval pages: what waits for a second person (with its effect per year), approve or reject; the setting."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm.attributes import flag_modified
 
+from approvals.services import pending_totals
 from budget import queries, rules, services
 from budget.forms import (
     ConfirmForm,
@@ -27,7 +28,6 @@ from budget.models import (
     BudgetMutation,
     FundingSource,
 )
-from approvals.services import pending_totals
 from core import unit
 from core.auth import role_required
 from core.db import db

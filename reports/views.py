@@ -19,8 +19,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from budget.ledger import programme_years
 from approvals.services import pending_totals
+from budget.ledger import programme_years
 from core import unit
 from core.dates import default_peildatum
 from core.db import db

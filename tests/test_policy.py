@@ -7,15 +7,22 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import func, select
 
+from approvals.services import set_four_eyes
 from budget import services as budget
 from core.audit import AuditEntry
 from core.policy import ALL, POLICY
 from projects import services as portfolio
 from projects.models import Project, StatusUpdate
-from approvals.services import set_four_eyes
 from reports.services import create_snapshot
 from rounds.services import open_round
-from tests.factories import commit_money, fund, login, make_programme, make_project, make_user
+from tests.factories import (
+    commit_money,
+    fund,
+    login,
+    make_programme,
+    make_project,
+    make_user,
+)
 
 ROLES = ("anoniem",) + ALL
 # Endpoints whose allowed requests would end the walking client's own session.

@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 from approvals.models import PendingEntry
 from budget.ledger import programme_figures
 from budget.models import Commitment
-from tests.factories import TEST_ACTOR, fund, login, make_programme, make_project, make_user
+from tests.factories import (
+    TEST_ACTOR,
+    fund,
+    login,
+    make_programme,
+    make_project,
+    make_user,
+)
 
 YEAR = date.today().year
 

@@ -5,6 +5,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from approvals.services import gate
 from budget import rules
 from budget.ledger import (
     commitment_totals,
@@ -18,7 +19,6 @@ from budget.models import (
     CommitmentSchedule,
     Payment,
 )
-from approvals.services import gate
 from budget.services.periods import check_open
 from core import validate
 from core.audit import record, snapshot, with_override

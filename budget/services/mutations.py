@@ -7,12 +7,12 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from approvals.services import gate
 from budget import rules
 from budget.ledger import enforce_budget_stop
 from budget.models import (
     BudgetMutation,
 )
-from approvals.services import gate
 from budget.services.periods import check_open
 from core import validate
 from core.audit import diff, record, snapshot, with_override

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from budget import rules
 from approvals.services import gate
+from budget import rules
 from budget.ledger import enforce_budget_stop
 from budget.models import (
     StaffingChange,
@@ -20,8 +20,7 @@ from core import validate
 from core.audit import diff, record, snapshot, with_override
 from core.errors import Collect, Conflict
 from core.locking import serialise
-from core.money import format_eur
-from core.money import Money
+from core.money import Money, format_eur
 from core.users import FINANCE_ROLES, require_role
 from projects.models import Programme
 
