@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from budget import services as budget
 from budget.models import BudgetMutation, Commitment
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound, ValidationError
 from projects.models import Programme, Project
 
 
@@ -66,7 +66,20 @@ def _staffing(session, actor, p: dict, entry):
     return budget.set_staffing_reservation(session, actor, programme, **p)
 
 
+def _import(session, actor, p: dict, entry):
+    from imports.services import run_import
+
+    result = run_import(session, actor, entry.payload, filename=p.get("filename", ""))
+    if result.errors:
+        shown = "; ".join(str(e) for e in result.errors[:5])
+        raise ValidationError(f"De import kan nu niet meer worden vastgelegd ({len(result.errors)} fout(en)): {shown}")
+    if not result.changed:
+        raise Conflict("De import verandert niets meer: de gegevens staan er al.")
+    return None
+
+
 KINDS = {
+    "import": _import,
     "commitment": _commitment,
     "adjustment": _adjustment,
     "mutation": _mutation,

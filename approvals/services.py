@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from approvals import rules
+from approvals import notify, rules
 from approvals.models import KINDS, PendingEntry
 from core.audit import record, snapshot
 from core.errors import Conflict, NotFound, ValidationError
@@ -18,6 +18,8 @@ from projects.models import Programme
 
 #: session.info key: the entry being approved, whose own hold the budget stop then leaves out.
 APPROVING = "approvals.approving"
+#: session.info key: an import is applying its rows; it waits (or not) as one batch, not row by row.
+IN_BATCH = "approvals.batch"
 
 
 # --- The service call, kept as JSON ---------------------------------------------------------------
@@ -60,7 +62,7 @@ def gate(session, actor, programme_id: int, kind: str, deltas: dict[int, Decimal
     Returns None when the entry may be booked now (four eyes off, under the threshold, or this is
     the approval itself); else a PendingEntry that holds its room and changes no figure yet.
     """
-    if session.info.get(APPROVING) is not None:
+    if session.info.get(APPROVING) is not None or session.info.get(IN_BATCH):
         return None
     programme = session.get(Programme, programme_id)
     amount = rules.entry_amount(deltas)
@@ -74,6 +76,21 @@ def gate(session, actor, programme_id: int, kind: str, deltas: dict[int, Decimal
     session.add(entry)
     record(session, actor, "submit", entry, {"after": _audited(entry), "override": override} if override
            else {"after": _audited(entry)})
+    notify.queue_waiting(session, entry)
+    return entry
+
+
+def submit_batch(session, actor, programme: Programme, data: bytes, deltas: dict[int, Decimal], summary: str,
+                 params: dict) -> PendingEntry:
+    """An import file that waits as a whole: approving it runs the import again (imports.services)."""
+    entry = PendingEntry(programme_id=programme.id, kind="import", state="ter_goedkeuring", summary=summary,
+                         amount=rules.entry_amount(deltas), payload=data,
+                         deltas=json.dumps({str(y): str(d) for y, d in sorted(deltas.items())}),
+                         params=json.dumps(encode(params), sort_keys=True), entered_by_id=getattr(actor, "id", None),
+                         entered_label=_label(actor))
+    session.add(entry)
+    record(session, actor, "submit", entry, {"after": _audited(entry)})
+    notify.queue_waiting(session, entry)
     return entry
 
 
@@ -178,6 +195,7 @@ def approve(session, actor, entry: PendingEntry):
     entry.state, entry.decided_by_id, entry.decided_at = "goedgekeurd", getattr(actor, "id", None), now
     entry.result = _result_label(result)
     record(session, actor, "approve", entry, {"after": {"state": entry.state, "result": entry.result}})
+    notify.queue_decided(session, entry, actor)
     return result
 
 
@@ -192,6 +210,7 @@ def reject(session, actor, entry: PendingEntry, reason: str) -> PendingEntry:
     entry.state, entry.decided_by_id, entry.decided_at = "afgewezen", getattr(actor, "id", None), datetime.now(UTC)
     entry.decision_reason = reason
     record(session, actor, "reject", entry, {"after": {"state": entry.state, "reason": reason}})
+    notify.queue_decided(session, entry, actor)
     return entry
 
 

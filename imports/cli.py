@@ -90,6 +90,9 @@ def run(file: Path, dry_run: bool) -> None:
         sys.exit(1)
     if dry_run:
         click.echo("Proefimport: alles is in orde; er is niets opgeslagen.")
+    elif result.pending_id is not None:
+        click.echo(f"Vier ogen: de import wacht als geheel op goedkeuring (nummer {result.pending_id}); hij telt pas "
+                   "mee als een ander hem goedkeurt op de pagina Ter goedkeuring.")
     elif result.changed:
         click.echo("Import opgeslagen.")
     else:

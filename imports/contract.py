@@ -102,6 +102,8 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     dry_run: bool = False
     rows: int = 0
+    #: Four eyes: the batch waits for approval as this PendingEntry (nothing else of the file is written).
+    pending_id: int | None = None
 
     @property
     def ok(self) -> bool:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from budget import rules
+from approvals.services import pending_holds
 from budget.ledger import programme_figures, programme_years
 from budget.models import (
     Commitment,
@@ -299,8 +300,11 @@ class MoneySteps:
         codes |= {r["programme"] for r in self.rows["Verplichtingen"] if r.get("programme")}
         codes = sorted(c for c in codes if c in self.db_programmes)
         for code in codes:
-            before = {y: f.free for y, f in self.before.get(code, {}).items()}
-            after = {y: f.free for y, f in programme_figures(self.session, self.db_programmes[code].id, None).items()}
+            # What entries awaiting approval hold is not free (approvals): both sides are judged without it.
+            held = pending_holds(self.session, self.db_programmes[code].id, self.before.get(code, {}))
+            before = {y: f.free - held[y] for y, f in self.before.get(code, {}).items()}
+            after = {y: f.free - held.get(y, ZERO)
+                     for y, f in programme_figures(self.session, self.db_programmes[code].id, None).items()}
             shortfalls = rules.budget_stop(before, {y: free - before.get(y, ZERO) for y, free in after.items()})
             if shortfalls:
                 # Several programmes in one file: say which one; one programme: the pages' own words.

@@ -4,12 +4,18 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable
+from decimal import Decimal
 
+from sqlalchemy import select
+
+from approvals.services import APPROVING, IN_BATCH, submit_batch
+from budget.ledger import programme_figures
 from budget.models import Commitment
 from core.audit import record
 from core.db import utcnow
 from core.gcpause import gc_paused
 from core.locking import serialise
+from core.money import ZERO
 from core.users import User
 from imports import reader
 from imports.apply import ApplySteps
@@ -51,12 +57,58 @@ def run_import(session, actor, data: bytes, *, dry_run: bool = False,
     job.resolve()
     if job.result.errors:
         return job.result
-    job.apply()
+    # Four eyes judges the file as one batch (below), not each row as the services would.
+    four_eyes = {p.id: (p, programme_figures(session, p.id, None))
+                 for p in session.scalars(select(Programme).where(Programme.four_eyes.is_(True)))}
+    session.info[IN_BATCH] = True
+    try:
+        job.apply()
+    finally:
+        session.info.pop(IN_BATCH, None)
+    if job.result.ok and job.result.changed and not dry_run:
+        batch = _batch_for_approval(session, job, four_eyes)
+        if batch is not None:
+            _submit_batch(session, actor, job, data, filename, *batch)
+            return job.result
     if job.result.ok and job.result.changed:
         counts = {s: {NEW: n, CHANGED: c, UNCHANGED: u} for s, n, c, u in job.result.table()}
         record(session, actor, "import", "Import", {"after": {
             "bestand": (filename or "")[:200], "sha256": hashlib.sha256(data).hexdigest(), "counts": counts}})
     return job.result
+
+
+def _batch_for_approval(session, job, four_eyes: dict) -> tuple[Programme, dict[int, Decimal]] | None:
+    """The programme whose money the file changes while it has four eyes on, with the change in free room per year.
+
+    A file whose rows change the budget or the commitments of a four-eyes programme waits as one
+    batch (approvals); payments and portfolio rows alone do not. A file that would make two such
+    batches is refused: each programme's batch is approved on its own.
+    """
+    if session.info.get(APPROVING) is not None:
+        return None  # this run is the approval itself
+    touched = []
+    for programme, before in four_eyes.values():
+        after = programme_figures(session, programme.id, None)
+        money = {y: (f.available, f.committed) for y, f in after.items()}
+        if money != {y: (f.available, f.committed) for y, f in before.items()}:
+            touched.append((programme, {y: after[y].free - (before[y].free if y in before else ZERO)
+                                        for y in after if y not in before or after[y].free != before[y].free}))
+    if len(touched) > 1:
+        job.error("", 0, "", "Vier ogen staat aan voor " + " en ".join(p.code for p, _d in touched) + ": elk "
+                  "programma keurt zijn eigen import goed. Splits het bestand per programma.")
+        return None
+    return touched[0] if touched else None
+
+
+def _submit_batch(session, actor, job, data: bytes, filename: str, programme: Programme,
+                  deltas: dict[int, Decimal]) -> None:
+    """Undo the applied rows and keep the file as one entry ter goedkeuring; approving it imports it again."""
+    session.rollback()
+    serialise(session)
+    counts = ", ".join(f"{sheet} {new + changed}" for sheet, new, changed, _u in job.result.table() if new + changed)
+    entry = submit_batch(session, actor, programme, data, deltas,
+                         f"Import {filename or 'bestand'} voor {programme.code} ({counts})", {"filename": filename})
+    job.result.pending_id = entry.id
 
 
 class _Import(ParseSteps, ResolveSteps, ApplySteps, BudgetSteps, MoneySteps):

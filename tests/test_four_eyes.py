@@ -198,3 +198,67 @@ def test_a_change_approved_after_its_target_changed_is_refused(session, world):
     session.commit()
     with pytest.raises(Conflict, match="gewijzigd nadat"):
         approvals.approve(session, bram, first)
+
+
+# --- the import: one batch ---------------------------------------------------------------------
+
+def test_an_import_with_money_waits_as_one_batch_approved_by_someone_else(session, runner, tmp_path, world):
+    from imports.services import run_import
+    from tests.test_import import small_programme, xlsx  # noqa: I001
+
+    anna, bram, tst = world["anna"], world["bram"], world["prog"]
+    base = small_programme()
+    before = _figures(session, tst)
+    money = xlsx({"Organisaties": base["Organisaties"], "Projecten": base["Projecten"],
+                  "Verplichtingen": [["P1", "BS-9", "15-01-2025", 2025, 20_000],
+                                     ["P1", "BS-9", "15-01-2025", 2026, 30_000]]})
+    result = run_import(session, anna, money, filename="verplichtingen.xlsx")
+    assert result.ok and result.pending_id is not None
+    session.commit()
+    entry = session.get(PendingEntry, result.pending_id)
+    assert entry.kind == "import" and entry.payload == money and entry.amount == D("50000")
+    assert _figures(session, tst) == before
+    assert session.scalar(select(func.count()).select_from(Commitment)) == 0
+    with pytest.raises(PermissionDenied):
+        approvals.approve(session, anna, entry)
+    session.rollback()
+    approvals.approve(session, bram, entry)
+    session.commit()
+    after = _figures(session, tst)
+    assert after[2025][0] - before[2025][0] == D("20000") and after[2026][0] - before[2026][0] == D("30000")
+    imported = session.scalar(select(AuditEntry).where(AuditEntry.action == "import")
+                              .order_by(AuditEntry.id.desc()).limit(1))
+    assert imported.actor_id == anna.id and imported.changes_dict["approval"]["approved_by"] == bram.email
+    # The CLI says the same thing when a file waits.
+    path = tmp_path / "mutatie.xlsx"
+    path.write_bytes(xlsx({"Mutaties": [["TST", 2025, -1_000, "Technisch", "Intern", "Korting", "", "01-11-2025", ""]]}))
+    out = runner.invoke(args=["import", "run", str(path)])
+    assert out.exit_code == 0 and "wacht als geheel op goedkeuring" in out.output
+
+
+def test_approvers_hear_that_something_waits_and_the_author_hears_the_decision(app, session, world):
+    from tests.smtp import MailServer
+
+    server = MailServer().start()
+    app.config.update(server.config())
+    try:
+        first = _commit(session, world["anna"], world["project"], "30000", "BS-1")
+        session.commit()
+        told = sorted(rcpts[0] for rcpts, _ in server.messages)
+        assert told == sorted(u.email for u in (world["boss"], world["boss2"], world["bram"]))
+        assert "Verplichting BS-1" in server.text(server.messages[0][1])
+        approvals.approve(session, world["bram"], first)
+        session.commit()
+        decided = server.to(world["anna"].email)
+        assert len(decided) == 1 and "goedgekeurd" in server.subject(decided[0])
+        second = _commit(session, world["anna"], world["project"], "30000", "BS-2")
+        session.rollback()  # never committed: nobody is told
+        assert len(server.messages) == 4
+        second = _commit(session, world["anna"], world["project"], "30000", "BS-2")
+        session.commit()
+        approvals.reject(session, world["bram"], second, "Dubbel ingevoerd, zie BS-1.")
+        session.commit()
+        rejected = server.to(world["anna"].email)[-1]
+        assert "afgewezen" in server.subject(rejected) and "Dubbel ingevoerd, zie BS-1." in server.text(rejected)
+    finally:
+        server.stop()
