@@ -21,3 +21,4 @@ class SettingsForm(FlaskForm):
     version = VersionField()
     four_eyes = BooleanField(_l("Vier ogen: financiële boekingen boven de drempel tellen pas na goedkeuring door een ander"))
     approval_threshold = MoneyField(_l("Drempel (€)"))
+    four_eyes_payments = BooleanField(_l("Ook betalingen boven de drempel wachten op goedkeuring"))

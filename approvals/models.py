@@ -28,6 +28,7 @@ KINDS = {
     "kasschuif": "Kasschuif",
     "kasschuif_update": "Wijziging van een kasschuif",
     "staffing": "Reservering ambtelijke ondersteuning",
+    "payment": "Betaling",
     "import": "Import",
 }
 

@@ -61,6 +61,11 @@ def _kasschuif_update(session, actor, p: dict, entry):
     return budget.update_kasschuif(session, actor, p.pop("group"), **p)
 
 
+def _payment(session, actor, p: dict, entry):
+    commitment = _get(session, Commitment, p.pop("commitment_id"), "De verplichting")
+    return budget.add_payment(session, actor, commitment, **p)
+
+
 def _staffing(session, actor, p: dict, entry):
     programme = _get(session, Programme, p.pop("programme_id"), "Het programma")
     return budget.set_staffing_reservation(session, actor, programme, **p)
@@ -88,4 +93,5 @@ KINDS = {
     "kasschuif": _kasschuif,
     "kasschuif_update": _kasschuif_update,
     "staffing": _staffing,
+    "payment": _payment,
 }

@@ -28,6 +28,11 @@ def needs_approval(four_eyes: bool, threshold: Decimal, amount: Decimal, overrid
     return four_eyes and (override or amount > threshold)
 
 
+def payment_needs_approval(four_eyes: bool, payments_too: bool, threshold: Decimal, amount: Decimal) -> bool:
+    """A payment follows its approved commitment, unless the programme asks four eyes on payments too."""
+    return four_eyes and payments_too and abs(amount) > threshold
+
+
 def holds(deltas: Mapping[int, Decimal]) -> dict[int, Decimal]:
     """The room a pending entry holds per year: what it would take from the free room (never what it adds).
 

@@ -65,9 +65,16 @@ def gate(session, actor, programme_id: int, kind: str, deltas: dict[int, Decimal
     if session.info.get(APPROVING) is not None or session.info.get(IN_BATCH):
         return None
     programme = session.get(Programme, programme_id)
-    amount = rules.entry_amount(deltas)
-    if not rules.needs_approval(programme.four_eyes, programme.approval_threshold, amount, override is not None):
-        return None
+    if kind == "payment":
+        # A payment changes no free room; its own amount is judged, when the programme asks it.
+        amount = params["amount"]
+        if not rules.payment_needs_approval(programme.four_eyes, programme.four_eyes_payments,
+                                            programme.approval_threshold, amount):
+            return None
+    else:
+        amount = rules.entry_amount(deltas)
+        if not rules.needs_approval(programme.four_eyes, programme.approval_threshold, amount, override is not None):
+            return None
     entry = PendingEntry(programme_id=programme_id, kind=kind, state="ter_goedkeuring", summary=summary,
                          amount=amount, deltas=json.dumps({str(y): str(d) for y, d in sorted(deltas.items())}),
                          params=json.dumps(encode(params), sort_keys=True),
@@ -132,14 +139,20 @@ def pending_totals(session, programme: Programme) -> dict[int, Decimal]:
 
 # --- Settings -------------------------------------------------------------------------------------
 
-def set_four_eyes(session, actor, programme: Programme, on: bool, threshold) -> Programme:
+def set_four_eyes(session, actor, programme: Programme, on: bool, threshold, payments: bool = False) -> Programme:
     """Switch four eyes on or off for a programme, with its threshold (a beheerder's decision); audited."""
     require_role(actor, "beheerder")
     serialise(session)
     threshold = rules.threshold(threshold)
-    before = {"four_eyes": programme.four_eyes, "approval_threshold": programme.approval_threshold}
+
+    def setting() -> dict:
+        return {"four_eyes": programme.four_eyes, "approval_threshold": programme.approval_threshold,
+                "four_eyes_payments": programme.four_eyes_payments}
+
+    before = setting()
     programme.four_eyes, programme.approval_threshold = bool(on), threshold
-    after = {"four_eyes": programme.four_eyes, "approval_threshold": programme.approval_threshold}
+    programme.four_eyes_payments = bool(on and payments)
+    after = setting()
     if after != before:
         record(session, actor, "update", programme, {"before": before, "after": after})
     return programme

@@ -91,7 +91,8 @@ def settings():
     programme = current_programme() or abort(404)
     form = SettingsForm(obj=programme)
     done = unit.submit(form, lambda: services.set_four_eyes(db.session, current_user, programme,
-                                                            form.four_eyes.data, form.approval_threshold.data),
+                                                            form.four_eyes.data, form.approval_threshold.data,
+                                                            form.four_eyes_payments.data),
                        _("De instelling vier ogen is opgeslagen."), url_for("approvals.settings"),
                        edited=programme, field_map={"threshold": "approval_threshold"})
     if done:

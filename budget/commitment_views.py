@@ -101,9 +101,9 @@ def payment_new(commitment_id: int):
         form.payment_date.data = date.today()
 
     def action():
-        services.add_payment(db.session, current_user, commitment, payment_date=form.payment_date.data,
-                             amount=form.amount.data, kind=form.kind.data, reference=form.reference.data,
-                             description=form.description.data or "")
+        return services.add_payment(db.session, current_user, commitment, payment_date=form.payment_date.data,
+                                    amount=form.amount.data, kind=form.kind.data, reference=form.reference.data,
+                                    description=form.description.data or "")
     if done := save(form, action, _("Betaling vastgelegd."), next_url=project_url(project)):
         return done
     total, paid = services.commitment_totals(db.session, commitment.id)

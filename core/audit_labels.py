@@ -52,7 +52,7 @@ FIELDS = {
     "remind_days_after": "Herinnering dagen na de deadline", "state": "Stand van de ronde",
     "projects": "Projecten", "snapshot_id": "Vastgelegde stand", "closed_at": "Afgesloten op",
     "opened_at": "Geopend op", "close_period": "Boeken afgesloten t/m peildatum",
-    "four_eyes": "Vier ogen", "approval_threshold": "Drempel vier ogen", "approval": "Goedkeuring",
+    "four_eyes": "Vier ogen", "four_eyes_payments": "Vier ogen ook op betalingen", "approval_threshold": "Drempel vier ogen", "approval": "Goedkeuring",
     "deltas": "Verandering vrije ruimte per jaar", "override_reason": "Reden doorbraak",
     "entered_label": "Ingevoerd door", "entered_at": "Ingevoerd op", "decided_at": "Besloten op",
     "decision_reason": "Reden besluit", "result": "Vastgelegd als", "override": "Doorbraak budgetstop",
@@ -277,6 +277,16 @@ def _rows(entity: str, action: str, changes: dict, names: dict, hide: tuple = ()
     return rows
 
 
+def approval_text(approval: dict) -> str:
+    """A booking that waited for four eyes: who approved it and when (approvals.services.approve)."""
+    try:
+        when = tijdstip(datetime.fromisoformat(approval["at"]))
+    except (KeyError, TypeError, ValueError):
+        when = "–"
+    return (f"Goedgekeurd door {approval.get('approved_by') or '–'} op {when} "
+            f"(ter goedkeuring nr. {approval.get('entry') or '–'})")
+
+
 def readable(session, entries, hide: tuple = ()) -> list[Readable]:
     """A page of entries as people read them; the queries do not grow with the number of entries."""
     namer = Namer(session, entries)
@@ -294,8 +304,10 @@ def readable(session, entries, hide: tuple = ()) -> list[Readable]:
             notes.append(f"Bijstelling {adjustment.get('year')}: {_amount(adjustment.get('amount'))}, "
                          f"{_day(adjustment['date']) if adjustment.get('date') else '–'}, "
                          f"reden {adjustment.get('reason') or '–'}")
+        if isinstance(changes.get("approval"), dict):
+            notes.append(approval_text(changes["approval"]))
         for key, value in changes.items():
-            if key not in ("before", "after", "override", "adjustments") and key not in HIDDEN:
+            if key not in ("before", "after", "override", "adjustments", "approval") and key not in HIDDEN:
                 notes.append(f"{field_name(key)}: {format_value(key, value, names)}")
         result.append(Readable(entry=e, time=local_time(e.at), actor=e.actor_label, action=action_name(e.action),
                                kind=kind, label=namer.name(e.entity, e.entity_id, values),

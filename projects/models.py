@@ -125,6 +125,8 @@ class Programme(Base):
     #: Four eyes (approvals): financial entries above the threshold wait for a second person's approval.
     four_eyes: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     approval_threshold: Mapped[Decimal] = mapped_column(default=Decimal("0.00"), server_default="0")
+    #: Payments too (above the threshold); by default a payment follows its approved commitment.
+    four_eyes_payments: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

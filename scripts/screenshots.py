@@ -50,6 +50,7 @@ def shots(ids: dict) -> list[tuple[str, str, int, str, object]]:
         ("projectleider", "handleiding-statusupdate.png", DESKTOP, f"/projecten/{ids['status']}/status", None),
         ("projectleider", "handleiding-telefoon.png", PHONE, "/projecten/mijn", None),
         ("financieel", "handleiding-rapportageronde.png", DESKTOP, f"/rondes/{ids['round']}", None),
+        ("beheerder", "handleiding-goedkeuring.png", DESKTOP, "/goedkeuring", None),
         ("beheerder", "handleiding-gebruikers.png", DESKTOP, "/gebruikers/", None),
         ("beheerder", "handleiding-audittrail.png", DESKTOP, "/audit/", None),
     ]
@@ -94,6 +95,7 @@ def main() -> None:
                 "status": db.session.scalar(select(Project.id).where(Project.code == STATUS_PROJECT)),
                 "round": _open_round(logins["financieel"][0]),
             }
+            _waiting_commitment(logins["financieel"][0])
             db.session.commit()
             db.session.remove()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per image, not per request
@@ -171,6 +173,20 @@ def _open_round(finance_email: str) -> int:
             add_status_update(db.session, row.owner, row.project, status=row.project.status, rag="op_koers",
                               update_date=today, progress="Loopt volgens plan.")
     return rnd.id
+
+
+def _waiting_commitment(finance_email: str) -> None:
+    """Four eyes on for the demo programme, and a commitment by the finance officer that waits for approval."""
+    from approvals.services import set_four_eyes
+    from budget.services import add_commitment
+    from core.users import SystemActor, by_email
+
+    project = db.session.scalar(select(Project).where(Project.code == STATUS_PROJECT))
+    set_four_eyes(db.session, SystemActor("systeem (screenshots)"), project.programme, True, "50.000")
+    year = date.today().year
+    add_commitment(db.session, by_email(db.session, finance_email), project, reference=f"BS-{year}-090",
+                   signed_date=date.today(), total="80.000", schedule={year: "30.000", year + 1: "50.000"},
+                   description="Vervolgsubsidie")
 
 
 def _log_in(page, base: str, email: str, password: str) -> None:

@@ -262,3 +262,41 @@ def test_approvers_hear_that_something_waits_and_the_author_hears_the_decision(a
         assert "afgewezen" in server.subject(rejected) and "Dubbel ingevoerd, zie BS-1." in server.text(rejected)
     finally:
         server.stop()
+
+
+def test_the_bookings_history_says_who_approved_it(app, session, world):
+    from core.audit_labels import readable
+
+    entry = _commit(session, world["anna"], world["project"], "30000", "BS-1")
+    session.commit()
+    commitment = approvals.approve(session, world["bram"], entry)
+    session.commit()
+    created = session.scalars(select(AuditEntry).where(AuditEntry.entity == "Commitment",
+                                                       AuditEntry.entity_id == commitment.id)).all()
+    (shown,) = readable(session, created)
+    assert shown.actor == world["anna"].email
+    assert any(note.startswith(f"Goedgekeurd door {world['bram'].email} op ") and f"nr. {entry.id}" in note
+               for note in shown.notes)
+
+
+def test_payments_follow_their_commitment_unless_the_programme_asks_four_eyes_on_them(session, world):
+    anna, bram, prog = world["anna"], world["bram"], world["prog"]
+    approvals.set_four_eyes(session, world["boss"], prog, True, "1.000")
+    session.commit()
+    entry = _commit(session, anna, world["project"], "30000", "BS-1")
+    session.commit()
+    commitment = approvals.approve(session, bram, entry)
+    session.commit()
+    paid = budget.add_payment(session, anna, commitment, payment_date=date(YEAR, 3, 1), amount="5.000",
+                              kind="voorschot")
+    assert not isinstance(paid, PendingEntry)
+    approvals.set_four_eyes(session, world["boss"], prog, True, "1.000", payments=True)
+    waiting = budget.add_payment(session, anna, commitment, payment_date=date(YEAR, 3, 2), amount="5.000",
+                                 kind="voorschot", reference="BET-2")
+    session.commit()
+    assert isinstance(waiting, PendingEntry) and waiting.summary.startswith("Betaling BET-2 op verplichting BS-1")
+    before = programme_figures(session, prog.id, None)[YEAR].paid
+    payment = approvals.approve(session, bram, waiting)
+    session.commit()
+    assert programme_figures(session, prog.id, None)[YEAR].paid - before == D("5000")
+    assert payment.date == date(YEAR, 3, 2)

@@ -128,8 +128,16 @@ def add_payment(session, actor, commitment: Commitment, *, payment_date: date, a
         c(rules.pay, rules.CommitmentState(total, paid, reference=commitment.reference), amount,
           payment_date or date.today())
     c.raise_any()
+    description = validate.text(description, "", "description", required=False)
+    pending = gate(session, actor, commitment.project.programme_id, "payment", {}, None,
+                   {"commitment_id": commitment.id, "payment_date": payment_date, "amount": amount, "kind": kind,
+                    "reference": reference, "description": description},
+                   " ".join(filter(None, ["Betaling", reference, f"op verplichting {commitment.reference}"]))
+                   + f" ({commitment.project.code}): {format_eur(amount)}")
+    if pending is not None:
+        return pending
     payment = Payment(commitment_id=commitment.id, date=payment_date, amount=amount, kind=kind,
-                      reference=reference, description=validate.text(description, "", "description", required=False))
+                      reference=reference, description=description)
     session.add(payment)
     record(session, actor, "create", payment, {"after": snapshot(payment)})
     return payment

@@ -17,6 +17,7 @@ def upgrade():
     # programme table that every other table refers to.
     op.add_column("programme", sa.Column("four_eyes", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.add_column("programme", sa.Column("approval_threshold", sa.BigInteger(), server_default="0", nullable=False))
+    op.add_column("programme", sa.Column("four_eyes_payments", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table(
         "pending_entry",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -40,7 +41,7 @@ def upgrade():
         sa.CheckConstraint("state IN ('ter_goedkeuring', 'goedgekeurd', 'afgewezen')",
                            name=op.f("ck_pending_entry_state")),
         sa.CheckConstraint("kind IN ('commitment', 'adjustment', 'mutation', 'mutation_update', 'mutation_delete', "
-                           "'kasschuif', 'kasschuif_update', 'staffing', 'import')", name=op.f("ck_pending_entry_kind")),
+                           "'kasschuif', 'kasschuif_update', 'staffing', 'payment', 'import')", name=op.f("ck_pending_entry_kind")),
         sa.CheckConstraint("state = 'ter_goedkeuring' OR decided_at IS NOT NULL", name=op.f("ck_pending_entry_decided")),
         sa.CheckConstraint("state <> 'afgewezen' OR length(trim(decision_reason)) > 0",
                            name=op.f("ck_pending_entry_rejection_reasoned")),
@@ -59,5 +60,6 @@ def downgrade():
     op.drop_index("ix_pending_entry_programme_state", table_name="pending_entry")
     op.drop_table("pending_entry")
     with op.batch_alter_table("programme") as batch:
+        batch.drop_column("four_eyes_payments")
         batch.drop_column("approval_threshold")
         batch.drop_column("four_eyes")
