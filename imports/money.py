@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from budget import rules
 from approvals.services import pending_holds
+from budget import rules
 from budget.ledger import programme_figures, programme_years
 from budget.models import (
     Commitment,

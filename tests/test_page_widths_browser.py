@@ -8,6 +8,8 @@ import pyotp
 import pytest
 from sqlalchemy import func, select, update
 
+from approvals.services import set_four_eyes
+from budget import services as budget
 from budget.demo import load_demo
 from budget.models import (
     BudgetMutation,
@@ -89,6 +91,10 @@ def world(app, session):
     autumn = rounds.open_round(session, users["financieel"], programme, {
         "title": "Voortgangsrapportage najaar", "peildatum": today, "deadline": today + timedelta(days=14),
         "kamerstuk": "Kamerstuk 28638-1000"})
+    # Four eyes on, with a mutation by the finance officer waiting for the beheerder.
+    set_four_eyes(session, users["beheerder"], programme, True, "10.000")
+    budget.add_mutation(session, users["financieel"], programme, year=today.year, amount="25.000",
+                        kind="technisch", moment="intern", reason="Aanvulling uit de reserve", mutation_date=today)
     session.commit()
 
     def first_id(model, *where):
@@ -126,7 +132,7 @@ def _pages(ids: dict) -> dict[str, list[str]]:
         f"/projecten/{project}/status", "/organisaties", "/organisaties/nieuw",
         f"/organisaties/{i['organisation']}/bewerken", "/import/", "/audit/", f"/audit/Project/{project}",
         "/gebruikers/", "/gebruikers/nieuw", f"/gebruikers/{i['user']}",
-        "/rondes", *(f"/rondes/{r}" for r in i["rounds"])]
+        "/rondes", *(f"/rondes/{r}" for r in i["rounds"]), "/goedkeuring", "/goedkeuring/instellingen"]
     return {"beheerder": beheerder,
             "financieel": ["/", f"/projecten/{project}", "/budget", f"/projecten/{project}/verplichtingen/nieuw"],
             "projectleider": everyone + ["/projecten/mijn", f"/projecten/{project}/status"],

@@ -83,7 +83,7 @@ def test_someone_else_approves_and_the_figures_move_by_exactly_the_amount(app, s
     bram = app.test_client()
     login(bram, world["bram"])
     page = _text(bram.get("/goedkeuring"))
-    assert "Nieuwe verplichting: Verplichting BS-1" in page
+    assert "Verplichting BS-1" in page and "Nieuwe verplichting, ingevoerd door" in page
     assert f"{YEAR} € -60.000,00 € 100.000,00 € 40.000,00" in page  # change, free now, after approval
     entry = session.scalar(select(PendingEntry))
     response = bram.post(f"/goedkeuring/{entry.id}/goedkeuren", data={"version": entry.version}, follow_redirects=True)

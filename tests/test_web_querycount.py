@@ -9,16 +9,21 @@ from types import SimpleNamespace
 import flask_migrate
 import psycopg
 import pytest
+from flask import url_for
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.engine import make_url
 
-from flask import url_for
-
 from app import create_app
-
+from approvals.services import set_four_eyes
 from bench.generate import generate
 from budget import services as budget
-from budget.models import BudgetMutation, Commitment, FundingSource, StaffingCost, StaffingReservation
+from budget.models import (
+    BudgetMutation,
+    Commitment,
+    FundingSource,
+    StaffingCost,
+    StaffingReservation,
+)
 from core.db import db
 from core.policy import ALL, FINANCE, POLICY
 from core.users import User
@@ -133,6 +138,10 @@ def _populate(session, projects: int) -> tuple[dict, dict]:
     # A reporting round over every project running mid-2025: its board lists them all.
     rnd = open_round(session, fin, programme, {"title": "Voortgang 2025", "peildatum": date(2025, 6, 30),
                                                "deadline": date.today()})
+    # Four eyes on, with a small mutation waiting for approval.
+    set_four_eyes(session, boss, programme, True, "0")
+    waiting = budget.add_mutation(session, fin, programme, year=2025, amount="1000", kind="technisch",
+                                  moment="intern", reason="Wacht", mutation_date=date(2025, 1, 2))
     args = {
         "project_id": project.id, "commitment_id": session.scalar(
             select(func.min(Commitment.id)).where(Commitment.project_id == project.id)),
@@ -144,7 +153,7 @@ def _populate(session, projects: int) -> tuple[dict, dict]:
         "cost_id": session.scalar(select(func.min(StaffingCost.id))),
         "organisation_id": project.organisation_id, "snapshot_id": second.id, "other_snapshot_id": first.id,
         "user_id": users["lezer"].id, "filename": "app.css", "entity": "Project", "entity_id": project.id,
-        "round_id": rnd.id,
+        "round_id": rnd.id, "entry_id": waiting.id,
     }
     session.commit()
     # Plain values: the test logs in long after this session is gone.
