@@ -247,6 +247,17 @@ def _fast_password_hashing():
 
 
 @pytest.fixture
+def smtp(app):
+    """A real SMTP server on a free local port (tests.smtp), and the app's mail settings pointing at it."""
+    from tests.smtp import MailServer
+
+    server = MailServer().start()
+    app.config.update(server.config())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def other_app(app, _database, _migrated):
     """A second app on its own empty, migrated database (restore, import round trips).
 

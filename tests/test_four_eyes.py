@@ -236,32 +236,26 @@ def test_an_import_with_money_waits_as_one_batch_approved_by_someone_else(sessio
     assert out.exit_code == 0 and "wacht als geheel op goedkeuring" in out.output
 
 
-def test_approvers_hear_that_something_waits_and_the_author_hears_the_decision(app, session, world):
-    from tests.smtp import MailServer
-
-    server = MailServer().start()
-    app.config.update(server.config())
-    try:
-        first = _commit(session, world["anna"], world["project"], "30000", "BS-1")
-        session.commit()
-        told = sorted(rcpts[0] for rcpts, _ in server.messages)
-        assert told == sorted(u.email for u in (world["boss"], world["boss2"], world["bram"]))
-        assert "Verplichting BS-1" in server.text(server.messages[0][1])
-        approvals.approve(session, world["bram"], first)
-        session.commit()
-        decided = server.to(world["anna"].email)
-        assert len(decided) == 1 and "goedgekeurd" in server.subject(decided[0])
-        second = _commit(session, world["anna"], world["project"], "30000", "BS-2")
-        session.rollback()  # never committed: nobody is told
-        assert len(server.messages) == 4
-        second = _commit(session, world["anna"], world["project"], "30000", "BS-2")
-        session.commit()
-        approvals.reject(session, world["bram"], second, "Dubbel ingevoerd, zie BS-1.")
-        session.commit()
-        rejected = server.to(world["anna"].email)[-1]
-        assert "afgewezen" in server.subject(rejected) and "Dubbel ingevoerd, zie BS-1." in server.text(rejected)
-    finally:
-        server.stop()
+def test_approvers_hear_that_something_waits_and_the_author_hears_the_decision(app, session, world, smtp):
+    server = smtp
+    first = _commit(session, world["anna"], world["project"], "30000", "BS-1")
+    session.commit()
+    told = sorted(rcpts[0] for rcpts, _ in server.messages)
+    assert told == sorted(u.email for u in (world["boss"], world["boss2"], world["bram"]))
+    assert "Verplichting BS-1" in server.text(server.messages[0][1])
+    approvals.approve(session, world["bram"], first)
+    session.commit()
+    decided = server.to(world["anna"].email)
+    assert len(decided) == 1 and "goedgekeurd" in server.subject(decided[0])
+    _commit(session, world["anna"], world["project"], "30000", "BS-2")
+    session.rollback()  # never committed: nobody is told
+    assert len(server.messages) == 4
+    second = _commit(session, world["anna"], world["project"], "30000", "BS-2")
+    session.commit()
+    approvals.reject(session, world["bram"], second, "Dubbel ingevoerd, zie BS-1.")
+    session.commit()
+    rejected = server.to(world["anna"].email)[-1]
+    assert "afgewezen" in server.subject(rejected) and "Dubbel ingevoerd, zie BS-1." in server.text(rejected)
 
 
 def test_the_bookings_history_says_who_approved_it(app, session, world):

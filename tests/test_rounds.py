@@ -30,14 +30,6 @@ DEADLINE = TODAY + timedelta(days=10)
 
 
 @pytest.fixture
-def smtp(app):
-    server = MailServer().start()
-    app.config.update(server.config())
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def world(session):
     """A programme with two leaders of running projects, one of only a proposal, and one project without leader."""
     fin = make_user(session, "financieel", "fin@jenv.example")

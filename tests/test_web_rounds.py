@@ -12,7 +12,6 @@ from core.audit import AuditEntry
 from projects import services as portfolio
 from rounds.models import ReportingRound, RoundMail
 from tests.factories import TEST_ACTOR, commit_money, fund, login, make_programme, make_project, make_user
-from tests.smtp import MailServer
 
 TODAY = date.today()
 DEADLINE = TODAY + timedelta(days=14)
@@ -30,14 +29,6 @@ def world(session):
     }
     session.commit()
     return {"fin": fin, "anna": anna, "bram": bram, "prog": prog, "p": p}
-
-
-@pytest.fixture
-def smtp(app):
-    server = MailServer().start()
-    app.config.update(server.config())
-    yield server
-    server.stop()
 
 
 def _form(**overrides):
