@@ -112,7 +112,7 @@ def _year_of(column):
 
 @dataclass(frozen=True)
 class PaidSums:
-    """A programme's payments t/m a peildatum, summed per commitment and year of the payment date.
+    """A programme's payments t/m a peildatum, summed per project and year of the payment date.
 
     A report needs the payments four ways (per year, per project, per category and line, per
     instrument and category). Each was a statement of its own that read every payment again, and
@@ -124,8 +124,8 @@ class PaidSums:
 
     #: Payments dated on or before this day are in (None: every payment).
     peildatum: date | None
-    #: (commitment id, project id, year of the payment date, paid, of which advances), amounts in cents.
-    rows: list[tuple[int, int, int, int, int]]
+    #: (project id, year of the payment date, paid, of which advances), amounts in cents.
+    rows: list[tuple[int, int, int, int]]
     #: Every project of the programme: id -> (category, line, instrument), to sum the rows per group.
     projects: dict[int, tuple[str, str, str]]
 
@@ -137,14 +137,14 @@ class PaidSums:
     def per_year(self) -> dict[int, Decimal]:
         """Paid per year of the payment date."""
         cents: dict[int, int] = {}
-        for _cid, _pid, year, paid, _advances in self.rows:
+        for _pid, year, paid, _advances in self.rows:
             cents[year] = cents.get(year, 0) + paid
         return {year: _from_cents(c) for year, c in cents.items()}
 
     def per_project(self, year: int) -> dict[int, tuple[Decimal, Decimal]]:
         """Per project with payments: (paid in `year`, paid in all years)."""
         cents: dict[int, list[int]] = {}
-        for _cid, pid, paid_year, paid, _advances in self.rows:
+        for pid, paid_year, paid, _advances in self.rows:
             sums = cents.get(pid)
             if sums is None:
                 sums = cents[pid] = [0, 0]
@@ -156,7 +156,7 @@ class PaidSums:
     def per_category_line(self, year: int) -> dict[tuple[str, str], Decimal]:
         """Paid in `year` per (category, programme line) of the projects; groups without payments then are absent."""
         cents: dict[tuple[str, str], int] = {}
-        for _cid, pid, paid_year, paid, _advances in self.rows:
+        for pid, paid_year, paid, _advances in self.rows:
             if paid_year == year:
                 category, line, _instrument = self.projects[pid]
                 cents[category, line] = cents.get((category, line), 0) + paid
@@ -165,7 +165,7 @@ class PaidSums:
     def per_instrument_category(self) -> dict[tuple[str, str, int], tuple[Decimal, Decimal]]:
         """(paid, of which advances) per (instrument, category) of the projects and year of the payment date."""
         cents: dict[tuple[str, str, int], list[int]] = {}
-        for _cid, pid, year, paid, advances in self.rows:
+        for pid, year, paid, advances in self.rows:
             category, _line, instrument = self.projects[pid]
             key = (instrument, category, year)
             sums = cents.get(key)
@@ -183,15 +183,14 @@ def paid_sums(session, programme_id: int, peildatum: date | None) -> PaidSums:
     # which the sums in PaidSums do once per result. FILTER keeps the advances beside the total in one pass.
     cents = lambda amount: amount.cast(BigInteger)  # noqa: E731
     rows = session.connection().execute(
-        # Grouped by the commitment's id, so its project id may ride along (PostgreSQL: a dependent column).
         # The year cast: PostgreSQL's EXTRACT gives a numeric.
-        select(Commitment.id, Commitment.project_id, year.cast(Integer), cents(func.sum(Payment.amount)),
+        select(Commitment.project_id, year.cast(Integer), cents(func.sum(Payment.amount)),
                cents(func.coalesce(func.sum(Payment.amount).filter(Payment.kind == "voorschot"), 0)))
         .select_from(Payment)
         .join(Commitment, Payment.commitment_id == Commitment.id)
         .join(Project, Commitment.project_id == Project.id)
         .where(Project.programme_id == programme_id, Payment.date <= (peildatum or FAR_FUTURE))
-        .group_by(Commitment.id, year)
+        .group_by(Commitment.project_id, year)
     ).all()
     projects = session.connection().execute(
         select(Project.id, Project.category, Project.line, Project.instrument)
