@@ -247,16 +247,22 @@ def project_figures(session, programme_id: int, year: int, peildatum: date | Non
     m = union_all(*parts).subquery("m")
     money = lambda col: func.coalesce(func.sum(col), 0).cast(Money)  # noqa: E731
     # One row per project: the Core connection skips the ORM's row handling, a third of the time here.
-    rows = session.connection().execute(
-        select(m.c.pid, money(m.c.cy), money(m.c.py), money(m.c.ct), money(m.c.pt)).group_by(m.c.pid)).all()
-    figures = {pid: {"committed_year": cy, "paid_year": py, "committed_total": ct, "paid_total": pt}
-               for pid, cy, py, ct, pt in rows}
-    if paid is not None:
-        paid.check(peildatum)
-        for pid, (in_year, total) in paid.per_project(year).items():
-            entry = figures.setdefault(pid, {"committed_year": ZERO, "paid_year": ZERO, "committed_total": ZERO,
-                                             "paid_total": ZERO})
-            entry["paid_year"], entry["paid_total"] = in_year, total
+    connection = session.connection()
+    if paid is None:
+        rows = connection.execute(
+            select(m.c.pid, money(m.c.cy), money(m.c.py), money(m.c.ct), money(m.c.pt)).group_by(m.c.pid)).all()
+        return {pid: {"committed_year": cy, "paid_year": py, "committed_total": ct, "paid_total": pt}
+                for pid, cy, py, ct, pt in rows}
+    # The payments come from `paid`: the statement sums (and converts) only the commitments' two columns.
+    paid.check(peildatum)
+    payments = paid.per_project(year)
+    committed = {pid: (cy, ct) for pid, cy, ct in
+                 connection.execute(select(m.c.pid, money(m.c.cy), money(m.c.ct)).group_by(m.c.pid))}
+    nothing = (ZERO, ZERO)
+    figures = {}
+    for pid in committed.keys() | payments.keys():
+        (cy, ct), (py, pt) = committed.get(pid, nothing), payments.get(pid, nothing)
+        figures[pid] = {"committed_year": cy, "paid_year": py, "committed_total": ct, "paid_total": pt}
     return figures
 
 
