@@ -19,7 +19,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from budget.ledger import FAR_FUTURE
+from budget.ledger import FAR_FUTURE, PaidSums
 from budget.overruns import end_of
 from budget.models import (
     Commitment,
@@ -107,8 +107,12 @@ def breakdown(session, programme_id: int, year: int, peildatum: date | None,
 BREAKDOWNS = ("category", "line")
 
 
-def breakdowns(session, programme_id: int, year: int, peildatum: date | None) -> dict[str, dict[str, GroupFigures]]:
-    """breakdown() by category and by line at once: one pass over the money, grouped by both keys."""
+def breakdowns(session, programme_id: int, year: int, peildatum: date | None,
+               paid: PaidSums | None = None) -> dict[str, dict[str, GroupFigures]]:
+    """breakdown() by category and by line at once: one pass over the money, grouped by both keys.
+
+    `paid`: the programme's payments at the same peildatum, already read (ledger.paid_sums).
+    """
     upto = peildatum or FAR_FUTURE
     in_programme = Project.programme_id == programme_id
     keys = (Project.category.label("category"), Project.line.label("line"))
@@ -130,20 +134,24 @@ def breakdowns(session, programme_id: int, year: int, peildatum: date | None) ->
         .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id)
         .join(Project, Commitment.project_id == Project.id)
         .where(in_programme, CommitmentAdjustment.year == year, CommitmentAdjustment.date <= upto),
-        summed("paid", Payment.amount)
-        .select_from(Payment)
-        .join(Commitment, Payment.commitment_id == Commitment.id)
-        .join(Project, Commitment.project_id == Project.id)
-        .where(in_programme, *_dated(Payment.date, peildatum, [year])),
         summed("pipeline", Project.requested_amount)
         .where(in_programme, Project.requested_amount.is_not(None), status_at(peildatum).in_(PIPELINE_STATUSES),
                ~_has_commitment_by(peildatum)),
     ]
+    if paid is None:
+        parts.append(summed("paid", Payment.amount)
+                     .select_from(Payment)
+                     .join(Commitment, Payment.commitment_id == Commitment.id)
+                     .join(Project, Commitment.project_id == Project.id)
+                     .where(in_programme, *_dated(Payment.date, peildatum, [year])))
     m = union_all(*parts).subquery("m")
     sums = session.execute(
         select(m.c.category, m.c.line, m.c.measure, func.coalesce(func.sum(m.c.amount), 0).cast(Money))
         .group_by(m.c.category, m.c.line, m.c.measure)
     ).all()
+    if paid is not None:
+        paid.check(peildatum)
+        sums += [(category, line, "paid", amount) for (category, line), amount in paid.per_category_line(year).items()]
     counts = session.execute(
         select(Project.category, Project.line, func.count(Project.id))
         .where(in_programme, reportable_projects(peildatum)).group_by(Project.category, Project.line)
@@ -200,11 +208,12 @@ def staffing_paid(session, programme_id: int, year: int, peildatum: date | None)
     return total if total is not None else ZERO
 
 
-def project_figures(session, programme_id: int, year: int,
-                    peildatum: date | None) -> dict[int, dict[str, Decimal]]:
+def project_figures(session, programme_id: int, year: int, peildatum: date | None,
+                    paid: PaidSums | None = None) -> dict[int, dict[str, Decimal]]:
     """Per project, in one query: committed and paid in `year`, committed and paid over all years.
 
     Keys of each dict: committed_year, paid_year, committed_total, paid_total (all at the peildatum).
+    `paid`: the programme's payments at the same peildatum, already read (ledger.paid_sums).
     """
     upto = peildatum or FAR_FUTURE
     in_programme = Project.programme_id == programme_id
@@ -226,20 +235,35 @@ def project_figures(session, programme_id: int, year: int,
                 # id order, so SQLite sums each one as it goes instead of sorting every payment first.
                 .group_by(Project.id))
 
-    m = union_all(
+    parts = [
         per_project(CommitmentSchedule.amount, CommitmentSchedule.year == year, CommitmentSchedule,
                     Commitment.signed_date <= upto, paid=False),
         per_project(CommitmentAdjustment.amount, CommitmentAdjustment.year == year, CommitmentAdjustment,
                     CommitmentAdjustment.date <= upto, paid=False),
-        per_project(Payment.amount, and_(Payment.date >= first, Payment.date <= last), Payment,
-                    Payment.date <= upto, paid=True),
-    ).subquery("m")
+    ]
+    if paid is None:
+        parts.append(per_project(Payment.amount, and_(Payment.date >= first, Payment.date <= last), Payment,
+                                 Payment.date <= upto, paid=True))
+    m = union_all(*parts).subquery("m")
     money = lambda col: func.coalesce(func.sum(col), 0).cast(Money)  # noqa: E731
     # One row per project: the Core connection skips the ORM's row handling, a third of the time here.
-    rows = session.connection().execute(
-        select(m.c.pid, money(m.c.cy), money(m.c.py), money(m.c.ct), money(m.c.pt)).group_by(m.c.pid)).all()
-    return {pid: {"committed_year": cy, "paid_year": py, "committed_total": ct, "paid_total": pt}
-            for pid, cy, py, ct, pt in rows}
+    connection = session.connection()
+    if paid is None:
+        rows = connection.execute(
+            select(m.c.pid, money(m.c.cy), money(m.c.py), money(m.c.ct), money(m.c.pt)).group_by(m.c.pid)).all()
+        return {pid: {"committed_year": cy, "paid_year": py, "committed_total": ct, "paid_total": pt}
+                for pid, cy, py, ct, pt in rows}
+    # The payments come from `paid`: the statement sums (and converts) only the commitments' two columns.
+    paid.check(peildatum)
+    payments = paid.per_project(year)
+    committed = {pid: (cy, ct) for pid, cy, ct in
+                 connection.execute(select(m.c.pid, money(m.c.cy), money(m.c.ct)).group_by(m.c.pid))}
+    nothing = (ZERO, ZERO)
+    figures = {}
+    for pid in committed.keys() | payments.keys():
+        (cy, ct), (py, pt) = committed.get(pid, nothing), payments.get(pid, nothing)
+        figures[pid] = {"committed_year": cy, "paid_year": py, "committed_total": ct, "paid_total": pt}
+    return figures
 
 
 def paid_by_date(session, programme_id: int, year: int, peildatum: date | None) -> list[tuple[date, Decimal]]:

@@ -18,7 +18,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from budget.ledger import _year_of
+from budget.ledger import PaidSums, _year_of
 from budget.models import (
     FUNDING_KINDS,
     MUTATION_KINDS,
@@ -91,9 +91,12 @@ def _money(column):
 # --- Collecting: SQL aggregates, a fixed number of statements whatever the number of projects ----------
 
 def collect(session, programme: Programme, peildatum: date, years: list[int],
-            detail_years: list[int]) -> tuple[dict, dict[int, dict]]:
-    """(the programme-wide tables for every year, {year: its verloop}) as JSON-able state, t/m the peildatum."""
-    money = _money_facts(session, programme.id, peildatum)
+            detail_years: list[int], paid: PaidSums) -> tuple[dict, dict[int, dict]]:
+    """(the programme-wide tables for every year, {year: its verloop}) as JSON-able state, t/m the peildatum.
+
+    `paid`: the programme's payments t/m the peildatum (ledger.paid_sums), read once for the whole report.
+    """
+    money = _money_facts(session, programme.id, peildatum, paid)
     docs = {"instruments": _instruments(money, years), "moments": _moments(session, programme.id, peildatum, years)}
     return docs, {y: _verloop(session, programme.id, money, y, peildatum) for y in detail_years}
 
@@ -104,13 +107,13 @@ def _code(column, codes: list[str]):
     return case(*((column == literal_column(f"'{code}'"), literal_column(str(i))) for i, code in enumerate(codes)))
 
 
-def _money_facts(session, programme_id: int, peildatum: date) -> list[tuple]:
-    """Every money fact t/m the peildatum in one statement, summed per (what, instrument, category, budget year,
-    year of its date): a few hundred rows from which both Per instrument and every year's verloop follow, so
-    the payments (most of the rows) are read once.
+def _money_facts(session, programme_id: int, peildatum: date, paid: PaidSums) -> list[tuple]:
+    """Every money fact t/m the peildatum, summed per (what, instrument, category, budget year, year of its
+    date): a few hundred rows from which both Per instrument and every year's verloop follow.
 
-    The instrument, category and budget year group as one integer: sorting ~200,000 payments on one number
-    instead of three keys (two of them text) is half the statement's time.
+    The payments (most of the rows) come from the report's PaidSums; the rest is one statement, in which the
+    instrument, category and budget year group as one integer (sorting on one number instead of three keys,
+    two of them text, is the cheaper sort).
     """
     in_programme = Project.programme_id == programme_id
     # Inline, as in _code; BIGINT, as budget year and year of the date together pass 2^31 on PostgreSQL.
@@ -118,19 +121,9 @@ def _money_facts(session, programme_id: int, peildatum: date) -> list[tuple]:
     group = ((_code(Project.instrument, _INSTRUMENT_CODES) * ten + _code(Project.category, _CATEGORY_CODES))
              * ten_thousand)
 
-    # The payments (most rows by far) take each project's number from a table worked out once, not per row.
-    keyed = (select(Project.id.label("project_id"), group.label("group")).where(in_programme)
-             .cte("keyed").prefix_with("MATERIALIZED"))
-
     def part(what, entry, year, dated, amount, extra):
-        # The year of the date rides along in the same integer when it differs from the budget year.
-        if entry is Payment:
-            key = keyed.c.group + year
-            return (select(literal(what).label("what"), key.label("key"), func.sum(amount).label("amount"),
-                           func.sum(extra).label("extra"))
-                    .select_from(entry).join(Commitment, entry.commitment_id == Commitment.id)
-                    .join(keyed, Commitment.project_id == keyed.c.project_id).group_by(key))
-        key = group + year if dated is None else (group + year) * ten_thousand + dated
+        # The year of the date rides along in the same integer.
+        key = (group + year) * ten_thousand + dated
         return (select(literal(what).label("what"), key.label("key"), func.sum(amount).label("amount"),
                        func.sum(extra).label("extra"))
                 .select_from(entry).join(Commitment, entry.commitment_id == Commitment.id)
@@ -145,11 +138,9 @@ def _money_facts(session, programme_id: int, peildatum: date) -> list[tuple]:
     parts = [
         part("schedule", CommitmentSchedule, CommitmentSchedule.year, _year_of(Commitment.signed_date),
              CommitmentSchedule.amount, literal(0)).where(Commitment.signed_date <= peildatum),
-        # extra: the negative adjustments; for payments: the advances (voorschotten).
+        # extra: the negative adjustments.
         part("adjustment", CommitmentAdjustment, CommitmentAdjustment.year, _year_of(CommitmentAdjustment.date),
              adjustment, case((adjustment < 0, adjustment), else_=0)).where(CommitmentAdjustment.date <= peildatum),
-        part("payment", Payment, _year_of(Payment.date), None, Payment.amount,
-             case((Payment.kind == "voorschot", Payment.amount), else_=0)).where(Payment.date <= peildatum),
         staffing("staffing", StaffingChange, StaffingReservation.year, StaffingChange.valid_from <= peildatum),
         staffing("staffing_cost", StaffingCost, _year_of(StaffingCost.date), StaffingCost.date <= peildatum),
     ]
@@ -161,10 +152,14 @@ def _money_facts(session, programme_id: int, peildatum: date) -> list[tuple]:
         if what.startswith("staffing"):
             facts.append((what, STAFFING, None, key, None, amount, extra))
             continue
-        key, dated = divmod(key, 10000) if what != "payment" else (key, key % 10000)
+        key, dated = divmod(key, 10000)
         rest, year = divmod(key, 10000)
         instrument, category = divmod(rest, 10)
         facts.append((what, _INSTRUMENT_CODES[instrument], _CATEGORY_CODES[category], year, dated, amount, extra))
+    paid.check(peildatum)
+    # extra: the advances (voorschotten). A payment's budget year is the year of its date.
+    facts += [("payment", instrument, category, year, year, amount, advances)
+              for (instrument, category, year), (amount, advances) in paid.per_instrument_category().items()]
     return facts
 
 
