@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.audit_labels import register_codes
 from core.db import Base, utcnow
+from projects.models import in_list
 
 STATES = {"ter_goedkeuring": "Ter goedkeuring", "goedgekeurd": "Goedgekeurd", "afgewezen": "Afgewezen"}
 KINDS = {
@@ -33,17 +34,13 @@ KINDS = {
 }
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class PendingEntry(Base):
     """Entered by one person, decided by another: until approved it changes no figure, but holds its room."""
 
     __tablename__ = "pending_entry"
     __table_args__ = (
-        CheckConstraint(_in("state", STATES), name="state"),
-        CheckConstraint(_in("kind", KINDS), name="kind"),
+        CheckConstraint(in_list("state", STATES), name="state"),
+        CheckConstraint(in_list("kind", KINDS), name="kind"),
         CheckConstraint("state = 'ter_goedkeuring' OR decided_at IS NOT NULL", name="decided"),
         CheckConstraint("state <> 'afgewezen' OR length(trim(decision_reason)) > 0", name="rejection_reasoned"),
         # The budget stop reads the holds of a programme's open entries on every financial write.

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.audit_labels import register_codes
 from core.db import Base, utcnow
+from projects.models import in_list
 
 STATES = {"open": "Open", "gesloten": "Gesloten"}
 #: The mails of a round, in the order they go out; `handmatig` is the finance officer's "herinner nu".
@@ -38,16 +39,12 @@ MAIL_STATES = {
 MAX_REMIND_DAYS = 60
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class ReportingRound(Base):
     """A rapportageronde: every project in it owes a status update dated from `opened_on`, by `deadline`."""
 
     __tablename__ = "reporting_round"
     __table_args__ = (
-        CheckConstraint(_in("state", STATES), name="state"),
+        CheckConstraint(in_list("state", STATES), name="state"),
         CheckConstraint("length(trim(title)) > 0", name="title_not_empty"),
         CheckConstraint("deadline >= opened_on", name="deadline_after_opening"),
         CheckConstraint(f"remind_days_before BETWEEN 0 AND {MAX_REMIND_DAYS} "
@@ -106,8 +103,8 @@ class RoundMail(Base):
 
     __tablename__ = "round_mail"
     __table_args__ = (
-        CheckConstraint(_in("kind", MAIL_KINDS), name="kind"),
-        CheckConstraint(_in("state", MAIL_STATES), name="state"),
+        CheckConstraint(in_list("kind", MAIL_KINDS), name="kind"),
+        CheckConstraint(in_list("state", MAIL_STATES), name="state"),
         # The idempotency key: a reminder of one kind, due on one day, goes to a person once.
         UniqueConstraint("round_id", "user_id", "kind", "due_on"),
     )
