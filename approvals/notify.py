@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
 from markupsafe import escape
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from approvals.models import KINDS, PendingEntry
 from core.users import FINANCE_ROLES, User
-from rounds.mail import MailError, MailSettings, Outbox, message
+from rounds.mail import MailError, MailSettings, Outbox, current_settings, message
 
 logger = logging.getLogger(__name__)
 
@@ -18,13 +17,9 @@ logger = logging.getLogger(__name__)
 _QUEUE = "approvals.mail"
 
 
-def _settings() -> MailSettings | None:
-    return MailSettings.from_config(current_app.config)
-
-
 def queue_waiting(session, entry: PendingEntry) -> None:
     """Tell every finance officer who may decide it (not its author; for an override, beheerders) that it waits."""
-    settings = _settings()
+    settings = current_settings()
     if settings is None:
         return
     roles = ("beheerder",) if entry.override_reason else FINANCE_ROLES
@@ -38,7 +33,7 @@ def queue_waiting(session, entry: PendingEntry) -> None:
 
 def queue_decided(session, entry: PendingEntry, decider) -> None:
     """Tell the person who entered it what was decided, and why when it was refused."""
-    settings = _settings()
+    settings = current_settings()
     author = session.get(User, entry.entered_by_id) if entry.entered_by_id else None
     if settings is None or author is None or not author.active:
         return

@@ -43,6 +43,13 @@ class MailSettings:
                    base_url=(config.get("BASE_URL") or "http://localhost:5000").rstrip("/"))
 
 
+def current_settings() -> MailSettings | None:
+    """This app's mail server (from its config), or None when mail is off."""
+    from flask import current_app
+
+    return MailSettings.from_config(current_app.config)
+
+
 def message(settings: MailSettings, to_name: str, to_address: str, subject: str, text: str, html: str) -> EmailMessage:
     """A plain-text message with an HTML alternative, addressed to one person only."""
     msg = EmailMessage()

@@ -21,6 +21,7 @@ from projects.models import RAG, Programme, Project, StatusUpdate
 from reports.services import create_snapshot
 from rounds import rules
 from rounds.mail import MailError, MailSettings, Outbox, message
+from rounds.mail import current_settings as mail_settings  # noqa: F401 - the pages and the CLI ask here
 from rounds.models import MAIL_KINDS, ReportingRound, RoundMail, RoundProject
 
 logger = logging.getLogger(__name__)
@@ -30,11 +31,6 @@ STALE_CLAIM = timedelta(minutes=30)
 #: The fields of the round's audit entries.
 _AUDITED = ("title", "peildatum", "opened_on", "deadline", "kamerstuk", "remind_days_before",
             "remind_days_after", "state", "snapshot_id")
-
-
-def mail_settings() -> MailSettings | None:
-    """The mail server of this app, or None when mail is off (no MAIL_SERVER)."""
-    return MailSettings.from_config(current_app.config)
 
 
 # --- Opening, changing, closing --------------------------------------------------------------------
