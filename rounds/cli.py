@@ -15,7 +15,7 @@ from core.errors import DomainError
 from core.users import by_email
 from projects.models import RAG
 from projects.services import get_programme
-from rounds import rules, services
+from rounds import reminders, rules, services
 from rounds.models import MAIL_KINDS, MAIL_STATES
 
 round_cli = AppGroup("round", help="Rapportagerondes: updates vragen, voortgang volgen, de stand vastleggen.")
@@ -61,7 +61,7 @@ def _send(round_id: int | None) -> bool:
     if settings is None:
         click.echo("E-mail staat uit (MAIL_SERVER is niet ingesteld): er is niets verstuurd.", err=True)
         return True
-    done = services.send_due(db.session, settings, round_id=round_id)
+    done = reminders.send_due(db.session, settings, round_id=round_id)
     for mail in done.sent:
         click.echo(f"Verzonden: {MAIL_KINDS[mail.kind].lower()} aan {mail.user.email} ({mail.projects}).", err=True)
     for mail in done.failed:
@@ -115,7 +115,7 @@ def round_remind(round_id, email):
     """Herinner één projectleider nu (hoogstens één keer per dag)."""
     rnd = _round(round_id)
     user = _domain(lambda: by_email(db.session, email))
-    mail = _domain(lambda: services.remind_now(db.session, services.mail_settings(), CLI_ACTOR, rnd, user.id))
+    mail = _domain(lambda: reminders.remind_now(db.session, services.mail_settings(), CLI_ACTOR, rnd, user.id))
     if mail.state != "verzonden":
         raise click.ClickException(f"Versturen mislukt, wordt opnieuw geprobeerd: {mail.last_error}")
     click.echo(f"Herinnering verzonden aan {user.email} ({mail.projects}).")

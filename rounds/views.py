@@ -16,7 +16,7 @@ from core.users import FINANCE_ROLES
 from core.web import current_programme
 from projects.models import RAG
 from reports.services import diff_snapshots
-from rounds import rules, services
+from rounds import reminders, rules, services
 from rounds.forms import CloseRoundForm, EditRoundForm, OpenRoundForm, RemindForm
 from rounds.models import MAIL_KINDS, MAIL_STATES, ReportingRound
 
@@ -77,7 +77,7 @@ def _send_and_tell(rnd: ReportingRound) -> None:
         flash(_("E-mail staat uit: de projectleiders krijgen geen uitnodiging. Laat ze zelf weten dat er een "
                 "ronde loopt."), "info")
         return
-    done = services.send_due(db.session, settings, round_id=rnd.id)
+    done = reminders.send_due(db.session, settings, round_id=rnd.id)
     if done.sent:
         flash(ngettext("%(num)d uitnodiging verstuurd.", "%(num)d uitnodigingen verstuurd.", len(done.sent)),
               "success")
@@ -129,7 +129,7 @@ def remind(round_id: int):
     if not form.validate_on_submit() or not str(form.user_id.data).isdigit():
         abort(400)
     try:
-        mail = services.remind_now(db.session, services.mail_settings(), current_user, rnd, int(form.user_id.data))
+        mail = reminders.remind_now(db.session, services.mail_settings(), current_user, rnd, int(form.user_id.data))
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")

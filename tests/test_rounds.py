@@ -17,7 +17,7 @@ from budget.services import closed_through
 from core.db import db
 from projects import services as portfolio
 from reports.models import ReportSnapshot
-from rounds import rules, services
+from rounds import reminders, rules, services
 from rounds.models import ReportingRound, RoundMail
 from tests.factories import TEST_ACTOR, make_programme, make_project, make_user
 from tests.server import AUDIT_KEY, SECRET
@@ -110,8 +110,8 @@ def test_a_whole_round_mails_each_person_only_their_own_projects_once(app, sessi
 
     # Anna updates A1; three days before the deadline she is reminded of A2 only, Bram of B1.
     _update(session, anna, p["A1"])
-    services.send_due(session, services.mail_settings(), today=DEADLINE - timedelta(days=3))
-    services.send_due(session, services.mail_settings(), today=DEADLINE - timedelta(days=3))
+    reminders.send_due(session, services.mail_settings(), today=DEADLINE - timedelta(days=3))
+    reminders.send_due(session, services.mail_settings(), today=DEADLINE - timedelta(days=3))
     reminder = smtp.to("anna@jenv.example")[1]
     assert smtp.subject(reminder).startswith("Herinnering: statusupdate voor Voortgang voorjaar")
     assert "A2" in smtp.text(reminder) and "A1" not in smtp.text(reminder)
@@ -119,8 +119,8 @@ def test_a_whole_round_mails_each_person_only_their_own_projects_once(app, sessi
 
     # Bram updates; on the deadline only Anna is mailed, and after it again only Anna.
     _update(session, bram, p["B1"])
-    services.send_due(session, services.mail_settings(), today=DEADLINE)
-    services.send_due(session, services.mail_settings(), today=DEADLINE + timedelta(days=3))
+    reminders.send_due(session, services.mail_settings(), today=DEADLINE)
+    reminders.send_due(session, services.mail_settings(), today=DEADLINE + timedelta(days=3))
     assert [smtp.subject(m).split(":")[0] for m in smtp.to("anna@jenv.example")] == [
         "Statusupdate gevraagd voor Voortgang voorjaar", "Herinnering", "Vandaag is de deadline",
         f"De deadline van {DEADLINE:%-d-%-m-%Y} is verstreken"]
@@ -147,7 +147,7 @@ def test_a_whole_round_mails_each_person_only_their_own_projects_once(app, sessi
     assert (snap.title, snap.kamerstuk, snap.peildatum) == ("Voortgang voorjaar", "Kamerstuk 28638, nr. 300", TODAY)
     assert rnd.state == "gesloten" and closed_through(session, world["prog"].id) == TODAY
     # A closed round sends nothing more.
-    services.send_due(session, services.mail_settings(), today=DEADLINE + timedelta(days=30))
+    reminders.send_due(session, services.mail_settings(), today=DEADLINE + timedelta(days=30))
     assert len(smtp.messages) == 6
     # Every mail: one recipient, and only that person's own projects in it (text and HTML part).
     own = {"anna@jenv.example": {"A1", "A2"}, "bram@jenv.example": {"B1"}}
@@ -192,14 +192,14 @@ def test_a_mail_another_run_is_sending_is_left_alone_until_its_claim_is_stale(ap
     session.add(RoundMail(round_id=rnd.id, user_id=world["anna"].id, kind="uitnodiging", due_on=TODAY,
                           state="bezig", attempts=1, projects="A1, A2"))
     session.commit()
-    services.send_due(session, services.mail_settings())
+    reminders.send_due(session, services.mail_settings())
     assert [rcpts for rcpts, _ in smtp.messages] == [["bram@jenv.example"]]
     # That run died half an hour ago without a word: this run takes the mail over and sends it.
     session.execute(update(RoundMail).values(claimed_at=datetime.now(UTC) - timedelta(minutes=31))
                     .where(RoundMail.user_id == world["anna"].id))
     session.commit()
-    services.send_due(session, services.mail_settings())
-    services.send_due(session, services.mail_settings())
+    reminders.send_due(session, services.mail_settings())
+    reminders.send_due(session, services.mail_settings())
     assert sorted(rcpts[0] for rcpts, _ in smtp.messages) == ["anna@jenv.example", "bram@jenv.example"]
 
 
