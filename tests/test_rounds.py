@@ -163,7 +163,7 @@ def test_a_whole_round_mails_each_person_only_their_own_projects_once(app, sessi
 def test_a_mail_server_that_is_down_then_up_gets_each_reminder_exactly_once(app, session, runner, world, caplog):
     server = MailServer()  # not started: the port refuses connections
     app.config.update(server.config())
-    with caplog.at_level(logging.WARNING, logger="rounds.services"):
+    with caplog.at_level(logging.WARNING, logger="rounds.reminders"):
         round_id = _open(runner)
         failed = runner.invoke(args=["reminders", "send"])
     assert failed.exit_code == 1 and "wordt opnieuw geprobeerd" in failed.output
