@@ -30,6 +30,7 @@ KINDS = {
     "kasschuif_update": "Wijziging van een kasschuif",
     "staffing": "Reservering ambtelijke ondersteuning",
     "payment": "Betaling",
+    "settlement": "Vaststelling van een verplichting",
     "import": "Import",
 }
 

@@ -31,6 +31,11 @@ def _adjustment(session, actor, p: dict, entry):
     return budget.adjust_commitment(session, actor, commitment, **p)
 
 
+def _settlement(session, actor, p: dict, entry):
+    commitment = _get(session, Commitment, p.pop("commitment_id"), "De verplichting")
+    return budget.settle_commitment(session, actor, commitment, **p)
+
+
 def _mutation(session, actor, p: dict, entry):
     programme = _get(session, Programme, p.pop("programme_id"), "Het programma")
     return budget.add_mutation(session, actor, programme, **p)
@@ -94,4 +99,5 @@ KINDS = {
     "kasschuif_update": _kasschuif_update,
     "staffing": _staffing,
     "payment": _payment,
+    "settlement": _settlement,
 }

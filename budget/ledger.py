@@ -58,6 +58,8 @@ class YearFigures:
     staffing: Decimal = ZERO
     committed_projects: Decimal = ZERO
     paid: Decimal = ZERO
+    #: Vrijval: what vaststellingen took off this year's commitments (already out of committed_projects).
+    released: Decimal = ZERO
 
     @property
     def funding(self) -> Decimal:
@@ -257,6 +259,12 @@ def _figures_statement(years: str | None, payments: bool = True):
         .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id)
         .join(Project, project_of_commitment)
         .where(CommitmentAdjustment.date <= upto, in_years(CommitmentAdjustment.year)),
+        # The vrijval once more, on its own (a few rows: the settlement index finds them).
+        summed("vrijval", CommitmentAdjustment.year, -CommitmentAdjustment.amount)
+        .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id)
+        .join(Project, project_of_commitment)
+        .where(CommitmentAdjustment.settlement_id.is_not(None), CommitmentAdjustment.amount < 0,
+               CommitmentAdjustment.date <= upto, in_years(CommitmentAdjustment.year)),
         *([summed("betaald", _year_of(Payment.date), Payment.amount)
            .join(Commitment, Payment.commitment_id == Commitment.id)
            .join(Project, project_of_commitment)
@@ -277,6 +285,7 @@ _FIELD = {
     "ambtelijk": "staffing",
     "verplicht": "committed_projects",
     "betaald": "paid",
+    "vrijval": "released",
 }
 
 

@@ -240,6 +240,7 @@ class Commitment(Base):
     adjustments: Mapped[list[CommitmentAdjustment]] = relationship(
         back_populates="commitment", order_by="CommitmentAdjustment.id")
     payments: Mapped[list[Payment]] = relationship(back_populates="commitment", order_by="Payment.date")
+    settlement: Mapped[CommitmentSettlement | None] = relationship(back_populates="commitment")
 
 
 class CommitmentSchedule(Base):
@@ -281,9 +282,42 @@ class CommitmentAdjustment(Base):
     amount: Mapped[Decimal]
     reason: Mapped[str] = mapped_column(Text)
     reference: Mapped[str] = mapped_column(String(100), default="")
+    #: Set when the adjustment is part of a vaststelling: then a negative one is vrijval.
+    settlement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("commitment_settlement.id", ondelete="RESTRICT"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     commitment: Mapped[Commitment] = relationship(back_populates="adjustments")
+
+
+class CommitmentSettlement(Base):
+    """The vaststelling of a commitment (a subsidy): from `date` on its total is `amount`. Once, never edited.
+
+    The schedule change it causes is kept as its adjustments (CommitmentAdjustment.settlement_id),
+    so every figure counts it by its date like any other fact. `recovery` is the terugvordering:
+    what had been paid above `amount` on `date`; refunds close it.
+    """
+
+    __tablename__ = "commitment_settlement"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_nonneg"),
+        CheckConstraint("recovery >= 0", name="recovery_nonneg"),
+        CheckConstraint("length(trim(reference)) > 0", name="reference_not_empty"),
+        CheckConstraint("recovery = 0 OR recovery_due IS NOT NULL", name="recovery_dated"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitment.id", ondelete="RESTRICT"), unique=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    amount: Mapped[Decimal]
+    recovery: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    recovery_due: Mapped[dt.date | None] = mapped_column(Date)
+    #: The kenmerk of the vaststellingsbeschikking.
+    reference: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    commitment: Mapped[Commitment] = relationship(back_populates="settlement")
 
 
 PERIOD_ACTIONS = {"close": "Afgesloten", "reopen": "Heropend"}

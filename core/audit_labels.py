@@ -16,7 +16,7 @@ ENTITIES = {
     "StaffingCost": "Personeelskosten", "User": "Gebruiker", "Import": "Import",
     "PeriodClosure": "Boekperiode", "StatusUpdate": "Statusupdate", "ReportSnapshot": "Vastgelegde stand",
     "Audittrail": "Audittrail", "ReportingRound": "Rapportageronde",
-    "PendingEntry": "Boeking ter goedkeuring",
+    "PendingEntry": "Boeking ter goedkeuring", "CommitmentSettlement": "Vaststelling",
 }
 ACTIONS = {
     "create": "aangemaakt", "update": "gewijzigd", "delete": "verwijderd", "adjust": "bijgesteld",
@@ -24,6 +24,7 @@ ACTIONS = {
     "activate": "geactiveerd", "deactivate": "gedeactiveerd", "set_password": "wachtwoord ingesteld",
     "enable_2fa": "tweestapsverificatie aangezet", "seal": "verzegeld",
     "submit": "ter goedkeuring aangeboden", "approve": "goedgekeurd", "reject": "afgewezen",
+    "settle": "vastgesteld",
 }
 #: The form labels; a column without a label here is shown under a generic Dutch name, never its own.
 FIELDS = {
@@ -57,6 +58,9 @@ FIELDS = {
     "deltas": "Verandering vrije ruimte per jaar", "override_reason": "Reden doorbraak",
     "entered_label": "Ingevoerd door", "entered_at": "Ingevoerd op", "decided_at": "Besloten op",
     "decision_reason": "Reden besluit", "result": "Vastgelegd als", "override": "Doorbraak budgetstop",
+    "settlement": "Vaststelling", "vrijval": "Vrijval", "recovery": "Terugvordering",
+    "recovery_due": "Terugvordering uiterlijk", "note": "Toelichting", "settlement_date": "Datum vaststelling",
+    "settlement_months": "Maanden tot vaststelling",
 }
 #: Fields that refer to another object: shown as that object's name.
 REFERENCES = {"programme_id": "Programme", "organisation_id": "Organisation", "owner_id": "User",
@@ -65,17 +69,18 @@ REFERENCES = {"programme_id": "Programme", "organisation_id": "Organisation", "o
               "snapshot_id": "ReportSnapshot"}
 #: Bookkeeping a person does not read (ids, versions, hashes, the stored report data).
 HIDDEN = {"id", "version", "created_at", "kasschuif_group", "actor_id", "author_id", "created_by_id", "data",
-          "opened_by_id", "closed_by_id", "entered_by_id", "decided_by_id", "payload", "params",
+          "opened_by_id", "closed_by_id", "entered_by_id", "settlement_id", "decided_by_id", "payload", "params",
           "sha256", "kop_hash", "audit_head_id", "audit_head_hash", "at", *SECRET_FIELDS}
 #: Amounts, and per-year amounts ({"2027": "180000.00"}), shown in euros.
-AMOUNTS = {"amount", "total", "requested_amount", "delta", "amounts", "allocations", "schedule", "approval_threshold"}
+AMOUNTS = {"amount", "total", "recovery", "vrijval", "requested_amount", "delta", "amounts", "allocations", "schedule", "approval_threshold"}
 #: How a parent is found from a child, to name "Betaling X op verplichting Y (PROJECT)".
 PARENTS = {"Payment": ("commitment_id", "Commitment"), "Commitment": ("project_id", "Project"),
            "BudgetAllocation": ("source_id", "FundingSource"), "StaffingCost": ("reservation_id", "StaffingReservation"),
            "StaffingReservation": ("programme_id", "Programme"), "BudgetMutation": ("programme_id", "Programme"),
            "FundingSource": ("programme_id", "Programme"), "PeriodClosure": ("programme_id", "Programme"),
            "StatusUpdate": ("project_id", "Project"), "ReportSnapshot": ("programme_id", "Programme"),
-           "ReportingRound": ("programme_id", "Programme"), "PendingEntry": ("programme_id", "Programme")}
+           "ReportingRound": ("programme_id", "Programme"), "PendingEntry": ("programme_id", "Programme"),
+           "CommitmentSettlement": ("commitment_id", "Commitment")}
 
 
 #: (object type, field) -> {code: Dutch label}, registered by the models that own the codes (core does

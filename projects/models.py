@@ -127,6 +127,8 @@ class Programme(Base):
     approval_threshold: Mapped[Decimal] = mapped_column(default=Decimal("0.00"), server_default="0")
     #: Payments too (above the threshold); by default a payment follows its approved commitment.
     four_eyes_payments: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    #: A grant is "vast te stellen" this many months after its project's end date without a vaststelling.
+    settlement_months: Mapped[int] = mapped_column(default=6, server_default="6")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -20,6 +20,7 @@ from budget.models import (
     Payment,
 )
 from budget.services.periods import check_open
+from budget.services.settlements import settled_on
 from core import validate
 from core.audit import record, snapshot, with_override
 from core.errors import Collect, Conflict
@@ -74,6 +75,9 @@ def adjust_commitment(session, actor, commitment: Commitment, *, adjustment_date
     """Dated, reasoned changes to a commitment's years (e.g. a lower vaststelling); never an edit."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
+    settlement = settled_on(session, commitment.id)
+    # Settled is final: said alone, not beside what else the adjustment would get wrong.
+    rules.not_settled(settlement.date if settlement else None, commitment.reference, "bijstelling")
     c = Collect()
     adjustment_date = c(rules.adjustment_day, adjustment_date, commitment.signed_date, commitment.reference)
     reason = c(validate.text, reason, "een reden", "reason")
@@ -123,7 +127,13 @@ def add_payment(session, actor, commitment: Commitment, *, payment_date: date, a
     if reference:
         c(_free_payment_reference, session, reference)
     total, paid = commitment_totals(session, commitment.id)
-    if amount is not None:
+    settlement = settled_on(session, commitment.id)
+    allowed = True
+    if settlement is not None and amount is not None and payment_date is not None:
+        # A payment refused for the vaststelling is not also refused as an overpayment.
+        allowed = c(rules.pay_settled, settlement.date, settlement.amount, paid, amount, kind, payment_date,
+                    commitment.reference)
+    if amount is not None and allowed:
         # Without a date the overpayment still counts, in the year it would fall in today.
         c(rules.pay, rules.CommitmentState(total, paid, reference=commitment.reference), amount,
           payment_date or date.today())
@@ -156,6 +166,8 @@ def delete_commitment(session, actor, commitment: Commitment) -> None:
     payments = session.scalar(select(func.count(Payment.id)).where(Payment.commitment_id == commitment.id))
     adjustments = session.scalar(select(func.count(CommitmentAdjustment.id)).where(
         CommitmentAdjustment.commitment_id == commitment.id))
+    if settled_on(session, commitment.id) is not None:
+        raise Conflict(f"Verplichting {commitment.reference} is vastgesteld en blijft bewaard.")
     if payments or adjustments:
         parts = []
         if payments:
