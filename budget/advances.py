@@ -9,7 +9,12 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import Integer, and_, exists, func, select
 
 from budget.ledger import FAR_FUTURE, _year_of
-from budget.models import Commitment, CommitmentAdjustment, CommitmentSettlement, Payment
+from budget.models import (
+    Commitment,
+    CommitmentAdjustment,
+    CommitmentSettlement,
+    Payment,
+)
 from core.money import ZERO, Money
 from projects.models import Project
 

@@ -20,7 +20,6 @@ from sqlalchemy import (
 )
 
 from budget.ledger import FAR_FUTURE, PaidSums
-from budget.overruns import end_of
 from budget.models import (
     Commitment,
     CommitmentAdjustment,
@@ -29,6 +28,7 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
+from budget.overruns import end_of
 from core.money import ZERO, Money
 from projects.models import PIPELINE_STATUSES, Project, StatusUpdate
 

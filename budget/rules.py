@@ -8,7 +8,13 @@ from decimal import Decimal
 
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, PAYMENT_KINDS
 from core.dates import datum_lang
-from core.errors import BudgetStopError, Collect, Conflict, PermissionDenied, ValidationError
+from core.errors import (
+    BudgetStopError,
+    Collect,
+    Conflict,
+    PermissionDenied,
+    ValidationError,
+)
 from core.money import ZERO, format_eur
 from core.validate import amount, code, day, text, year
 

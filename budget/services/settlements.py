@@ -7,7 +7,12 @@ from sqlalchemy import select
 
 from approvals.services import gate
 from budget import rules
-from budget.ledger import commitment_totals, commitment_year_amounts, enforce_budget_stop, programme_years
+from budget.ledger import (
+    commitment_totals,
+    commitment_year_amounts,
+    enforce_budget_stop,
+    programme_years,
+)
 from budget.models import CommitmentAdjustment, CommitmentSettlement, Payment
 from budget.services.periods import check_open
 from core import validate
