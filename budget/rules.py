@@ -178,7 +178,7 @@ def settle(state: CommitmentState, payments: Iterable[tuple[date, str, Decimal]]
 
     The total becomes the settled amount. Each year before the settlement's year keeps as its
     schedule what was paid in it; the settlement's year gets the rest (settled minus paid before
-    it); later years nothing. Paid above the settled amount is the terugvordering.
+    it); later years nothing. Paid on the settlement's date above the settled amount is the terugvordering.
     """
     settled = amount(value, "amount")
     if settled > state.total:
@@ -187,9 +187,12 @@ def settle(state: CommitmentState, payments: Iterable[tuple[date, str, Decimal]]
                               "dan de verlening. Stel de verplichting eerst bij.", field="amount")
     paid_by_year: dict[int, Decimal] = {}
     later = ZERO
+    paid_then = ZERO
     for paid_day, kind, paid in payments:
         paid_by_year[paid_day.year] = paid_by_year.get(paid_day.year, ZERO) + paid
-        if paid_day > settle_day and kind != "terugbetaling":
+        if paid_day <= settle_day:
+            paid_then += paid
+        elif kind != "terugbetaling":
             later += paid
     if later:
         raise ValidationError(f"Na {_dmy(settle_day)} is er nog {format_eur(later)} betaald op verplichting "
@@ -206,7 +209,8 @@ def settle(state: CommitmentState, payments: Iterable[tuple[date, str, Decimal]]
         years[d_year] = rest
     deltas = {y: years.get(y, ZERO) - state.years.get(y, ZERO) for y in set(years) | set(state.years)}
     return Settled(amount=settled, years=years, deltas={y: d for y, d in sorted(deltas.items()) if d != 0},
-                   recovery=max(state.paid - settled, ZERO))
+                   # What was paid on its date: a refund booked already, dated after it, pays the claim off.
+                   recovery=max(paid_then - settled, ZERO))
 
 
 def recovery_due(value, settle_day: date, recovery: Decimal) -> date | None:
