@@ -253,7 +253,9 @@ class MoneySteps:
         kinds = Counter(kind for kind, _ in staged)
         commitment_ids = iter(bulk.reserve_ids(self.session, Commitment.__table__, kinds["commitment"]))
         payment_ids = iter(bulk.reserve_ids(self.session, Payment.__table__, kinds["payment"]))
-        adjustment_ids = iter(bulk.reserve_ids(self.session, CommitmentAdjustment.__table__, kinds["adjustment"]))
+        # One row per year an adjustment changes, not one per adjustment.
+        adjustment_ids = iter(bulk.reserve_ids(self.session, CommitmentAdjustment.__table__,
+                                               sum(len(item[4]) for kind, item in staged if kind == "adjustment")))
         commitments, schedules, adjustments, payments, audit = [], [], [], [], []
         now = self.now
         for kind, item in staged:

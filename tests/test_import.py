@@ -492,3 +492,16 @@ def test_new_rows_on_an_existing_commitment_meet_its_current_totals(session):
         ["BS-1", "01-02-2026", 2026, -300_000, "Niet uitgevoerd", "V-2"]])
     [error] = run_import(session, ACTOR, xlsx(lower)).errors
     assert (error.sheet, error.column) == ("Bijstellingen", "Bedrag") and "betaald" in error.message
+
+
+def test_an_adjustment_of_two_years_on_an_existing_commitment_is_written_row_by_row(session):
+    run_import(session, ACTOR, xlsx(small_programme()))
+    session.commit()
+    rows = [["BS-1", "01-02-2026", 2025, -10_000, "Minder nodig", "V-2"],
+            ["BS-1", "01-02-2026", 2026, -20_000, "Minder nodig", "V-2"]]
+    result = run_import(session, ACTOR, xlsx({"Bijstellingen": rows}))
+    assert result.errors == [] and result.counts["Bijstellingen"][NEW] == 2
+    session.commit()
+    assert sorted(session.scalars(select(CommitmentAdjustment.amount)
+                                  .where(CommitmentAdjustment.reference == "V-2"))) == [D("-20000"), D("-10000")]
+
