@@ -300,6 +300,8 @@ class MoneySteps:
         codes = set(self.file_programmes) | {r["programme"] for s in ("Budget", "Mutaties", "Ambtelijke ondersteuning",
                                                                       "Projecten") for r in self.rows[s]}
         codes |= {r["programme"] for r in self.rows["Verplichtingen"] if r.get("programme")}
+        # An adjustment on a commitment already in the database names no programme on its sheet.
+        codes |= {booked.programme.code for booked in self.booked.values()}
         codes = sorted(c for c in codes if c in self.db_programmes)
         for code in codes:
             # What entries awaiting approval hold is not free (approvals): both sides are judged without it.

@@ -505,3 +505,14 @@ def test_an_adjustment_of_two_years_on_an_existing_commitment_is_written_row_by_
     assert sorted(session.scalars(select(CommitmentAdjustment.amount)
                                   .where(CommitmentAdjustment.reference == "V-2"))) == [D("-20000"), D("-10000")]
 
+
+def test_an_adjustment_alone_on_an_existing_commitment_meets_the_budget_stop(session):
+    # 2026: 1.100.000 available, 300.000 committed: an adjustment of + 800.000,01 leaves it short.
+    run_import(session, ACTOR, xlsx(small_programme()))
+    session.commit()
+    before = counts(session)
+    [error] = run_import(session, ACTOR, xlsx({"Bijstellingen": [
+        ["BS-1", "01-02-2026", 2026, "800.000,01", "Meer nodig", "V-2"]]})).errors
+    assert error.message.startswith("Budgetstop: onvoldoende vrije ruimte in 2026")
+    session.rollback()
+    assert counts(session) == before
