@@ -5,14 +5,15 @@ programme `Code`; organisation `Naam` (any case); funding source `Programma`+`Br
 allocation + `Jaar` (+ `Datum`: one row per day its amount changed); staffing `Programma`+`Jaar`
 (+ `Datum`); project `Programma`+`Projectcode`;
 commitment `Kenmerk`; payment `Kenmerk` (without one: commitment, date, amount, kind);
-staffing cost `Programma`+`Kenmerk` (without one: date, amount, description); a mutation
-and a commitment adjustment are entries, not editable records: their key is the whole row;
-a kasschuif is keyed by its date, moment, reference and amount and reason per year (each row
-may carry its own Toelichting).
+staffing cost `Programma`+`Kenmerk` (without one: date, amount, description); settlement
+(vaststelling) `Kenmerk verplichting`, one per commitment; a mutation and a commitment
+adjustment are entries, not editable records: their key is the whole row; a kasschuif is
+keyed by its date, moment, reference and amount and reason per year (each row may carry its
+own Toelichting).
 
 The import never deletes. Entries the domain keeps immutable (commitments, payments,
-staffing costs) are refused when a row with the same key differs: a changed commitment
-is booked as a row on the sheet Bijstellingen instead.
+staffing costs, settlements) are refused when a row with the same key differs: a changed
+commitment is booked as a row on the sheet Bijstellingen instead; a settled commitment is final.
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ SHEETS: dict[str, list[str]] = {
     "Verplichtingen": ["Projectcode", "Kenmerk", "Datum", "Jaar", "Bedrag"],
     "Betalingen": ["Kenmerk", "Projectcode", "Kenmerk verplichting", "Datum", "Bedrag", "Soort"],
     "Bijstellingen": ["Kenmerk verplichting", "Datum", "Jaar", "Bedrag", "Reden", "Kenmerk"],
+    "Vaststellingen": ["Kenmerk verplichting", "Datum", "Vastgesteld bedrag", "Kenmerk", "Toelichting"],
 }
 #: Columns a sheet may lack (their cells are optional); every other header must be there.
 OPTIONAL_COLUMNS = {
@@ -59,6 +61,7 @@ OPTIONAL_COLUMNS = {
     ("Projecten", "Startdatum"), ("Projecten", "Einddatum"), ("Projecten", "Gevraagd bedrag"),
     ("Projecten", "Vervolg op"), ("Projecten", "Projectleider"), ("Projecten", "Contactpersoon"),
     ("Projecten", "Interne notitie"), ("Betalingen", "Kenmerk"), ("Bijstellingen", "Kenmerk"),
+    ("Vaststellingen", "Toelichting"),
 }
 #: Coded columns and the label dictionaries they take (for the Toelichting and the drop-downs).
 CODED_COLUMNS = {

@@ -1,9 +1,9 @@
-"""Import step 4: commitments, adjustments and payments replayed through budget.rules in memory, written in bulk."""
+"""Import step 4: commitments, adjustments, payments and settlements replayed through budget.rules, written in bulk."""
 from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -16,6 +16,7 @@ from budget.models import (
     Commitment,
     CommitmentAdjustment,
     CommitmentSchedule,
+    CommitmentSettlement,
     Payment,
 )
 from budget.rules import CommitmentState
@@ -42,6 +43,14 @@ class Booked:
     signed: Decimal = Decimal("0.00")
     #: The day it was signed: no payment on it is dated earlier.
     signed_day: date | None = None
+    #: Its vaststelling's date and amount once settled (rules.not_settled, rules.pay_settled).
+    settled_on: date | None = None
+    settled_amount: Decimal | None = None
+    #: (date, kind, signed amount) of every payment, as rules.settle reads them; kept only for a commitment the
+    #: file settles (None otherwise).
+    payments: list[tuple] | None = field(default=None, repr=False)
+    #: How many of the file's rows on it are staged (a settlement of the file waits for those before it).
+    staged: int = 0
 
     @property
     def reference(self) -> str:
@@ -52,16 +61,18 @@ class MoneySteps:
     """The money part of the apply step (imports.services._Import)."""
 
     def _book_money(self) -> None:
-        """Commitments, adjustments and payments replayed by date, so each step met its rules then too.
+        """Commitments, adjustments, payments and settlements replayed by date, so each step met its rules then too.
 
-        The rules are budget.rules' (new_commitment, adjust, pay), the same the services call,
+        The rules are budget.rules' (new_commitment, adjust, pay, settle and what a settlement
+        closes: not_settled, pay_settled), the same the services call,
         here on each commitment's running CommitmentState instead of a query per row; the budget
         stop is checked once on the whole file's state (_final_budget_check). What passes is
         written in bulk, each object with the audit entry the service would have written.
         """
-        # staged_money: ("commitment"|"adjustment"|"payment", staged), in order
+        # staged_money: ("commitment"|"adjustment"|"payment"|"settlement", staged), in order
         self.booked, self.staged_money = {}, []
         events = self._money_events()
+        self.settling = {op.ref for op in events if op.sheet == "Vaststellingen"}
         self._load_booked({op.ref for op in events if op.ref in self.db_commitments})
         self._run(events, report=False)
         self._write_money()
@@ -86,15 +97,17 @@ class MoneySteps:
                 continue
             events.append((first["date"], 0, first["row"], Op("Verplichtingen", first["row"],
                                                                 functools.partial(self._stage_commitment, ref, rows),
-                                                                columns, rows=len(rows))))
+                                                                columns, rows=len(rows), ref=ref)))
             self.count("Verplichtingen", NEW, len(rows))
 
-        adj_columns = {"adjustment_date": "Datum", "changes": "Bedrag", "reason": "Reden", "reference": "Kenmerk"}
+        adj_columns = {"adjustment_date": "Datum", "changes": "Bedrag", "reason": "Reden", "reference": "Kenmerk",
+                       None: "Kenmerk verplichting"}
         known_adj: dict[str, Counter] = defaultdict(Counter)
         for ref in {r["commitment"] for r in self.rows["Bijstellingen"]}:
             if ref in self.db_commitments:
                 for a in self.db_commitments[ref].adjustments:
-                    known_adj[ref][(a.date, a.year, a.amount, a.reason, a.reference)] += 1
+                    if a.settlement_id is None:  # a settlement's own are on the sheet Vaststellingen
+                        known_adj[ref][(a.date, a.year, a.amount, a.reason, a.reference)] += 1
         groups: dict[tuple, list[dict]] = defaultdict(list)
         for r in self.rows["Bijstellingen"]:
             key = (r["date"], r["year"], r["amount"], r["reason"], r["reference"])
@@ -142,11 +155,11 @@ class MoneySteps:
                     self.count("Betalingen", UNCHANGED)
                     continue
             op = Op("Betalingen", r["row"], functools.partial(self._stage_payment, r), pay_columns,
-                     ref=r["commitment"])
+                     ref=r["commitment"], after_settlement=r["kind"] in rules.AFTER_SETTLEMENT)
             events.append((r["date"], 2 if r["amount"] > 0 else 3, r["row"], op))
             self.count("Betalingen", NEW)
-        events.sort(key=lambda e: e[:3])
-        return [e[3] for e in events]
+        events.extend(self._settlement_events())
+        return [e[3] for e in self._settlement_order(events)]
 
     def _loose_payments(self, refs: set[str]) -> dict[str, Counter]:
         """Payments without a kenmerk on existing commitments, by (date, amount, kind): in one query per 500."""
@@ -161,8 +174,12 @@ class MoneySteps:
         return loose
 
     def _load_booked(self, refs: set[str]) -> None:
-        """Current totals of the existing commitments that new rows touch, in a few grouped queries."""
+        """Current totals of the existing commitments that new rows touch, in a few grouped queries.
+
+        Of those the file settles every payment too: rules.settle reads them one by one.
+        """
         by_id = {self.db_commitments[ref].id: self.db_commitments[ref] for ref in refs}
+        payments: dict[int, list[tuple]] = {c.id: [] for c in by_id.values() if c.reference in self.settling}
         id_list = sorted(by_id)
         extra: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
         paid: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
@@ -178,13 +195,22 @@ class MoneySteps:
                     .where(CommitmentAdjustment.commitment_id.in_(chunk))):
                 extra[cid] += amount
                 years[cid][year] = years[cid].get(year, Decimal("0.00")) + amount
+        settle_ids = sorted(payments)
+        for i in range(0, len(settle_ids), 500):
+            for cid, day, kind, amount in self.session.execute(
+                    select(Payment.commitment_id, Payment.date, Payment.kind, Payment.amount)
+                    .where(Payment.commitment_id.in_(settle_ids[i:i + 500])).order_by(Payment.date, Payment.id)):
+                payments[cid].append((day, kind, amount))
         for cid, c in by_id.items():
             current = {s.year: s.amount for s in c.schedule}
             for year, amount in years[cid].items():
                 current[year] = current.get(year, Decimal("0.00")) + amount
             state = rules.CommitmentState(c.total + extra[cid], paid[cid], current, c.reference)
+            settled = c.settlement
             self.booked[c.reference] = Booked(c.id, self._programme(c.project.programme.code), state,
-                                              signed_day=c.signed_date)
+                                              signed_day=c.signed_date, payments=payments.get(cid),
+                                              settled_on=settled.date if settled else None,
+                                              settled_amount=settled.amount if settled else None)
 
     def _booked_state(self, reference: str) -> Booked:
         state = self.booked.get(reference)
@@ -220,30 +246,40 @@ class MoneySteps:
         signed_day = rules.check_open(self._closed(programme), validate.day(f["date"], "signed_date"), "signed_date")
         # The sheet has no total column: the cash schedule is the total.
         state = rules.new_commitment(None, ((r["year"], r["amount"]) for r in rows), self._years(programme), ref)
-        booked = Booked(None, programme, state, signed=state.total, signed_day=signed_day)
+        booked = Booked(None, programme, state, signed=state.total, signed_day=signed_day,
+                        payments=[] if ref in self.settling else None)
         self.booked[ref] = booked
+        booked.staged += 1
         self.staged_money.append(("commitment", (booked, project.id, f["date"], dict(state.years))))
 
     def _stage_adjustment(self, ref: str, day: date, reason: str, reference: str, rows: list[dict]) -> None:
         """The adjustment rule on the commitment's running state."""
         booked = self._booked_state(ref)
         require_role(self.actor, *FINANCE_ROLES)
+        # As the service: a settled commitment is final, said alone.
+        rules.not_settled(booked.settled_on, booked.reference, "bijstelling")
         day = rules.adjustment_day(day, booked.signed_day, booked.reference)
         rules.check_open(self._closed(booked.programme), day, "adjustment_date")
         deltas = self._schedule(booked.programme, rows, allow_negative=True)
         before = booked.state.total
         booked.state = rules.adjust(booked.state, deltas)
+        booked.staged += 1
         self.staged_money.append(("adjustment", (booked, day, reason, reference, deltas, before, booked.state.total)))
 
     def _stage_payment(self, r: dict) -> None:
         """The payment rules on the commitment's running state: dated from its signing to today, outside a
-        closed period, within the commitment, a refund never below zero."""
+        closed period, after a vaststelling only what it leaves, within the commitment, a refund never below zero."""
         booked = self._booked_state(r["commitment"])
         require_role(self.actor, *FINANCE_ROLES)
         day = rules.payment_day(r["date"], booked.signed_day, date.today(), booked.reference)
         rules.check_open(self._closed(booked.programme), day, "payment_date")
         # The row's amount was signed by rules.payment_amount when it was read (imports.parse).
+        rules.pay_settled(booked.settled_on, booked.settled_amount, booked.state.paid, r["amount"], r["kind"], day,
+                          booked.reference)
         booked.state = rules.pay(booked.state, r["amount"], r["date"])
+        if booked.payments is not None:
+            booked.payments.append((day, r["kind"], r["amount"]))
+        booked.staged += 1
         self.staged_money.append(("payment", (booked, r)))
 
     def _write_money(self) -> None:
@@ -253,10 +289,13 @@ class MoneySteps:
         kinds = Counter(kind for kind, _ in staged)
         commitment_ids = iter(bulk.reserve_ids(self.session, Commitment.__table__, kinds["commitment"]))
         payment_ids = iter(bulk.reserve_ids(self.session, Payment.__table__, kinds["payment"]))
-        # One row per year an adjustment changes, not one per adjustment.
-        adjustment_ids = iter(bulk.reserve_ids(self.session, CommitmentAdjustment.__table__,
-                                               sum(len(item[4]) for kind, item in staged if kind == "adjustment")))
+        settlement_ids = iter(bulk.reserve_ids(self.session, CommitmentSettlement.__table__, kinds["settlement"]))
+        # One row per year an adjustment (or a settlement) changes, not one per adjustment.
+        adjustment_ids = iter(bulk.reserve_ids(self.session, CommitmentAdjustment.__table__, sum(
+            len(item[4]) if kind == "adjustment" else len(item[3].deltas) if kind == "settlement" else 0
+            for kind, item in staged)))
         commitments, schedules, adjustments, payments, audit = [], [], [], [], []
+        settlements, settled_years = [], []
         now = self.now
         for kind, item in staged:
             if kind == "commitment":
@@ -272,11 +311,16 @@ class MoneySteps:
             elif kind == "adjustment":
                 state, day, reason, reference, deltas, before_total, new_total = item
                 rows = [{"id": next(adjustment_ids), "commitment_id": state.id, "date": day, "year": y,
-                         "amount": d, "reason": reason, "reference": reference, "created_at": now}
-                        for y, d in sorted(deltas.items())]
+                         "amount": d, "reason": reason, "reference": reference, "settlement_id": None,
+                         "created_at": now} for y, d in sorted(deltas.items())]
                 adjustments.extend(rows)
                 audit.append(("adjust", "Commitment", state.id, {"before": {"total": before_total},
                                                                  "after": {"total": new_total}, "adjustments": rows}))
+            elif kind == "settlement":
+                row, rows, entry = self._settlement_rows(item, next(settlement_ids), adjustment_ids)
+                settlements.append(row)
+                settled_years.extend(rows)
+                audit.append(entry)
             else:
                 state, r = item
                 row = {"id": next(payment_ids), "commitment_id": state.id, "reference": r["reference"] or None,
@@ -287,6 +331,9 @@ class MoneySteps:
         bulk.insert_rows(self.session, Commitment.__table__, commitments)
         bulk.insert_rows(self.session, CommitmentSchedule.__table__, schedules, self._written)
         bulk.insert_rows(self.session, CommitmentAdjustment.__table__, adjustments, self._written)
+        bulk.insert_rows(self.session, CommitmentSettlement.__table__, settlements, self._written)
+        # A settlement's adjustments are no rows of the file: not counted as progress.
+        bulk.insert_rows(self.session, CommitmentAdjustment.__table__, settled_years)
         bulk.insert_rows(self.session, Payment.__table__, payments, self._written)
         record_many(self.session, self.actor, audit)
 

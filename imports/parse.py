@@ -191,3 +191,14 @@ class ParseSteps:
         return {"commitment": c("Kenmerk verplichting", cells.text, required=True, max_len=100),
                 "date": c("Datum", cells.day), "year": c("Jaar", cells.year), "amount": amount,
                 "reason": c("Reden", cells.text, required=True), "reference": c("Kenmerk", cells.text, max_len=100)}
+
+    def _parse_vaststellingen(self, c) -> dict:
+        # The kenmerk of the decision is required in the service's own words (its validate.text); the amount's
+        # rules (not negative, not above the commitment) are budget.rules.settle's, applied when it is booked.
+        reference = c("Kenmerk", cells.text)
+        if reference is not None:
+            reference = c.rule("Kenmerk", validate.text, reference, "het kenmerk van de vaststellingsbeschikking",
+                               "reference", True, 100)
+        return {"commitment": c("Kenmerk verplichting", cells.text, required=True, max_len=100),
+                "date": c("Datum", cells.day), "amount": c("Vastgesteld bedrag", cells.amount),
+                "reference": reference, "note": c("Toelichting", cells.text, max_len=2000)}

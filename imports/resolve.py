@@ -199,14 +199,15 @@ class ResolveSteps:
                     self._dup("Verplichtingen", r, "Jaar", other)
                     break
             group.append(r)
-        refs = {r["commitment"] for r in self.rows["Betalingen"] + self.rows["Bijstellingen"]} | set(self.commitment_rows)
+        on_commitments = ("Betalingen", "Bijstellingen", "Vaststellingen")
+        refs = {r["commitment"] for sheet in on_commitments for r in self.rows[sheet]} | set(self.commitment_rows)
         self.db_commitments = {}
         refs_list = sorted(refs)
         for i in range(0, len(refs_list), 500):
             for c in s.scalars(select(Commitment).where(Commitment.reference.in_(refs_list[i:i + 500]))
-                               .options(selectinload(Commitment.schedule))):
+                               .options(selectinload(Commitment.schedule), selectinload(Commitment.settlement))):
                 self.db_commitments[c.reference] = c
-        for sheet in ("Betalingen", "Bijstellingen"):
+        for sheet in on_commitments:
             for r in self.rows[sheet]:
                 ref = r["commitment"]
                 if ref not in self.commitment_rows and ref not in self.db_commitments:
@@ -224,6 +225,12 @@ class ResolveSteps:
                 if r["reference"] in seen:
                     self._dup("Betalingen", r, "Kenmerk", seen[r["reference"]])
                 seen.setdefault(r["reference"], r)
+        seen = {}
+        for r in self.rows["Vaststellingen"]:
+            # A commitment is settled once: its kenmerk is the row's key.
+            if r["commitment"] in seen:
+                self._dup("Vaststellingen", r, "Kenmerk verplichting", seen[r["commitment"]])
+            seen.setdefault(r["commitment"], r)
         for r in self.rows["Personeelskosten"]:
             if r["date"] and (r["programme"], r["date"].year) not in self.staffing_keys:
                 programme = self.db_programmes.get(r["programme"])

@@ -25,6 +25,7 @@ from imports.money import Booked, MoneySteps
 from imports.parse import ParseSteps
 from imports.reader import Sheet
 from imports.resolve import ResolveSteps
+from imports.settlements import SettleSteps
 from projects.models import Programme
 
 
@@ -111,7 +112,7 @@ def _submit_batch(session, actor, job, data: bytes, filename: str, programme: Pr
     job.result.pending_id = entry.id
 
 
-class _Import(ParseSteps, ResolveSteps, ApplySteps, BudgetSteps, MoneySteps):
+class _Import(ParseSteps, ResolveSteps, ApplySteps, BudgetSteps, MoneySteps, SettleSteps):
     """One import run: parsed rows, what they refer to, and the operations that apply them."""
 
     def __init__(self, session, actor, sheets: dict[str, Sheet], progress):
@@ -142,6 +143,8 @@ class _Import(ParseSteps, ResolveSteps, ApplySteps, BudgetSteps, MoneySteps):
         # money: each commitment's running state, and what is staged for the bulk write
         self.booked: dict[str, Booked] = {}
         self.staged_money: list[tuple[str, object]] = []
+        self.settling: set[str] = set()  # kenmerken of the commitments the file settles
+        self.settle_after: dict[str, int] = {}  # kenmerk -> the file's rows on it booked before its settlement
 
     def error(self, sheet: str, row: int, column: str, message: str) -> None:
         self.result.errors.append(RowError(sheet, row, column, message))

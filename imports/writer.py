@@ -22,12 +22,14 @@ from budget.models import (
     Commitment,
     CommitmentAdjustment,
     CommitmentSchedule,
+    CommitmentSettlement,
     FundingSource,
     Payment,
     StaffingChange,
     StaffingCost,
     StaffingReservation,
 )
+from budget.rules import RECOVERY_TERM_DAYS
 from core.users import User
 from imports.cells import BEFORE_DATING
 from imports.contract import CODED_COLUMNS, OPTIONAL_COLUMNS, SHEETS
@@ -73,6 +75,13 @@ _NOTES = [
     "Betalingen: een Terugbetaling mag positief of negatief staan; hij verlaagt altijd het betaalde bedrag. "
     "Een betaling ligt niet vóór de ondertekening van haar verplichting en niet na vandaag.",
     "Een bijstelling ligt niet vóór de ondertekening van haar verplichting.",
+    "Vaststellingen: één regel per verplichting, met de datum, het vastgestelde bedrag en het kenmerk van de "
+    "vaststellingsbeschikking. Het kasritme wordt: elk jaar vóór het jaar van de vaststelling wat er in dat jaar is "
+    "betaald, het jaar van de vaststelling de rest; wat vrijvalt, komt terug in de vrije ruimte. Wat er meer is "
+    f"betaald dan het vastgestelde bedrag, wordt teruggevorderd (uiterlijk {RECOVERY_TERM_DAYS} dagen na de "
+    "vaststelling). Een vaststelling volgt op de verplichting, bijstellingen en betalingen die de werkmap op "
+    "dezelfde verplichting boekt; daarna kan er alleen nog een terugbetaling of de eindbetaling bij, gedateerd na "
+    "de vaststelling. Een vastgestelde verplichting krijgt geen bijstelling of tweede vaststelling meer.",
     "Datums liggen tussen 01-01-2000 en 31-12-2100. Is de periode van een programma afgesloten, dan kan niets "
     "wat op of vóór die datum is gedateerd worden toegevoegd (mutaties, verplichtingen, bijstellingen, "
     "betalingen, personeelskosten).",
@@ -112,7 +121,7 @@ class _Book:
     def sheet(self, name: str):
         self.sheets[name], self.rows[name] = self.wb.add_worksheet(name), 0
         self.money[name] = {i for i, header in enumerate(SHEETS.get(name, ()))
-                            if header in ("Bedrag", "Gevraagd bedrag")}
+                            if header in ("Bedrag", "Gevraagd bedrag", "Vastgesteld bedrag")}
         return self.sheets[name]
 
     def put(self, name: str, values, cell_format: str | None = None) -> None:
@@ -171,7 +180,9 @@ def _write_notes(book: _Book) -> None:
         book.put("Toelichting", [text], "bold" if offset == 0 else None)
     book.put("Toelichting", [])
     book.put("Toelichting", ["Kolomkoppen in cursief zijn optioneel. Het blad Bijstellingen is een aanvulling op "
-                             "het sjabloon: bijstellingen van verplichtingen (datum, jaar, bedrag +/−, reden)."])
+                             "het sjabloon: bijstellingen van verplichtingen (datum, jaar, bedrag +/−, reden). "
+                             "Het blad Vaststellingen ook: de vaststelling van een subsidie (datum, vastgesteld "
+                             "bedrag, kenmerk)."])
 
 
 def _versions(rows, keys: int):
@@ -284,10 +295,19 @@ def export_bytes(session, programme: Programme) -> bytes:
             select(Commitment.reference, CommitmentAdjustment.date, CommitmentAdjustment.year,
                    CommitmentAdjustment.amount, CommitmentAdjustment.reason, CommitmentAdjustment.reference)
             .join(Commitment, CommitmentAdjustment.commitment_id == Commitment.id)
-            .join(Project, Commitment.project_id == Project.id).where(in_programme)
+            .join(Project, Commitment.project_id == Project.id)
+            # A settlement's adjustments follow from its row on Vaststellingen: importing them too would double them.
+            .where(in_programme, CommitmentAdjustment.settlement_id.is_(None))
             .order_by(Commitment.signed_date, Commitment.id, CommitmentAdjustment.id)
             .execution_options(yield_per=_STREAM)):
         out.put("Bijstellingen", list(row))
+    for row in session.execute(
+            select(Commitment.reference, CommitmentSettlement.date, CommitmentSettlement.amount,
+                   CommitmentSettlement.reference, CommitmentSettlement.note)
+            .join(Commitment, CommitmentSettlement.commitment_id == Commitment.id)
+            .join(Project, Commitment.project_id == Project.id).where(in_programme)
+            .order_by(CommitmentSettlement.date, Commitment.id)):
+        out.put("Vaststellingen", list(row))
     for reference, project_code, commitment, day, amount, kind in session.execute(
             select(Payment.reference, Project.code, Commitment.reference, Payment.date, Payment.amount, Payment.kind)
             .join(Commitment, Payment.commitment_id == Commitment.id)
