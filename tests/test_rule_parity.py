@@ -18,8 +18,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy import select
 
 from budget import services as money
+from budget.models import Commitment
 from core.db import db
 from core.errors import DomainError
 from imports.cli import IMPORT_ACTOR
@@ -205,6 +207,50 @@ def _tomorrow() -> date:
     return date.today() + timedelta(days=1)
 
 
+# The vaststelling: BS-1 settled on 1 March 2025 at € 100.000 with € 150.000 paid, so € 50.000 to reclaim.
+SETTLED = date(2025, 3, 1)
+#: Why the web door is missing for a case of the settlement form, until that form is merged here.
+NO_SETTLE_FORM = ("web: the settlement form (POST /verplichtingen/<id>/vaststelling) is being built on main and is "
+                  "not merged into this branch yet")
+
+
+def _settle(session, w, **changes):
+    params = {"settlement_date": SETTLED, "amount": D("100000"), "reference": "VST-1", **changes}
+    return money.settle_commitment(session, w.fin, w.commitment, **params)
+
+
+def _settled(w):
+    """BS-1 settled and committed, for the doors that run after the service's (web form, import); once is enough."""
+    if money.settled_on(db.session, w.commitment.id) is None:
+        _settle(db.session, w)
+        db.session.commit()
+    return w
+
+
+def _settle_row(day: str = "01-03-2025", amount="100.000", commitment: str = "BS-1") -> dict:
+    return {"Vaststellingen": [[commitment, day, amount, "VST-1", ""]]}
+
+
+def _after_settling(w, amount: str, kind: str, day: str = "2025-04-01"):
+    return ("financieel", f"/verplichtingen/{_settled(w).commitment.id}/betalingen/nieuw",
+            {"payment_date": day, "amount": amount, "kind": kind}, 400)
+
+
+def _earlier_commitment(session, w):
+    """OUD-1: € 1.000 in 2025 of a programme of 2024–2025, so a settlement in 2026 leaves a balance outside it."""
+    old = make_programme(session, w.boss, code="OUD", first_year=2024, last_year=2025)
+    fund(session, w.fin, old, {2024: D("1000"), 2025: D("1000")})
+    return money.add_commitment(session, w.fin, make_project(session, w.fin, old, code="O1"), reference="OUD-1",
+                                signed_date=date(2025, 1, 15), total=D("1000"), schedule={2025: D("1000")})
+
+
+def _earlier_committed(w) -> str:
+    if not db.session.scalar(select(Commitment.id).where(Commitment.reference == "OUD-1")):
+        _earlier_commitment(db.session, w)
+        db.session.commit()
+    return "OUD-1"
+
+
 CASES = [
     # --- commitments ---
     Case("year outside the programme", r".+ valt buiten de programmajaren .+–.+\.",
@@ -286,6 +332,63 @@ CASES = [
          web=lambda w: (*_adjust(w, j2025="-1.000,00")[:2], {**_adjust(w, j2025="-1.000,00")[2],
                                                              "adjustment_date": "2025-01-14"}, 400),
          sheets=lambda w: {"Bijstellingen": [["BS-1", "14-01-2025", 2025, -1000, "Lagere vaststelling", ""]]}),
+    # --- vaststelling ---
+    Case("settlement before the commitment was signed", r"De vaststelling ligt vóór de ondertekening van "
+                                                         r"verplichting .+ \(.+\)\.",
+         service=lambda s, w: _settle(s, w, settlement_date=date(2025, 1, 14)),
+         sheets=lambda w: _settle_row("14-01-2025"), why_not=NO_SETTLE_FORM),
+    Case("settlement dated after today", r"Een vaststelling kan niet na vandaag \(.+\) zijn gedateerd\.",
+         service=lambda s, w: _settle(s, w, settlement_date=_tomorrow()),
+         sheets=lambda w: _settle_row(f"{_tomorrow():%d-%m-%Y}"), why_not=NO_SETTLE_FORM),
+    Case("settled above the commitment", r"Het vastgestelde bedrag \(.+\) is hoger dan verplichting .+ \(.+\); een "
+                                         r"vaststelling valt nooit hoger uit dan de verlening\. Stel de verplichting "
+                                         r"eerst bij\.",
+         service=lambda s, w: _settle(s, w, amount=D("500000.01")),
+         sheets=lambda w: _settle_row(amount="500.000,01"), why_not=NO_SETTLE_FORM),
+    Case("settlement before the last payment", r"Na .+ is er nog .+ betaald op verplichting .+; een vaststelling is "
+                                               r"gedateerd op of na de laatste betaling\.",
+         service=lambda s, w: _settle(s, w, settlement_date=date(2025, 1, 20)),
+         sheets=lambda w: _settle_row("20-01-2025"), why_not=NO_SETTLE_FORM),
+    Case("settled balance in a year outside the programme", r"Na de vaststelling valt er nog .+ in .+, buiten de "
+                                                             r"programmajaren .+–.+\.",
+         service=lambda s, w: money.settle_commitment(s, w.fin, _earlier_commitment(s, w),
+                                                      settlement_date=date(2026, 1, 15), amount=D("500"),
+                                                      reference="VST-1"),
+         sheets=lambda w: _settle_row("15-01-2026", 500, _earlier_committed(w)), why_not=NO_SETTLE_FORM),
+    Case("terugvordering due before the settlement", r"De terugvordering kan niet vóór de vaststelling vervallen\.",
+         service=lambda s, w: _settle(s, w, recovery_due=date(2025, 2, 1)),
+         why_not="import: the sheet has no due date, the terugvordering is due after the default term; "
+                 + NO_SETTLE_FORM),
+    Case("second settlement", r"Verplichting .+ is vastgesteld op .+; een .+ kan er niet meer bij\.",
+         service=lambda s, w: (_settle(s, w), _settle(s, w, amount=D("90000"), reference="VST-2")),
+         sheets=lambda w: _settle_row(amount="90.000") if _settled(w) else {}, why_not=NO_SETTLE_FORM),
+    Case("adjustment of a settled commitment", r"Verplichting .+ is vastgesteld op .+; een .+ kan er niet meer bij\.",
+         service=lambda s, w: (_settle(s, w), money.adjust_commitment(
+             s, w.fin, w.commitment, adjustment_date=date(2025, 6, 1), changes={2025: D("-1000")},
+             reason="Lagere vaststelling")),
+         web=lambda w: _adjust(_settled(w), j2025="-1.000,00"),
+         sheets=lambda w: {"Bijstellingen": [["BS-1", "01-06-2025", 2025, -1000, "Lagere vaststelling", ""]]}
+         if _settled(w) else {}),
+    Case("payment after a settlement that is no refund or final payment",
+         r"Verplichting .+ is vastgesteld op .+: er kan alleen nog een terugbetaling \(de terugvordering\) of de "
+         r"eindbetaling van het vastgestelde bedrag bij\.",
+         service=lambda s, w: (_settle(s, w), money.add_payment(s, w.fin, w.commitment, payment_date=date(2025, 4, 1),
+                                                               amount=D("1000"), kind="betaling")),
+         web=lambda w: _after_settling(w, "1.000,00", "betaling"),
+         sheets=lambda w: {"Betalingen": [["", "P1", "BS-1", "01-04-2025", 1000, "Betaling"]]} if _settled(w) else {}),
+    Case("refund dated before the settlement", r"Verplichting .+ is vastgesteld op .+; een betaling of terugbetaling "
+                                               r"daarna is op of na die datum gedateerd\.",
+         service=lambda s, w: (_settle(s, w), money.add_payment(s, w.fin, w.commitment, payment_date=date(2025, 2, 15),
+                                                               amount=D("5000"), kind="terugbetaling")),
+         web=lambda w: _after_settling(w, "5.000,00", "terugbetaling", "2025-02-15"),
+         sheets=lambda w: {"Betalingen": [["", "P1", "BS-1", "15-02-2025", 5000, "Terugbetaling"]]}
+         if _settled(w) else {}),
+    Case("refund above the terugvordering", r"De terugbetaling is groter dan de openstaande terugvordering \(.+\)\.",
+         service=lambda s, w: (_settle(s, w), money.add_payment(s, w.fin, w.commitment, payment_date=date(2025, 4, 1),
+                                                               amount=D("50000.01"), kind="terugbetaling")),
+         web=lambda w: _after_settling(w, "50.000,01", "terugbetaling"),
+         sheets=lambda w: {"Betalingen": [["", "P1", "BS-1", "01-04-2025", "50.000,01", "Terugbetaling"]]}
+         if _settled(w) else {}),
     # --- closed periods ---
     Case("booking in a closed period", r"De periode t/m .+ is afgesloten; wat op of vóór die datum is gedateerd, "
                                        r"kan niet meer worden toegevoegd, gewijzigd of verwijderd\. Een beheerder kan "
