@@ -12,6 +12,7 @@ from budget.forms import (
     AdjustmentForm,
     CommitmentForm,
     PaymentForm,
+    SettlementForm,
     with_years,
     year_amounts,
 )
@@ -99,6 +100,10 @@ def payment_new(commitment_id: int):
     form = PaymentForm()
     if request.method == "GET":
         form.payment_date.data = date.today()
+        settled = services.settled_on(db.session, commitment.id)
+        if settled is not None:
+            # After the vaststelling only the refund or the final payment fits: propose the one that is due.
+            form.kind.data = "terugbetaling" if settled.recovery else "eindbetaling"
 
     def action():
         return services.add_payment(db.session, current_user, commitment, payment_date=form.payment_date.data,
@@ -109,6 +114,27 @@ def payment_new(commitment_id: int):
     total, paid = services.commitment_totals(db.session, commitment.id)
     return form_page("budget/payment_form.html", form, project=project, commitment=commitment, total=total,
                  paid=paid, back=project_url(project))
+
+
+@bp.route("/verplichtingen/<int:commitment_id>/vaststelling", methods=["GET", "POST"])
+@finance_only
+def commitment_settle(commitment_id: int):
+    commitment = _commitment(commitment_id)
+    project = commitment.project
+    form = SettlementForm()
+    hide_override(form)
+    if request.method == "GET":
+        form.settlement_date.data = date.today()
+
+    def action():
+        return services.settle_commitment(db.session, current_user, commitment,
+                                          settlement_date=form.settlement_date.data, amount=form.amount.data,
+                                          reference=form.reference.data, note=form.note.data or "",
+                                          recovery_due=form.recovery_due.data, override_reason=override_reason(form))
+    if done := save(form, action, _("Vaststelling vastgelegd."), next_url=project_url(project)):
+        return done
+    return form_page("budget/settlement_form.html", form, project=project, commitment=commitment,
+                     back=project_url(project), **queries.settlement_basis(db.session, commitment))
 
 
 @bp.route("/verplichtingen/<int:commitment_id>/verwijderen", methods=["POST"])

@@ -225,6 +225,18 @@ def recovery_due(value, settle_day: date, recovery: Decimal) -> date | None:
     return checked
 
 
+#: The longest term a programme may set between a project's end and its grants' vaststelling.
+SETTLEMENT_MONTHS_MAX = 60
+
+
+def settlement_term(value) -> int:
+    """Months after a project's end date before its grants count as "vast te stellen": 0 to 60."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SETTLEMENT_MONTHS_MAX:
+        raise ValidationError(f"De termijn voor de vaststelling is een aantal maanden van 0 tot en met "
+                              f"{SETTLEMENT_MONTHS_MAX}.", field="months")
+    return value
+
+
 def not_settled(settled_on: date | None, reference: str, what: str = "vaststelling") -> None:
     """A settled commitment is final: no adjustment, no second vaststelling (`what` names the refused entry)."""
     if settled_on is not None:

@@ -92,3 +92,16 @@ def settle_commitment(session, actor, commitment, *, settlement_date: date, amou
         "settlement": snapshot(settlement), "vrijval": settled.released,
         "adjustments": [snapshot(r) for r in rows]}, override))
     return settlement
+
+
+def set_settlement_term(session, actor, programme, months) -> None:
+    """How many months after a project's end its grants are listed as "vast te stellen" (finance roles)."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    months = rules.settlement_term(months)
+    before = programme.settlement_months
+    if months == before:
+        return
+    programme.settlement_months = months
+    record(session, actor, "update", programme, {"before": {"settlement_months": before},
+                                                 "after": {"settlement_months": months}})
