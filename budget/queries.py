@@ -5,7 +5,12 @@ from decimal import Decimal
 
 from sqlalchemy import func, literal_column, select, union_all
 
-from budget.ledger import commitment_totals, commitment_year_amounts, programme_figures, programme_years
+from budget.ledger import (
+    commitment_totals,
+    commitment_year_amounts,
+    programme_figures,
+    programme_years,
+)
 from budget.models import (
     PAYMENT_KINDS,
     UNDATED_FROM,

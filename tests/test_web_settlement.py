@@ -11,7 +11,14 @@ from sqlalchemy import func, select
 from budget import services as budget
 from budget.ledger import programme_figures
 from budget.models import CommitmentSettlement
-from tests.factories import TEST_ACTOR, fund, login, make_programme, make_project, make_user
+from tests.factories import (
+    TEST_ACTOR,
+    fund,
+    login,
+    make_programme,
+    make_project,
+    make_user,
+)
 
 
 @pytest.fixture

@@ -32,7 +32,11 @@ from budget.services.periods import (
     reopen_period,
     reopenings,
 )
-from budget.services.settlements import set_settlement_term, settle_commitment, settled_on
+from budget.services.settlements import (
+    set_settlement_term,
+    settle_commitment,
+    settled_on,
+)
 from budget.services.staffing import (
     add_staffing_cost,
     add_staffing_reservation,
