@@ -87,9 +87,10 @@ def settle_commitment(session, actor, commitment, *, settlement_date: date, amou
             for y, d in settled.deltas.items()]
     session.add_all(rows)
     session.flush()
+    # The settlement's own fields as the commitment's "after", so the audit trail reads them as rows.
+    after = {k: v for k, v in snapshot(settlement).items() if k not in ("id", "commitment_id", "created_at", "amount")}
     record(session, actor, "settle", commitment, with_override({
-        "before": {"total": total}, "after": {"total": settled.amount},
-        "settlement": snapshot(settlement), "vrijval": settled.released,
+        "before": {"total": total}, "after": {"total": settled.amount, **after}, "vrijval": settled.released,
         "adjustments": [snapshot(r) for r in rows]}, override))
     return settlement
 
