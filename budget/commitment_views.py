@@ -11,6 +11,7 @@ from budget import queries, services
 from budget.forms import (
     AdjustmentForm,
     CommitmentForm,
+    ConfirmForm,
     PaymentForm,
     SettlementForm,
     with_years,
@@ -19,6 +20,7 @@ from budget.forms import (
 from budget.ledger import programme_years
 from budget.models import Commitment
 from budget.views import (
+    at_top,
     bp,
     confirmed_delete,
     finance_only,
@@ -27,6 +29,7 @@ from budget.views import (
     override_reason,
     save,
 )
+from core import unit
 from core.db import db
 from core.sections import add_project_section, provide_project_money
 from projects.models import Project
@@ -135,6 +138,17 @@ def commitment_settle(commitment_id: int):
         return done
     return form_page("budget/settlement_form.html", form, project=project, commitment=commitment,
                      back=project_url(project), **queries.settlement_basis(db.session, commitment))
+
+
+@bp.route("/verplichtingen/<int:commitment_id>/vaststelling/intrekken", methods=["POST"])
+@finance_only
+def settlement_withdraw(commitment_id: int):
+    commitment = _commitment(commitment_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    success, next_url = at_top(_("Vaststelling ingetrokken."), project_url(commitment.project))
+    return unit.run(lambda: services.withdraw_settlement(db.session, current_user, commitment), success, next_url,
+                    lambda reason: _("Niet ingetrokken: %(reason)s", reason=reason))
 
 
 @bp.route("/verplichtingen/<int:commitment_id>/verwijderen", methods=["POST"])

@@ -244,6 +244,13 @@ def not_settled(settled_on: date | None, reference: str, what: str = "vaststelli
                        "meer bij.")
 
 
+def withdrawable(settled_on: date, paid_after: Decimal, reference: str = "") -> None:
+    """A vaststelling entered by mistake may be withdrawn until something was paid or refunded after it."""
+    if paid_after:
+        raise Conflict(f"Na de vaststelling van verplichting {reference} is er al betaald of terugbetaald; "
+                       "de vaststelling blijft staan.")
+
+
 def pay_settled(settled_on: date | None, settled_amount: Decimal | None, paid: Decimal, signed: Decimal, kind: str,
                 payment_day: date, reference: str = "") -> bool:
     """After a vaststelling only the refund of the terugvordering and the final payment of the settled balance,

@@ -83,6 +83,7 @@ POLICY: dict[str, Rule] = {
     "budget.commitment_new": Rule(FINANCE),
     "budget.commitment_adjust": Rule(FINANCE),
     "budget.commitment_settle": Rule(FINANCE),
+    "budget.settlement_withdraw": Rule(FINANCE),
     "budget.commitment_delete": Rule(FINANCE),
     "budget.payment_new": Rule(FINANCE),
     "budget.periods": Rule(FINANCE),

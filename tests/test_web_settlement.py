@@ -116,3 +116,16 @@ def test_a_project_leader_neither_settles_nor_sees_the_advances(app, world):
     assert client.get("/voorschotten").status_code == 403
     assert client.get(f"/verplichtingen/{world['commitment'].id}/vaststelling").status_code == 403
     assert client.post("/voorschotten/termijn", data={"months": "1"}).status_code == 403
+
+
+def test_a_settlement_entered_by_mistake_is_withdrawn_from_the_project_page(app, session, world):
+    client = app.test_client()
+    login(client, world["anna"])
+    _settle(client, world)
+    page = _text(client.get(f"/projecten/{world['project'].id}"))
+    assert "Vaststelling intrekken" in page
+    done = client.post(f"/verplichtingen/{world['commitment'].id}/vaststelling/intrekken", follow_redirects=True)
+    text = _text(done)
+    assert "Vaststelling ingetrokken." in text and "Vaststellen" in text
+    assert session.scalar(select(func.count()).select_from(CommitmentSettlement)) == 0
+    assert programme_figures(session, world["prog"].id, None)[2026].released == D("0")

@@ -36,6 +36,7 @@ from budget.services.settlements import (
     set_settlement_term,
     settle_commitment,
     settled_on,
+    withdraw_settlement,
 )
 from budget.services.staffing import (
     add_staffing_cost,
@@ -54,5 +55,5 @@ __all__ = [
     "delete_funding_source", "delete_mutation", "delete_staffing_cost", "delete_staffing_reservation",
     "kasschuif_rows", "period_history", "reopen_period", "reopenings", "set_allocation", "set_allocations",
     "set_settlement_term", "set_staffing_reservation", "settle_commitment", "settled_on", "update_funding_source",
-    "update_kasschuif", "update_mutation", "update_staffing_cost",
+    "update_kasschuif", "update_mutation", "update_staffing_cost", "withdraw_settlement",
 ]
