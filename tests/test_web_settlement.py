@@ -129,3 +129,18 @@ def test_a_settlement_entered_by_mistake_is_withdrawn_from_the_project_page(app,
     assert "Vaststelling ingetrokken." in text and "Vaststellen" in text
     assert session.scalar(select(func.count()).select_from(CommitmentSettlement)) == 0
     assert programme_figures(session, world["prog"].id, None)[2026].released == D("0")
+
+
+def test_with_four_eyes_a_settlement_waits_on_the_approval_page(app, session, world):
+    from approvals import services as approvals
+
+    boss = make_user(session, "beheerder")
+    approvals.set_four_eyes(session, boss, world["prog"], True, "0")
+    session.commit()
+    client = app.test_client()
+    login(client, world["anna"])
+    response, _fields = _settle(client, world)
+    assert "ter goedkeuring" in _text(response)
+    assert session.scalar(select(func.count()).select_from(CommitmentSettlement)) == 0
+    waiting = _text(client.get("/goedkeuring"))
+    assert "Vaststelling van verplichting SUB-1" in waiting and "vrijval € 70.000,00" in waiting
