@@ -31,6 +31,7 @@ KINDS = {
     "staffing": "Reservering ambtelijke ondersteuning",
     "payment": "Betaling",
     "settlement": "Vaststelling van een verplichting",
+    "settlement_delete": "Intrekking van een vaststelling",
     "import": "Import",
 }
 

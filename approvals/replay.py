@@ -36,6 +36,11 @@ def _settlement(session, actor, p: dict, entry):
     return budget.settle_commitment(session, actor, commitment, **p)
 
 
+def _settlement_delete(session, actor, p: dict, entry):
+    commitment = _get(session, Commitment, p.pop("commitment_id"), "De verplichting")
+    return budget.withdraw_settlement(session, actor, commitment)
+
+
 def _mutation(session, actor, p: dict, entry):
     programme = _get(session, Programme, p.pop("programme_id"), "Het programma")
     return budget.add_mutation(session, actor, programme, **p)
@@ -100,4 +105,5 @@ KINDS = {
     "staffing": _staffing,
     "payment": _payment,
     "settlement": _settlement,
+    "settlement_delete": _settlement_delete,
 }

@@ -29,6 +29,7 @@ _COUNT_LABELS = (
     ("staffing_costs", "geboekte personeelskosten"),
     ("commitments", "verplichtingen"),
     ("adjustments", "bijstellingen"),
+    ("settlements", "vaststellingen"),
     ("payments", "betalingen"),
 )
 

@@ -11,13 +11,16 @@ from budget import queries, services
 from budget.forms import (
     AdjustmentForm,
     CommitmentForm,
+    ConfirmForm,
     PaymentForm,
+    SettlementForm,
     with_years,
     year_amounts,
 )
 from budget.ledger import programme_years
 from budget.models import Commitment
 from budget.views import (
+    at_top,
     bp,
     confirmed_delete,
     finance_only,
@@ -26,6 +29,7 @@ from budget.views import (
     override_reason,
     save,
 )
+from core import unit
 from core.db import db
 from core.sections import add_project_section, provide_project_money
 from projects.models import Project
@@ -99,6 +103,10 @@ def payment_new(commitment_id: int):
     form = PaymentForm()
     if request.method == "GET":
         form.payment_date.data = date.today()
+        settled = services.settled_on(db.session, commitment.id)
+        if settled is not None:
+            # After the vaststelling only the refund or the final payment fits: propose the one that is due.
+            form.kind.data = "terugbetaling" if settled.recovery else "eindbetaling"
 
     def action():
         return services.add_payment(db.session, current_user, commitment, payment_date=form.payment_date.data,
@@ -109,6 +117,38 @@ def payment_new(commitment_id: int):
     total, paid = services.commitment_totals(db.session, commitment.id)
     return form_page("budget/payment_form.html", form, project=project, commitment=commitment, total=total,
                  paid=paid, back=project_url(project))
+
+
+@bp.route("/verplichtingen/<int:commitment_id>/vaststelling", methods=["GET", "POST"])
+@finance_only
+def commitment_settle(commitment_id: int):
+    commitment = _commitment(commitment_id)
+    project = commitment.project
+    form = SettlementForm()
+    hide_override(form)
+    if request.method == "GET":
+        form.settlement_date.data = date.today()
+
+    def action():
+        return services.settle_commitment(db.session, current_user, commitment,
+                                          settlement_date=form.settlement_date.data, amount=form.amount.data,
+                                          reference=form.reference.data, note=form.note.data or "",
+                                          recovery_due=form.recovery_due.data, override_reason=override_reason(form))
+    if done := save(form, action, _("Vaststelling vastgelegd."), next_url=project_url(project)):
+        return done
+    return form_page("budget/settlement_form.html", form, project=project, commitment=commitment,
+                     back=project_url(project), **queries.settlement_basis(db.session, commitment))
+
+
+@bp.route("/verplichtingen/<int:commitment_id>/vaststelling/intrekken", methods=["POST"])
+@finance_only
+def settlement_withdraw(commitment_id: int):
+    commitment = _commitment(commitment_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    success, next_url = at_top(_("Vaststelling ingetrokken."), project_url(commitment.project))
+    return unit.run(lambda: services.withdraw_settlement(db.session, current_user, commitment), success, next_url,
+                    lambda reason: _("Niet ingetrokken: %(reason)s", reason=reason))
 
 
 @bp.route("/verplichtingen/<int:commitment_id>/verwijderen", methods=["POST"])

@@ -60,7 +60,7 @@ def load_demo(session, with_users: bool, path: Path | None = None) -> dict:
     session.flush()
 
     keys = ("users", "organisations", "projects", "status_updates", "funding_sources", "mutations",
-            "staffing_reservations", "staffing_costs", "commitments", "adjustments", "payments")
+            "staffing_reservations", "staffing_costs", "commitments", "adjustments", "settlements", "payments")
     return {"loaded": True, "users": created_users, "counts": {k: counts.get(k, 0) for k in keys}}
 
 
@@ -260,8 +260,15 @@ def _load_commitment(session, actor, project: Project, spec: dict, counts: Count
     # Payments and adjustments in date order (a refund before the lower vaststelling it leads to).
     events = [("payment", p) for p in spec.get("payments", [])]
     events += [("adjustment", a) for a in spec.get("adjustments", [])]
-    for kind, event in sorted(events, key=lambda e: e[1]["date"]):
-        if kind == "payment":
+    # The vaststelling last on its day: it settles what was paid by then.
+    events += [("settlement", spec["settlement"])] if "settlement" in spec else []
+    for kind, event in sorted(events, key=lambda e: (e[1]["date"], e[0] == "settlement")):
+        if kind == "settlement":
+            budget.settle_commitment(session, actor, commitment, settlement_date=_day(event["date"]),
+                                     amount=event["amount"], reference=event["reference"],
+                                     note=event.get("note", ""))
+            counts["settlements"] += 1
+        elif kind == "payment":
             budget.add_payment(session, actor, commitment, payment_date=_day(event["date"]), amount=event["amount"],
                                kind=event["kind"], reference=event.get("reference"),
                                description=event.get("description", ""))

@@ -198,6 +198,22 @@ class PaymentForm(FlaskForm):
             raise ValidationError(_l("Het bedrag kan niet nul zijn."))
 
 
+class SettlementForm(FlaskForm):
+    form_token = OnceTokenField()
+    settlement_date = DateField(_l("Datum vaststelling"), validators=[InputRequired(_REQUIRED_DATE)])
+    amount = MoneyField(_l("Vastgesteld bedrag"), validators=[InputRequired(_REQUIRED_AMOUNT)])
+    # Required by the rule (budget.rules via the service), which says it in the same words as the import.
+    reference = StringField(_l("Kenmerk vaststellingsbeschikking"), validators=[Length(max=100)])
+    note = TextAreaField(_l("Toelichting"), validators=[Length(max=2000)])
+    recovery_due = DateField(_l("Terugvordering uiterlijk"), validators=[Optional()])
+    override_reason = OverrideMixin.override_reason
+
+
+class SettlementTermForm(FlaskForm):
+    months = IntegerField(_l("Vast te stellen na (maanden na de einddatum van het project)"),
+                          validators=[InputRequired(_l("Vul een aantal maanden in."))])
+
+
 class ConfirmForm(FlaskForm):
     """Empty form for delete buttons: only the CSRF token."""
 

@@ -5,7 +5,12 @@ from decimal import Decimal
 
 from sqlalchemy import func, literal_column, select, union_all
 
-from budget.ledger import programme_figures, programme_years
+from budget.ledger import (
+    commitment_totals,
+    commitment_year_amounts,
+    programme_figures,
+    programme_years,
+)
 from budget.models import (
     PAYMENT_KINDS,
     UNDATED_FROM,
@@ -15,6 +20,7 @@ from budget.models import (
     Commitment,
     CommitmentAdjustment,
     CommitmentSchedule,
+    CommitmentSettlement,
     FundingSource,
     Payment,
     StaffingChange,
@@ -103,7 +109,7 @@ def first_year_without_reservation(session, programme) -> int | None:
 
 
 def project_money(session, project) -> dict:
-    """Commitments of a project with schedule, adjustments, payments and totals, in five queries."""
+    """Commitments of a project with schedule, adjustments, payments, vaststelling and totals, in six queries."""
     commitments = session.scalars(select(Commitment).where(Commitment.project_id == project.id)
                                   .order_by(Commitment.signed_date, Commitment.id)).all()
     ids = [c.id for c in commitments]
@@ -132,6 +138,8 @@ def project_money(session, project) -> dict:
     for a in session.scalars(select(CommitmentAdjustment).where(CommitmentAdjustment.commitment_id.in_(ids))
                              .order_by(CommitmentAdjustment.date, CommitmentAdjustment.id)):
         adjustments.setdefault(a.commitment_id, []).append(a)
+    settlements = {s.commitment_id: s for s in session.scalars(
+        select(CommitmentSettlement).where(CommitmentSettlement.commitment_id.in_(ids)))}
     years = sorted({y for rows in per_year.values() for y in rows})
     for c in commitments:
         rows = per_year.get(c.id, {})
@@ -143,6 +151,10 @@ def project_money(session, project) -> dict:
             "remaining": current - c_paid, "schedule": schedule, "adjusted_years": {y for y, v in rows.items()
                                                                                     if v["adjusted"]},
             "adjustments": adjustments.get(c.id, []), "payments": payments.get(c.id, []),
+            "settlement": (settled := settlements.get(c.id)),
+            # The vrijval and what of the terugvordering is still to be refunded (all dates, like the rest here).
+            "released": -sum((a.amount for a in adjustments.get(c.id, []) if a.settlement_id and a.amount < 0), ZERO),
+            "outstanding": max(c_paid - settled.amount, ZERO) if settled else ZERO,
         })
         result["total"] += current
         result["paid"] += c_paid
@@ -151,6 +163,19 @@ def project_money(session, project) -> dict:
     result["remaining"] = result["total"] - result["paid"]
     result["years"] = years
     return result
+
+
+def settlement_basis(session, commitment) -> dict:
+    """What the vaststelling form shows: the current cash schedule, paid per year and the totals."""
+    paid_by_year: dict[int, Decimal] = {}
+    for p in session.scalars(select(Payment).where(Payment.commitment_id == commitment.id)):
+        paid_by_year[p.date.year] = paid_by_year.get(p.date.year, ZERO) + p.amount
+    current = commitment_year_amounts(session, commitment.id)
+    total, paid = commitment_totals(session, commitment.id)
+    return {"current": current, "paid_by_year": paid_by_year, "total": total, "paid": paid,
+            "years": sorted(set(current) | set(paid_by_year)),
+            "settlement": session.scalar(select(CommitmentSettlement)
+                                         .where(CommitmentSettlement.commitment_id == commitment.id))}
 
 
 def project_money_sums(programme_id: int):

@@ -225,11 +225,30 @@ def recovery_due(value, settle_day: date, recovery: Decimal) -> date | None:
     return checked
 
 
+#: The longest term a programme may set between a project's end and its grants' vaststelling.
+SETTLEMENT_MONTHS_MAX = 60
+
+
+def settlement_term(value) -> int:
+    """Months after a project's end date before its grants count as "vast te stellen": 0 to 60."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SETTLEMENT_MONTHS_MAX:
+        raise ValidationError(f"De termijn voor de vaststelling is een aantal maanden van 0 tot en met "
+                              f"{SETTLEMENT_MONTHS_MAX}.", field="months")
+    return value
+
+
 def not_settled(settled_on: date | None, reference: str, what: str = "vaststelling") -> None:
     """A settled commitment is final: no adjustment, no second vaststelling (`what` names the refused entry)."""
     if settled_on is not None:
         raise Conflict(f"Verplichting {reference} is vastgesteld op {_dmy(settled_on)}; een {what} kan er niet "
                        "meer bij.")
+
+
+def withdrawable(settled_on: date, paid_after: Decimal, reference: str = "") -> None:
+    """A vaststelling entered by mistake may be withdrawn until something was paid or refunded after it."""
+    if paid_after:
+        raise Conflict(f"Na de vaststelling van verplichting {reference} is er al betaald of terugbetaald; "
+                       "de vaststelling blijft staan.")
 
 
 def pay_settled(settled_on: date | None, settled_amount: Decimal | None, paid: Decimal, signed: Decimal, kind: str,

@@ -145,7 +145,8 @@ def format_value(key: str, value, names: dict | None = None, codes: dict | None 
     if key in AMOUNTS:
         return _amount(value)
     if isinstance(value, date | datetime) or (key in ("date", "start_date", "end_date", "signed_date", "through",
-                                                      "previous", "closed_through", "peildatum", "valid_from")):
+                                                      "previous", "closed_through", "peildatum", "valid_from",
+                                                      "recovery_due", "settlement_date")):
         return _day(value)
     return str(value)
 

@@ -82,10 +82,15 @@ POLICY: dict[str, Rule] = {
     "budget.cost_delete": Rule(FINANCE),
     "budget.commitment_new": Rule(FINANCE),
     "budget.commitment_adjust": Rule(FINANCE),
+    "budget.commitment_settle": Rule(FINANCE),
+    "budget.settlement_withdraw": Rule(FINANCE),
     "budget.commitment_delete": Rule(FINANCE),
     "budget.payment_new": Rule(FINANCE),
     "budget.periods": Rule(FINANCE),
     "budget.period_reopen": Rule(ADMIN),
+    # Subsidies after the grant: open advances, grants to settle and their term (budget.advance_views).
+    "budget.advances": Rule(FINANCE),
+    "budget.settlement_term": Rule(FINANCE),
     # Reporting rounds: finance roles run them; a projectleider sees the deadline on Mijn projecten.
     "rounds.index": Rule(FINANCE),
     "rounds.detail": Rule(FINANCE),

@@ -21,11 +21,13 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from budget.demo import load_demo  # noqa: E402
-from budget.models import Commitment  # noqa: E402
+from budget.models import Commitment, CommitmentSettlement  # noqa: E402
 from core.db import db  # noqa: E402
 from projects.models import Programme, Project  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
+#: Shots of what the browser window shows, not the whole page: a chart, a commitment in a long project page.
+VIEWPORT_ONLY = {"report-chart.png", "vaststelling.png"}
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic", "--lang=nl-NL"]
 PHONE, DESKTOP = 375, 1280
@@ -50,6 +52,9 @@ def shots(ids: dict) -> list[tuple[str, str, int, str, object]]:
         ("projectleider", "handleiding-statusupdate.png", DESKTOP, f"/projecten/{ids['status']}/status", None),
         ("projectleider", "handleiding-telefoon.png", PHONE, "/projecten/mijn", None),
         ("financieel", "handleiding-rapportageronde.png", DESKTOP, f"/rondes/{ids['round']}", None),
+        ("financieel", "vaststelling.png", DESKTOP, f"/projecten/{ids['settled'][0]}#verplichting-{ids['settled'][1]}",
+         None),
+        ("financieel", "handleiding-voorschotten.png", DESKTOP, "/voorschotten", None),
         ("beheerder", "handleiding-goedkeuring.png", DESKTOP, "/goedkeuring", None),
         ("beheerder", "handleiding-gebruikers.png", DESKTOP, "/gebruikers/", None),
         ("beheerder", "handleiding-audittrail.png", DESKTOP, "/audit/", None),
@@ -94,6 +99,9 @@ def main() -> None:
                                              .order_by(db.func.count(Commitment.id).desc()).limit(1)),
                 "status": db.session.scalar(select(Project.id).where(Project.code == STATUS_PROJECT)),
                 "round": _open_round(logins["financieel"][0]),
+                # A settled grant: its vaststelling, vrijval and payments on the project page.
+                "settled": tuple(db.session.execute(select(Commitment.project_id, Commitment.id)
+                                                    .join(CommitmentSettlement).limit(1)).one()),
             }
             _waiting_commitment(logins["financieel"][0])
             db.session.commit()
@@ -120,7 +128,7 @@ def main() -> None:
                     if action:
                         action(page)
                     page.wait_for_timeout(500)  # let Plotly finish drawing
-                    page.screenshot(path=str(OUT / name), full_page=name != "report-chart.png")
+                    page.screenshot(path=str(OUT / name), full_page=name not in VIEWPORT_ONLY)
                     page.close()
                     print(f"{OUT / name}")
                 _document_pages(contexts["financieel"], base)

@@ -203,3 +203,27 @@ def test_open_advances_and_the_list_to_settle_match_a_hand_count(session, grant)
     prog.settlement_months = 1
     session.commit()
     assert [r.reference for r in to_settle(session, prog, today)] == ["SUB-1", "SUB-2"]
+
+
+def test_a_settlement_entered_by_mistake_is_withdrawn_until_something_is_paid_after_it(session, grant):
+    anna, prog, commitment = grant["anna"], grant["prog"], grant["commitment"]
+    before = programme_figures(session, prog.id, None)
+    budget.settle_commitment(session, anna, commitment, settlement_date=SETTLED_ON, amount="230.000",
+                             reference="VST-1")
+    session.commit()
+    budget.withdraw_settlement(session, anna, commitment)
+    session.commit()
+    assert programme_figures(session, prog.id, None) == before
+    assert commitment_year_amounts(session, commitment.id) == {2025: D("150000"), 2026: D("150000")}
+    withdrawn = session.scalar(select(AuditEntry).where(AuditEntry.entity == "CommitmentSettlement"))
+    assert withdrawn.action == "delete" and withdrawn.changes_dict["before"]["amount"] == "230000.00"
+    # Settled again, and refunded: then it stays.
+    budget.settle_commitment(session, anna, commitment, settlement_date=SETTLED_ON, amount="230.000",
+                             reference="VST-2")
+    budget.add_payment(session, anna, commitment, payment_date=date(2026, 4, 1), amount="20.000",
+                       kind="terugbetaling")
+    session.commit()
+    with pytest.raises(Conflict, match="de vaststelling blijft staan"):
+        budget.withdraw_settlement(session, anna, commitment)
+    session.rollback()
+    assert budget.settled_on(session, commitment.id).reference == "VST-2"

@@ -32,7 +32,12 @@ from budget.services.periods import (
     reopen_period,
     reopenings,
 )
-from budget.services.settlements import settle_commitment, settled_on
+from budget.services.settlements import (
+    set_settlement_term,
+    settle_commitment,
+    settled_on,
+    withdraw_settlement,
+)
 from budget.services.staffing import (
     add_staffing_cost,
     add_staffing_reservation,
@@ -49,6 +54,6 @@ __all__ = [
     "commitment_year_amounts", "delete_commitment",
     "delete_funding_source", "delete_mutation", "delete_staffing_cost", "delete_staffing_reservation",
     "kasschuif_rows", "period_history", "reopen_period", "reopenings", "set_allocation", "set_allocations",
-    "set_staffing_reservation", "settle_commitment", "settled_on", "update_funding_source",
-    "update_kasschuif", "update_mutation", "update_staffing_cost",
+    "set_settlement_term", "set_staffing_reservation", "settle_commitment", "settled_on", "update_funding_source",
+    "update_kasschuif", "update_mutation", "update_staffing_cost", "withdraw_settlement",
 ]

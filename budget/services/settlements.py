@@ -17,9 +17,9 @@ from budget.models import CommitmentAdjustment, CommitmentSettlement, Payment
 from budget.services.periods import check_open
 from core import validate
 from core.audit import record, snapshot, with_override
-from core.errors import Collect
+from core.errors import Collect, NotFound
 from core.locking import serialise
-from core.money import format_eur
+from core.money import ZERO, format_eur
 from core.users import FINANCE_ROLES, require_role
 
 
@@ -87,8 +87,55 @@ def settle_commitment(session, actor, commitment, *, settlement_date: date, amou
             for y, d in settled.deltas.items()]
     session.add_all(rows)
     session.flush()
+    # The settlement's own fields as the commitment's "after", so the audit trail reads them as rows.
+    after = {k: v for k, v in snapshot(settlement).items() if k not in ("id", "commitment_id", "created_at", "amount")}
     record(session, actor, "settle", commitment, with_override({
-        "before": {"total": total}, "after": {"total": settled.amount},
-        "settlement": snapshot(settlement), "vrijval": settled.released,
+        "before": {"total": total}, "after": {"total": settled.amount, **after}, "vrijval": settled.released,
         "adjustments": [snapshot(r) for r in rows]}, override))
     return settlement
+
+
+def withdraw_settlement(session, actor, commitment) -> None:
+    """Withdraw a vaststelling entered by mistake: it and its adjustments go, while its date is in an open
+    period and nothing was paid after it; the vrijval it gave back is taken again (budget stop, four eyes)."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    settlement = settled_on(session, commitment.id)
+    if settlement is None:
+        raise NotFound(f"Verplichting {commitment.reference} is niet vastgesteld.")
+    programme = commitment.project.programme
+    check_open(session, programme.id, (settlement.date, "settlement_date"))
+    rules.withdrawable(settlement.date, sum((amount for day, _kind, amount in commitment_payments(session, commitment.id)
+                                             if day > settlement.date), ZERO), commitment.reference)
+    rows = session.scalars(select(CommitmentAdjustment).where(CommitmentAdjustment.settlement_id == settlement.id)
+                           .order_by(CommitmentAdjustment.year)).all()
+    # Each adjustment raised (or lowered) its year's free room by its own amount's opposite; withdrawing undoes it.
+    free_deltas = {a.year: a.amount for a in rows}
+    enforce_budget_stop(session, actor, programme.id, free_deltas)
+    pending = gate(session, actor, programme.id, "settlement_delete", free_deltas, None,
+                   {"commitment_id": commitment.id},
+                   f"Intrekking van de vaststelling {settlement.reference} van verplichting {commitment.reference} "
+                   f"({commitment.project.code})")
+    if pending is not None:
+        return pending
+    record(session, actor, "delete", settlement, {"before": snapshot(settlement),
+                                                  "adjustments": [snapshot(r) for r in rows]})
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    session.delete(settlement)
+    session.flush()
+    return None
+
+
+def set_settlement_term(session, actor, programme, months) -> None:
+    """How many months after a project's end its grants are listed as "vast te stellen" (finance roles)."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    months = rules.settlement_term(months)
+    before = programme.settlement_months
+    if months == before:
+        return
+    programme.settlement_months = months
+    record(session, actor, "update", programme, {"before": {"settlement_months": before},
+                                                 "after": {"settlement_months": months}})

@@ -13,7 +13,7 @@ depends_on = None
 
 _KINDS_BEFORE = ("commitment", "adjustment", "mutation", "mutation_update", "mutation_delete", "kasschuif",
                  "kasschuif_update", "staffing", "payment", "import")
-_KINDS_AFTER = _KINDS_BEFORE + ("settlement",)
+_KINDS_AFTER = _KINDS_BEFORE + ("settlement", "settlement_delete")
 
 
 def _kinds(kinds) -> str:
