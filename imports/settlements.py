@@ -95,6 +95,8 @@ class SettleSteps:
         adjustments = [{"id": next(adjustment_ids), "commitment_id": booked.id, "date": day, "year": y, "amount": d,
                         "reason": reason, "reference": r["reference"], "settlement_id": settlement_id,
                         "created_at": self.now} for y, d in settled.deltas.items()]
+        # As the service: the settlement's own fields in the commitment's "after", so the audit trail reads them.
+        fields = {k: v for k, v in row.items() if k not in ("id", "commitment_id", "created_at", "amount")}
         return row, adjustments, ("settle", "Commitment", booked.id, {
-            "before": {"total": before}, "after": {"total": settled.amount}, "settlement": row,
+            "before": {"total": before}, "after": {"total": settled.amount, **fields},
             "vrijval": settled.released, "adjustments": adjustments})
