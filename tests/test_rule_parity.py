@@ -209,9 +209,6 @@ def _tomorrow() -> date:
 
 # The vaststelling: BS-1 settled on 1 March 2025 at € 100.000 with € 150.000 paid, so € 50.000 to reclaim.
 SETTLED = date(2025, 3, 1)
-#: Why the web door is missing for a case of the settlement form, until that form is merged here.
-NO_SETTLE_FORM = ("web: the settlement form (POST /verplichtingen/<id>/vaststelling) is being built on main and is "
-                  "not merged into this branch yet")
 
 
 def _settle(session, w, **changes):
@@ -231,9 +228,28 @@ def _settle_row(day: str = "01-03-2025", amount="100.000", commitment: str = "BS
     return {"Vaststellingen": [[commitment, day, amount, "VST-1", ""]]}
 
 
+def _settle_form(w, day: str = "2025-03-01", amount: str = "100.000,00", commitment=None, **more):
+    return ("financieel", f"/verplichtingen/{(commitment or w.commitment).id}/vaststelling",
+            {"settlement_date": day, "amount": amount, "reference": "VST-1", "note": "", **more}, 400)
+
+
+def _refunded(session, w):
+    """Settled, and the terugvordering of € 50.000 refunded after it: the settlement stays."""
+    money.add_payment(session, w.fin, w.commitment, payment_date=date(2025, 4, 1), amount=D("50000"),
+                      kind="terugbetaling")
+
+
 def _after_settling(w, amount: str, kind: str, day: str = "2025-04-01"):
     return ("financieel", f"/verplichtingen/{_settled(w).commitment.id}/betalingen/nieuw",
             {"payment_date": day, "amount": amount, "kind": kind}, 400)
+
+
+def _refunded_committed(w):
+    """The same, committed, for the web door: a refused withdrawal is a notice on the page it returns to."""
+    if not money.commitment_totals(db.session, _settled(w).commitment.id)[1] < D("150000"):
+        _refunded(db.session, w)
+        db.session.commit()
+    return w
 
 
 def _earlier_commitment(session, w):
@@ -244,11 +260,12 @@ def _earlier_commitment(session, w):
                                 signed_date=date(2025, 1, 15), total=D("1000"), schedule={2025: D("1000")})
 
 
-def _earlier_committed(w) -> str:
-    if not db.session.scalar(select(Commitment.id).where(Commitment.reference == "OUD-1")):
-        _earlier_commitment(db.session, w)
+def _earlier_committed(w) -> Commitment:
+    commitment = db.session.scalar(select(Commitment).where(Commitment.reference == "OUD-1"))
+    if commitment is None:
+        commitment = _earlier_commitment(db.session, w)
         db.session.commit()
-    return "OUD-1"
+    return commitment
 
 
 CASES = [
@@ -336,32 +353,38 @@ CASES = [
     Case("settlement before the commitment was signed", r"De vaststelling ligt vóór de ondertekening van "
                                                          r"verplichting .+ \(.+\)\.",
          service=lambda s, w: _settle(s, w, settlement_date=date(2025, 1, 14)),
-         sheets=lambda w: _settle_row("14-01-2025"), why_not=NO_SETTLE_FORM),
+         web=lambda w: _settle_form(w, "2025-01-14"),
+         sheets=lambda w: _settle_row("14-01-2025")),
     Case("settlement dated after today", r"Een vaststelling kan niet na vandaag \(.+\) zijn gedateerd\.",
          service=lambda s, w: _settle(s, w, settlement_date=_tomorrow()),
-         sheets=lambda w: _settle_row(f"{_tomorrow():%d-%m-%Y}"), why_not=NO_SETTLE_FORM),
+         web=lambda w: _settle_form(w, _tomorrow().isoformat()),
+         sheets=lambda w: _settle_row(f"{_tomorrow():%d-%m-%Y}")),
     Case("settled above the commitment", r"Het vastgestelde bedrag \(.+\) is hoger dan verplichting .+ \(.+\); een "
                                          r"vaststelling valt nooit hoger uit dan de verlening\. Stel de verplichting "
                                          r"eerst bij\.",
          service=lambda s, w: _settle(s, w, amount=D("500000.01")),
-         sheets=lambda w: _settle_row(amount="500.000,01"), why_not=NO_SETTLE_FORM),
+         web=lambda w: _settle_form(w, amount="500.000,01"),
+         sheets=lambda w: _settle_row(amount="500.000,01")),
     Case("settlement before the last payment", r"Na .+ is er nog .+ betaald op verplichting .+; een vaststelling is "
                                                r"gedateerd op of na de laatste betaling\.",
          service=lambda s, w: _settle(s, w, settlement_date=date(2025, 1, 20)),
-         sheets=lambda w: _settle_row("20-01-2025"), why_not=NO_SETTLE_FORM),
+         web=lambda w: _settle_form(w, "2025-01-20"),
+         sheets=lambda w: _settle_row("20-01-2025")),
     Case("settled balance in a year outside the programme", r"Na de vaststelling valt er nog .+ in .+, buiten de "
                                                              r"programmajaren .+–.+\.",
          service=lambda s, w: money.settle_commitment(s, w.fin, _earlier_commitment(s, w),
                                                       settlement_date=date(2026, 1, 15), amount=D("500"),
                                                       reference="VST-1"),
-         sheets=lambda w: _settle_row("15-01-2026", 500, _earlier_committed(w)), why_not=NO_SETTLE_FORM),
+         web=lambda w: _settle_form(w, "2026-01-15", "500,00", _earlier_committed(w)),
+         sheets=lambda w: _settle_row("15-01-2026", 500, _earlier_committed(w).reference)),
     Case("terugvordering due before the settlement", r"De terugvordering kan niet vóór de vaststelling vervallen\.",
          service=lambda s, w: _settle(s, w, recovery_due=date(2025, 2, 1)),
-         why_not="import: the sheet has no due date, the terugvordering is due after the default term; "
-                 + NO_SETTLE_FORM),
+         web=lambda w: _settle_form(w, recovery_due="2025-02-01"),
+         why_not="import: the sheet has no due date, the terugvordering is due after the default term"),
     Case("second settlement", r"Verplichting .+ is vastgesteld op .+; een .+ kan er niet meer bij\.",
          service=lambda s, w: (_settle(s, w), _settle(s, w, amount=D("90000"), reference="VST-2")),
-         sheets=lambda w: _settle_row(amount="90.000") if _settled(w) else {}, why_not=NO_SETTLE_FORM),
+         web=lambda w: _settle_form(_settled(w), amount="90.000,00"),
+         sheets=lambda w: _settle_row(amount="90.000") if _settled(w) else {}),
     Case("adjustment of a settled commitment", r"Verplichting .+ is vastgesteld op .+; een .+ kan er niet meer bij\.",
          service=lambda s, w: (_settle(s, w), money.adjust_commitment(
              s, w.fin, w.commitment, adjustment_date=date(2025, 6, 1), changes={2025: D("-1000")},
@@ -389,6 +412,17 @@ CASES = [
          web=lambda w: _after_settling(w, "50.000,01", "terugbetaling"),
          sheets=lambda w: {"Betalingen": [["", "P1", "BS-1", "01-04-2025", "50.000,01", "Terugbetaling"]]}
          if _settled(w) else {}),
+    Case("withdrawing a settlement after a payment", r"Na de vaststelling van verplichting .+ is er al betaald of "
+                                                     r"terugbetaald; de vaststelling blijft staan\.",
+         service=lambda s, w: (_settle(s, w), _refunded(s, w), money.withdraw_settlement(s, w.fin, w.commitment)),
+         web=lambda w: ("financieel", f"/verplichtingen/{_refunded_committed(w).commitment.id}/vaststelling/intrekken",
+                        {}, 200),
+         why_not="import: never deletes"),
+    Case("settlement term out of range", r"De termijn voor de vaststelling is een aantal maanden van 0 tot en met "
+                                         r".+\.",
+         service=lambda s, w: money.set_settlement_term(s, w.fin, w.programme, 61),
+         web=lambda w: ("financieel", "/voorschotten/termijn", {"months": "61"}, 400),
+         why_not="import: the term is a programme setting, no row of a sheet"),
     # --- closed periods ---
     Case("booking in a closed period", r"De periode t/m .+ is afgesloten; wat op of vóór die datum is gedateerd, "
                                        r"kan niet meer worden toegevoegd, gewijzigd of verwijderd\. Een beheerder kan "
@@ -609,7 +643,8 @@ def _through_web(app, w, case) -> str:
     role, url, data, status = case.web(w)
     client = app.test_client()
     login(client, {"financieel": w.fin, "beheerder": w.boss, "projectleider": w.leader}[role])
-    response = client.post(url, data=data)
+    # A refusal without a form to show again (a withdrawal) is a notice on the page it returns to.
+    response = client.post(url, data=data, follow_redirects=True)
     assert response.status_code == status, (case.id, response.status_code)
     return _plain(response.get_data(as_text=True))
 
