@@ -131,7 +131,9 @@ def test_the_issue_scenario_through_the_import(session, grant):
     assert programme_figures(session, prog.id, PEIL_BEFORE) == stand_before
     audit = session.scalar(select(AuditEntry).where(AuditEntry.action == "settle"))
     assert (audit.entity, audit.entity_id) == ("Commitment", commitment.id)
-    assert audit.changes_dict["vrijval"] == "70000.00" and audit.changes_dict["after"]["total"] == "230000.00"
+    assert audit.changes_dict["vrijval"] == "70000.00"
+    after = audit.changes_dict["after"]
+    assert (after["total"], after["reference"], after["recovery"]) == ("230000.00", "VST-2026-1", "20000.00")
 
     imported(session, {"Betalingen": [REFUND]})
     assert _paid(session, prog)[2026] == D("80000")
@@ -228,12 +230,17 @@ def test_the_export_into_an_empty_database_gives_the_same_settlement_and_figures
     prog = _settled_by_the_service(session)
     # The sheet has no column for the terugvordering's due date: an empty database gets the default term.
     data, figures = export_bytes(session, prog), _figures(session)
+    service_audit = session.scalar(select(AuditEntry).where(AuditEntry.action == "settle")).changes_dict
     with other_app.app_context():
         s = db.session
         result = run_import(s, ACTOR, data)
         assert result.errors == []
         s.commit()
         assert _figures(s) == figures
+        # The import's audit entry reads as the service's.
+        audit = s.scalar(select(AuditEntry).where(AuditEntry.action == "settle")).changes_dict
+        assert audit.keys() == service_audit.keys() and audit["after"].keys() == service_audit["after"].keys()
+        assert [a.keys() for a in audit["adjustments"]] == [a.keys() for a in service_audit["adjustments"]]
         before = counts(s)
         again = run_import(s, ACTOR, data)
         assert again.ok and not again.changed
