@@ -69,16 +69,16 @@ class SettleSteps:
     def _stage_settlement(self, r: dict) -> None:
         """The service's rules in its order: settled once, the date, a closed period, the settlement, the due date."""
         booked = self._booked_state(r["commitment"])
+        require_role(self.actor, *FINANCE_ROLES)
+        rules.not_settled(booked.settled_on, booked.reference, "tweede vaststelling")
         if booked.staged < self.settle_after.get(r["commitment"], 0):
             # A row before it waits (a payment that fits once a later adjustment is in): so does the settlement.
             raise Missing(f"De vaststelling van verplichting {booked.reference} volgt op de verplichting, bijstellingen "
                           "en betalingen ervan in dit bestand; daarvan is er een geweigerd.")
-        require_role(self.actor, *FINANCE_ROLES)
-        rules.not_settled(booked.settled_on, booked.reference, "tweede vaststelling")
         day = rules.settlement_day(r["date"], booked.signed_day, date.today(), booked.reference)
         rules.check_open(self._closed(booked.programme), day, "settlement_date")
         settled = rules.settle(booked.state, booked.payments, r["amount"], day, self._years(booked.programme))
-        # The sheet has no column for it: the decision's default term, as the form proposes.
+        # The sheet has no column for it: the default term, as the service gives when the form leaves it empty.
         due = rules.recovery_due(None, day, settled.recovery)
         before = booked.state.total
         booked.state = replace(booked.state, total=settled.amount, years=dict(settled.years))
