@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Integer, and_, exists, func, select
+from sqlalchemy import Integer, and_, case, exists, func, or_, select
 
 from budget.ledger import FAR_FUTURE, _year_of
 from budget.models import (
@@ -105,6 +105,25 @@ def open_advances(session, programme_id: int, peildatum: date | None) -> OpenAdv
             current.by_year[int(y)] = amount
     result.commitments = [r for r in result.commitments if r.by_year]
     return result
+
+
+def open_advance_totals(session, programme_id: int, days) -> dict[date, Decimal]:
+    """open_advances(session, programme_id, day).total for each of `days`, in one pass over the voorschot payments.
+
+    What a report's Controles tie the verloop's open advances to: every report year's end in one statement.
+    """
+    days = sorted(set(days))
+    if not days:
+        return {}
+    settled = CommitmentSettlement.date
+    sums = [func.coalesce(func.sum(case((and_(Payment.date <= day, or_(settled.is_(None), settled > day)),
+                                         Payment.amount), else_=0)), 0).cast(Money) for day in days]
+    row = session.execute(
+        select(*sums).select_from(Payment).join(Commitment, Payment.commitment_id == Commitment.id)
+        .join(Project, Commitment.project_id == Project.id)
+        .outerjoin(CommitmentSettlement, CommitmentSettlement.commitment_id == Commitment.id)
+        .where(Project.programme_id == programme_id, Payment.kind == "voorschot", Payment.date <= days[-1])).one()
+    return dict(zip(days, row))
 
 
 @dataclass(frozen=True)

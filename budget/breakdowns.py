@@ -24,6 +24,7 @@ from budget.models import (
     Commitment,
     CommitmentAdjustment,
     CommitmentSchedule,
+    CommitmentSettlement,
     Payment,
     StaffingCost,
     StaffingReservation,
@@ -288,6 +289,8 @@ def commitment_check(session, programme_id: int, peildatum: date | None) -> tupl
     Returns (commitments signed on or before the peildatum, [(reference, project code, paid,
     committed)] of each commitment paid beyond its total): a per-project sum would hide one
     overpaid commitment behind its project's others. Only the deviating ones leave the database.
+    Paid beyond a vaststelling dated t/m the peildatum, up to its terugvordering, is no deviation:
+    it is the claim the vaststelling made (budget.advances.recoveries follows it up).
     """
     upto = peildatum or FAR_FUTURE
     in_programme = and_(Commitment.project_id == Project.id, Project.programme_id == programme_id)
@@ -299,12 +302,16 @@ def commitment_check(session, programme_id: int, peildatum: date | None) -> tupl
                 .where(CommitmentAdjustment.commitment_id == Commitment.id, CommitmentAdjustment.date <= upto)
                 .scalar_subquery())
     committed = case((Commitment.signed_date <= upto, Commitment.total), else_=0) + adjusted
-    each = (select(Commitment.reference.label("reference"), Project.code.label("code"), paid.label("paid"),
-                   committed.label("committed"))
+    each = (select(Commitment.id.label("id"), Commitment.reference.label("reference"), Project.code.label("code"),
+                   paid.label("paid"), committed.label("committed"))
             .join(Project, in_programme).subquery("each"))
+    # Looked up only for a commitment paid beyond its total (the first condition): a few, not every one.
+    recovery = (select(func.coalesce(func.sum(CommitmentSettlement.recovery), 0))
+                .where(CommitmentSettlement.commitment_id == each.c.id, CommitmentSettlement.date <= upto)
+                .scalar_subquery())
     deviating = (select(each.c.reference, each.c.code, each.c.paid.cast(Money), each.c.committed.cast(Money),
                         literal(None, Integer).label("n"))
-                 .where(each.c.paid > each.c.committed))
+                 .where(each.c.paid > each.c.committed, each.c.paid > each.c.committed + recovery))
     # The count rides along as one more row of the same statement (its amounts empty).
     count = (select(literal(None, String), literal(None, String), literal(None, Money), literal(None, Money),
                     func.count())

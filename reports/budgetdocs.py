@@ -18,6 +18,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from budget.advances import open_advance_totals
 from budget.ledger import PaidSums, _year_of
 from budget.models import (
     FUNDING_KINDS,
@@ -29,6 +30,7 @@ from budget.models import (
     Commitment,
     CommitmentAdjustment,
     CommitmentSchedule,
+    CommitmentSettlement,
     FundingSource,
     Payment,
     StaffingChange,
@@ -68,12 +70,14 @@ assert [m for m, _s in MOMENT_STANDS] == list(MUTATION_MOMENTS), "every mutation
 MOMENT_LEAD = ["Omschrijving", "Soort", "Datum"]
 MOMENT_TAIL = ["Kenmerk"]
 
-VERLOOP_COLUMNS = ["Stand 1 januari", "Aangegaan", "Betaald", "Negatieve bijstellingen", "Positieve bijstellingen",
+NEGATIVE = "Negatieve bijstellingen / vrijval"
+VERLOOP_COLUMNS = ["Stand 1 januari", "Aangegaan", "Betaald", NEGATIVE, "Positieve bijstellingen",
                    "Stand einde periode", "Voorschotten 1 januari", "Voorschotten verstrekt",
-                   "Openstaande voorschotten"]
-#: Verloop columns as the state stores them (the stand einde and open advances are derived).
+                   "Voorschotten vastgesteld", "Openstaande voorschotten"]
+#: Verloop columns as the state stores them (the stand einde and open advances are derived). A state frozen
+#: before the vaststelling has no "settled": 0 is right, as nothing was settled then.
 _VERLOOP_KEYS = ("opening_committed", "opening_paid", "entered", "paid", "negative", "positive",
-                 "opening_advances", "advances")
+                 "opening_advances", "advances", "settled")
 
 
 def _s(amount) -> str:
@@ -98,7 +102,9 @@ def collect(session, programme: Programme, peildatum: date, years: list[int],
     """
     money = _money_facts(session, programme.id, peildatum, paid)
     docs = {"instruments": _instruments(money, years), "moments": _moments(session, programme.id, peildatum, years)}
-    return docs, {y: _verloop(session, programme.id, money, y, peildatum) for y in detail_years}
+    # Counted apart from the verloop, for its check: every year's open advances at its last day, in one statement.
+    open_advances = open_advance_totals(session, programme.id, [period(y, peildatum)[1] for y in detail_years])
+    return docs, {y: _verloop(session, programme.id, money, y, peildatum, open_advances) for y in detail_years}
 
 
 def _code(column, codes: list[str]):
@@ -113,7 +119,8 @@ def _money_facts(session, programme_id: int, peildatum: date, paid: PaidSums) ->
 
     The payments (most of the rows) come from the report's PaidSums; the rest is one statement, in which the
     instrument, category and budget year group as one integer (sorting on one number instead of three keys,
-    two of them text, is the cheaper sort).
+    two of them text, is the cheaper sort). "settled" are the advances of the commitments settled t/m the
+    peildatum, keyed by the year of their vaststelling (as budget year and as year of the date).
     """
     in_programme = Project.programme_id == programme_id
     # Inline, as in _code; BIGINT, as budget year and year of the date together pass 2^31 on PostgreSQL.
@@ -135,12 +142,17 @@ def _money_facts(session, programme_id: int, peildatum: date, paid: PaidSums) ->
                 .where(StaffingReservation.programme_id == programme_id, *conds).group_by(year))
 
     adjustment = CommitmentAdjustment.amount
+    settled_year = _year_of(CommitmentSettlement.date)
     parts = [
         part("schedule", CommitmentSchedule, CommitmentSchedule.year, _year_of(Commitment.signed_date),
              CommitmentSchedule.amount, literal(0)).where(Commitment.signed_date <= peildatum),
         # extra: the negative adjustments.
         part("adjustment", CommitmentAdjustment, CommitmentAdjustment.year, _year_of(CommitmentAdjustment.date),
              adjustment, case((adjustment < 0, adjustment), else_=0)).where(CommitmentAdjustment.date <= peildatum),
+        # From the few settlements to their commitments' advances (the payments by their commitment index).
+        part("settled", Payment, settled_year, settled_year, Payment.amount, literal(0))
+        .join(CommitmentSettlement, CommitmentSettlement.commitment_id == Commitment.id)
+        .where(CommitmentSettlement.date <= peildatum, Payment.kind == "voorschot", Payment.date <= peildatum),
         staffing("staffing", StaffingChange, StaffingReservation.year, StaffingChange.valid_from <= peildatum),
         staffing("staffing_cost", StaffingCost, _year_of(StaffingCost.date), StaffingCost.date <= peildatum),
     ]
@@ -169,7 +181,8 @@ def _instruments(money: list[tuple], years: list[int]) -> dict:
                "staffing_cost": "paid"}
     sums: dict = {}
     for what, instrument, _category, year, _dated, amount, _extra in money:
-        if years[0] <= year <= years[-1]:
+        # A settled advance is in its payment already; the vaststelling's vrijval is among the adjustments.
+        if what in measure and years[0] <= year <= years[-1]:
             key = (str(year), instrument, measure[what])
             sums[key] = sums.get(key, ZERO) + amount
     result: dict = {}
@@ -226,12 +239,14 @@ def period(year: int, peildatum: date) -> tuple[date, date]:
     return date(year, 1, 1), min(peildatum, date(year, 12, 31))
 
 
-def _verloop(session, programme_id: int, money: list[tuple], year: int, peildatum: date) -> dict:
+def _verloop(session, programme_id: int, money: list[tuple], year: int, peildatum: date,
+             open_advances: dict[date, Decimal]) -> dict:
     """The verloop of the open commitments in `year` per category, and the open advances, t/m the peildatum.
 
     What is dated before 1 January makes the opening stand, what is dated in the year moves it: every fact
     here is dated t/m the peildatum already, so "in the year" also stops there. The commitments count by
-    their kasritme rows; the independent stand (_open_at) counts them by their signed totals.
+    their kasritme rows; the independent stand (_open_at) counts them by their signed totals. An advance is
+    open until its grant's vaststelling; the independent count of the open advances is budget.advances'.
     """
     sums: dict = {}
 
@@ -251,12 +266,18 @@ def _verloop(session, programme_id: int, money: list[tuple], year: int, peildatu
             else:
                 add(category, "negative", extra)
                 add(category, "positive", amount - extra)
+        elif what == "settled":
+            if before:
+                add(category, "opening_advances", -amount)  # settled before 1 January: no longer open then
+            else:
+                add(category, "settled", amount)
         else:
             add(category, "opening_paid" if before else "paid", amount)
             add(category, "opening_advances" if before else "advances", extra)
     start, through = period(year, peildatum)
     verloop = {"from": start.isoformat(), "through": through.isoformat(),
-               "categories": {c: {k: _s(v) for k, v in values.items()} for c, values in sums.items()}}
+               "categories": {c: {k: _s(v) for k, v in values.items()} for c, values in sums.items()},
+               "open_advances": _s(open_advances[through])}
     if through < peildatum:
         # A year that ended before the peildatum: its stand at 31 December. At the peildatum itself the
         # Projecten annex's totals (breakdowns.project_figures, a statement of its own) give it (frames()).
@@ -294,6 +315,8 @@ class BudgetDocs:
     start: date
     through: date
     open_end: Decimal           # open commitments at `through`, from the commitments' totals
+    #: Open advances at `through`, counted apart (budget.advances); None in a state frozen before the vaststelling.
+    open_advances: Decimal | None = None
 
 
 def frames(state: dict, year: int) -> BudgetDocs | None:
@@ -307,7 +330,8 @@ def frames(state: dict, year: int) -> BudgetDocs | None:
     return BudgetDocs(instruments=_instrument_frame(docs["instruments"], years), moments=moments,
                       stand_rows=stands, verloop=_verloop_frame(verloop["categories"]),
                       start=date.fromisoformat(verloop["from"]), through=date.fromisoformat(verloop["through"]),
-                      open_end=_d(verloop["open"]) if "open" in verloop else _open_in_annex(detail["projects"]))
+                      open_end=_d(verloop["open"]) if "open" in verloop else _open_in_annex(detail["projects"]),
+                      open_advances=_d(verloop["open_advances"]) if "open_advances" in verloop else None)
 
 
 def _open_in_annex(projects: list[dict]) -> Decimal:
@@ -361,7 +385,8 @@ def _verloop_frame(raw: dict) -> pd.DataFrame:
         negative = -v["negative"]  # shown as a positive amount taken off
         end = opening + v["entered"] - v["paid"] - negative + v["positive"]
         rows.append([opening, v["entered"], v["paid"], negative, v["positive"], end,
-                     v["opening_advances"], v["advances"], v["opening_advances"] + v["advances"]])
+                     v["opening_advances"], v["advances"], v["settled"],
+                     v["opening_advances"] + v["advances"] - v["settled"]])
     rows.append([sum((r[i] for r in rows), ZERO) for i in range(len(VERLOOP_COLUMNS))])
     return pd.DataFrame(rows, index=pd.Index(list(CATEGORIES.values()) + [TOTAL], name="Categorie"),
                         columns=VERLOOP_COLUMNS, dtype=object)

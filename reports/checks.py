@@ -6,6 +6,7 @@ from decimal import Decimal
 import pandas as pd
 
 from core.money import ZERO
+from reports.budgetdocs import NEGATIVE
 from reports.queries import CONTROL_COLUMNS, STAFFING_LABEL, ReportFrames
 
 OK, DEVIATION = "OK", "AFWIJKING"
@@ -85,12 +86,16 @@ def _budget_documents(rf: ReportFrames, check) -> None:
     t = docs.verloop.loc["Totaal"]
     check("Verloop verplichtingen: stand 1 januari + aangegaan − betaald − negatieve + positieve bijstellingen "
           "is de stand einde periode",
-          t["Stand 1 januari"] + t["Aangegaan"] - t["Betaald"] - t["Negatieve bijstellingen"]
+          t["Stand 1 januari"] + t["Aangegaan"] - t["Betaald"] - t[NEGATIVE]
           + t["Positieve bijstellingen"], t["Stand einde periode"])
     check("Verloop verplichtingen: stand einde periode gelijk aan alle verplichtingen min alle betalingen "
           "(afzonderlijk berekend)", t["Stand einde periode"], docs.open_end)
     check("Verloop verplichtingen: Betaald gelijk aan Gerealiseerd per categorie zonder ambtelijke ondersteuning",
           t["Betaald"], rf.categories.loc["Totaal", "Gerealiseerd"] - rf.categories.loc[STAFFING_LABEL, "Gerealiseerd"])
+    if docs.open_advances is not None:  # a state frozen before the vaststelling did not count them apart
+        check("Verloop verplichtingen: Openstaande voorschotten gelijk aan de betaalde voorschotten zonder "
+              "vaststelling aan het eind van de periode (afzonderlijk berekend)",
+              t["Openstaande voorschotten"], docs.open_advances)
 
 
 def failed(rf: ReportFrames) -> pd.DataFrame:

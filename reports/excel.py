@@ -37,7 +37,7 @@ class _Sheet:
     """
 
     def __init__(self, book: _Book, name: str, title: str, note: str = "", warnings=(), widths=(100,),
-                 banner: str = ""):
+                 banner: str = "", wrap_note: bool = False):
         self.book, self.ws = book, book.wb.add_worksheet(name)
         self.widths = list(widths)
         # A banner (the internal version's "INTERN — niet openbaar") stands above the title; readers
@@ -47,7 +47,10 @@ class _Sheet:
             self._wide_row(0, banner, book.f_banner)
             top = 1
         self.ws.write_string(top, 0, title, book.f_title)
-        if note:
+        if wrap_note and len(note) > sum(self.widths):
+            # Wider than the table: wrapped over the table's width, so print never cuts it off.
+            self._wide_row(top + 1, note, book.f_note_wrap)
+        elif note:
             self.ws.write_string(top + 1, 0, note, book.f_note)
         # Warnings (a year past the budget stop) stand between the note and the table, in red, each
         # over the table's width: readers find the header row by its first cell, not by its number.
@@ -113,6 +116,8 @@ class _Book:
         self.f_title = self.wb.add_format({"bold": True, "font_size": 13, "font_color": "#154273",
                                            "text_wrap": False})
         self.f_note = self.wb.add_format({"italic": True, "font_color": "#555555", "text_wrap": False})
+        self.f_note_wrap = self.wb.add_format({"italic": True, "font_color": "#555555", "text_wrap": True,
+                                               "valign": "top"})
         self.f_head = self.wb.add_format({"bold": True, "bg_color": "#E6ECF2", "bottom": 1, "text_wrap": True,
                                           "valign": "top"})
         self.f_head_num = self.wb.add_format({"bold": True, "bg_color": "#E6ECF2", "bottom": 1, "num_format": "0",
@@ -208,8 +213,9 @@ OVERRUN_ROWS = ("Vrije ruimte", "% verplicht")
 def _summary(book: _Book, rf: ReportFrames) -> None:
     years = list(rf.summary.columns)
     widths = [34] + [16] * len(years)
-    sh = _Sheet(book, "Samenvatting", _title(rf, "Stand van zaken besteding middelen"), _note(book, True),
-                warnings=_warnings(rf), widths=widths, banner=INTERN if rf.meta["internal"] else "")
+    note = " ".join([_note(book, True), *rf.summary_notes])
+    sh = _Sheet(book, "Samenvatting", _title(rf, "Stand van zaken besteding middelen"), note,
+                warnings=_warnings(rf), widths=widths, banner=INTERN if rf.meta["internal"] else "", wrap_note=True)
     sh.header(["Omschrijving"] + years, widths)
     bold_rows = {"Beschikbaar budget", "Verplicht totaal", "Vrije ruimte"}
     for r, label in enumerate(rf.summary.index):

@@ -110,9 +110,11 @@ def _verloop(book, rf, docs) -> None:
                 _title(rf, f"Verloop openstaande verplichtingen en voorschotten {rf.meta['year']}"),
                 f"Stand einde = stand 1 januari + aangegaan − betaald − negatieve + positieve bijstellingen; "
                 f"{stand_label(docs)}. Aangegaan: het totaal van de verplichtingen getekend in de periode; betaald "
-                "is na aftrek van terugbetalingen. De reservering voor ambtelijke ondersteuning staat hier niet in: "
-                "zij is geen verplichting aan derden en vervalt aan het eind van het jaar. Voorschotten: er is nog "
-                "geen vaststelling (afrekening) in het systeem, dus elk betaald voorschot telt als openstaand. "
+                "is na aftrek van terugbetalingen; de vrijval na een vaststelling staat bij de negatieve "
+                "bijstellingen. De reservering voor ambtelijke ondersteuning staat hier niet in: zij is geen "
+                "verplichting aan derden en vervalt aan het eind van het jaar. Voorschotten: een betaald voorschot "
+                "telt als openstaand tot de vaststelling van zijn subsidie; vastgesteld zijn de voorschotten van de "
+                "subsidies die in de periode zijn vastgesteld. Openstaand = 1 januari + verstrekt − vastgesteld. "
                 + _note(book, True), widths)
     _header(sh, ["Categorie"] + list(df.columns), widths)
     money = _money_kind(book, True)

@@ -33,7 +33,9 @@ from reports import budgetdocs
 STATE_FORMAT = 1
 STAFFING_LABEL = "Ambtelijke ondersteuning JenV"
 
-#: Samenvatting rows: (label, key in YearFigures or a computed key, kind).
+RELEASED_LABEL = "Vrijval na vaststelling"
+#: Samenvatting rows: (label, key in YearFigures or a computed key, kind). "info" is an amount shown for
+#: information only: already in another row, so no total or check adds it.
 SUMMARY_ROWS = [
     ("Structureel budget", "structural", "eur"),
     ("Incidenteel budget", "incidental", "eur"),
@@ -41,12 +43,17 @@ SUMMARY_ROWS = [
     ("Beschikbaar budget", "available", "eur"),
     (STAFFING_LABEL, "staffing", "eur"),
     ("Verplicht projecten", "committed_projects", "eur"),
+    # Already taken off Verplicht projecten: it says where part of the free room came from.
+    (RELEASED_LABEL, "released", "info"),
     ("Verplicht totaal", "committed", "eur"),
     ("Gerealiseerd t/m peildatum", "paid", "eur"),
     ("Vrije ruimte", "free", "eur"),
     ("% verplicht", "pct_committed", "pct"),
     ("% gerealiseerd", "pct_paid", "pct"),
 ]
+#: What every output says under the Samenvatting when it shows the vrijval.
+RELEASED_NOTE = (f"{RELEASED_LABEL}: ter informatie. Wat vaststellingen t/m de peildatum van de verplichtingen "
+                 "voor het jaar afhaalden; het is al afgetrokken van Verplicht projecten en telt in geen totaal mee.")
 GROUP_COLUMNS = ["Aantal projecten", "Verplicht", "Gerealiseerd", "In voorbereiding"]
 
 #: The Projecten sheet: only these columns may leave the building (allow-list, in order).
@@ -89,7 +96,7 @@ def collect_state(session, programme: Programme, peildatum: date, years: list[in
         "peildatum": peildatum.isoformat(),
         "years": all_years,
         "summary": {str(y): {k: _s(getattr(f, k)) for k in (
-            "structural", "incidental", "mutations", "staffing", "committed_projects", "paid")}
+            "structural", "incidental", "mutations", "staffing", "committed_projects", "paid", "released")}
             for y, f in figures.items()},
         "detail": {},
         # Reopened closed periods so far: a later report says that reported figures may have moved.
@@ -211,6 +218,8 @@ class ReportFrames:
     controls_text: str = ""
     #: Per instrument, Mutatieoverzicht, Verloop verplichtingen; None for a snapshot frozen before them.
     budgetdocs: budgetdocs.BudgetDocs | None = None
+    #: What the Samenvatting's rows need said under the table (every output shows the same words).
+    summary_notes: list[str] = field(default_factory=list)
 
 
 def _d(text) -> Decimal:
@@ -218,15 +227,25 @@ def _d(text) -> Decimal:
 
 
 def year_values(raw: dict) -> dict[str, Decimal | None]:
-    """One year's Samenvatting values (with the derived ones) from the state's summary entry."""
+    """One year's Samenvatting values (with the derived ones) from the state's summary entry.
+
+    "released" (the vrijval) is 0 for a state frozen before the vaststelling existed: nothing was settled then.
+    """
     v = {k: _d(raw.get(k)) for k in ("structural", "incidental", "mutations", "staffing",
-                                     "committed_projects", "paid")}
+                                     "committed_projects", "paid", "released")}
     v["available"] = v["structural"] + v["incidental"] + v["mutations"]
     v["committed"] = v["staffing"] + v["committed_projects"]
     v["free"] = v["available"] - v["committed"]
     v["pct_committed"] = share(v["committed"], v["available"])
     v["pct_paid"] = share(v["paid"], v["available"])
     return v
+
+
+def summary_rows(state: dict) -> list[tuple[str, str, str]]:
+    """The Samenvatting's rows for this state: a state frozen before the vaststelling shows them as it did then."""
+    if any("released" in raw for raw in state["summary"].values()):
+        return SUMMARY_ROWS
+    return [row for row in SUMMARY_ROWS if row[1] != "released"]
 
 
 @functools.lru_cache(maxsize=8192)
@@ -290,9 +309,10 @@ def frames(state: dict, year: int, internal: bool = False, *, made_at: datetime 
     detail = state["detail"][key]
     years = [int(y) for y in state["years"]]
     values = {y: year_values(state["summary"].get(str(y), {})) for y in years}
+    rows = summary_rows(state)
     summary = pd.DataFrame(
-        {y: [values[y][k] for _l, k, _kind in SUMMARY_ROWS] for y in years},
-        index=pd.Index([label for label, _k, _kind in SUMMARY_ROWS], name="Omschrijving"),
+        {y: [values[y][k] for _l, k, _kind in rows] for y in years},
+        index=pd.Index([label for label, _k, _kind in rows], name="Omschrijving"),
     )
     categories = _group_frame(detail["categories"], CATEGORIES, "Totaal", detail["staffing"])
     lines = _group_frame(detail["lines"], LINES, "Totaal projecten", None)
@@ -346,7 +366,8 @@ def frames(state: dict, year: int, internal: bool = False, *, made_at: datetime 
     rf = ReportFrames(meta=meta, summary=summary, categories=categories, lines=lines, matrix=matrix,
                       projects=projects, mutations=mutations, cumulative=cumulative, overpaid=overpaid,
                       commitments=state.get("commitments") if projects is not None else None, overruns=notes,
-                      budgetdocs=budgetdocs.frames(state, year) if projects is not None else None)
+                      budgetdocs=budgetdocs.frames(state, year) if projects is not None else None,
+                      summary_notes=[RELEASED_NOTE] if RELEASED_LABEL in summary.index else [])
     from reports import checks  # checks reads ReportFrames from this module
 
     rf.controls = checks.controls(rf)

@@ -17,7 +17,7 @@ from core.money import ZERO, format_eur
 from core.users import FINANCE_ROLES, require_role
 from projects.models import CATEGORIES, LINES, STATUSES, Programme
 from reports.models import ReportSnapshot
-from reports.queries import collect_state, frames, year_values
+from reports.queries import RELEASED_LABEL, collect_state, frames, year_values
 
 
 def canonical_json(state: dict) -> str:
@@ -143,7 +143,8 @@ class SnapshotDiff:
 
 
 _TOTALS = [("Beschikbaar budget", "available"), ("Ambtelijke ondersteuning JenV", "staffing"),
-           ("Verplicht projecten", "committed_projects"), ("Verplicht totaal", "committed"),
+           ("Verplicht projecten", "committed_projects"), (RELEASED_LABEL, "released"),
+           ("Verplicht totaal", "committed"),
            ("Gerealiseerd t/m peildatum", "paid"), ("Vrije ruimte", "free")]
 _GROUP_MEASURES = [("Verplicht", "committed"), ("Gerealiseerd", "paid"), ("In voorbereiding", "pipeline")]
 

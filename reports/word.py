@@ -89,6 +89,9 @@ def build_docx(rf: ReportFrames) -> bytes:
         red = [False] + [label in ("Vrije ruimte", "% verplicht") and y in rf.overruns for y in years]
         rows.append((cells, bold, red))
     _table(doc, ["Omschrijving"] + [str(y) for y in years], [label_cm] + [year_cm] * len(years), rows)
+    for text in rf.summary_notes:
+        run = doc.add_paragraph().add_run(text)
+        run.italic, run.font.size = True, Pt(8.5)  # as the unit above the table
 
     for n, (title, first, df, total) in enumerate((
             (f"Stand per categorie {m['year']}", "Categorie", rf.categories, "Totaal"),

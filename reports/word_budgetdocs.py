@@ -53,7 +53,9 @@ def add_tables(doc, rf, first_number: int, money, table, note, width_cm: float) 
     df = docs.verloop
     doc.add_heading(f"Tabel {n}. Verloop openstaande verplichtingen en voorschotten {year}", 2)
     doc.add_paragraph(f"Stand einde = stand 1 januari + aangegaan − betaald − negatieve + positieve bijstellingen; "
-                      f"{stand_label(docs)}. Elk betaald voorschot telt als openstaand: er is nog geen vaststelling.")
+                      f"{stand_label(docs)}. De vrijval na een vaststelling staat bij de negatieve bijstellingen. "
+                      "Een betaald voorschot telt als openstaand tot de vaststelling van zijn subsidie: openstaand = "
+                      "1 januari + verstrekt − vastgesteld.")
     note(doc, rf)
     fixed = [3.0]
     rows = [([label] + [amount(values[c]) for c in df.columns], label == TOTAL, None) for label, values in df.iterrows()]

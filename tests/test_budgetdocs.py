@@ -32,9 +32,9 @@ PEIL = date(2025, 6, 30)
 BUDGET_SHEETS = ["Per instrument", "Mutatieoverzicht", "Verloop verplichtingen"]
 INSTRUMENT_ROWS = ["Subsidies", "Opdrachten", "Bijdragen aan medeoverheden", "Bijdragen aan zbo's/rwt's",
                    "Overige instrumenten", "Ambtelijke ondersteuning JenV (apparaat)", "Totaal"]
-VERLOOP_HEADER = ["Categorie", "Stand 1 januari", "Aangegaan", "Betaald", "Negatieve bijstellingen",
+VERLOOP_HEADER = ["Categorie", "Stand 1 januari", "Aangegaan", "Betaald", "Negatieve bijstellingen / vrijval",
                   "Positieve bijstellingen", "Stand einde periode", "Voorschotten 1 januari", "Voorschotten verstrekt",
-                  "Openstaande voorschotten"]
+                  "Voorschotten vastgesteld", "Openstaande voorschotten"]
 
 
 @pytest.fixture
@@ -134,17 +134,18 @@ EXPECTED_MOMENTS = [
     ("Beschikbaar budget", None, [905000, 1370000, 990000]),
 ]
 
-#: Verloop verplichtingen 2025 (1-1 t/m 30-6): per category the columns after Categorie.
+#: Verloop verplichtingen 2025 (1-1 t/m 30-6): per category the columns after Categorie. Nothing is settled
+#: (no vaststelling), so every advance paid is open.
 EXPECTED_VERLOOP = {
     # A: 300.000 signed in 2024, 100.000 advanced then; 80.000 advanced and 5.000 refunded in 2025; −20.000.
-    "Lopend": [300000 - 100000, 0, 80000 - 5000, 20000, 0, 200000 - 75000 - 20000, 100000, 80000, 180000],
+    "Lopend": [300000 - 100000, 0, 80000 - 5000, 20000, 0, 200000 - 75000 - 20000, 100000, 80000, 0, 180000],
     # C: 70.000 − 10.000 (2024) − 60.000 paid in 2024: nothing open on 1 January, nothing moves.
-    "Vervolg": [0, 0, 0, 0, 0, 0, 0, 0, 0],
-    "Op de plank": [0, 0, 0, 0, 0, 0, 0, 0, 0],  # D is signed after the peildatum
+    "Vervolg": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    "Op de plank": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],  # D is signed after the peildatum
     # B: 120.000 signed in 2025, 30.000 paid, +10.000 meerwerk.
-    "Nieuw": [0, 120000, 30000, 0, 10000, 120000 - 30000 + 10000, 0, 0, 0],
+    "Nieuw": [0, 120000, 30000, 0, 10000, 120000 - 30000 + 10000, 0, 0, 0, 0],
 }
-EXPECTED_VERLOOP["Totaal"] = [sum(v[i] for v in EXPECTED_VERLOOP.values()) for i in range(9)]
+EXPECTED_VERLOOP["Totaal"] = [sum(v[i] for v in EXPECTED_VERLOOP.values()) for i in range(10)]
 
 
 # --- Reading the workbook back ------------------------------------------------------------------------
@@ -198,11 +199,12 @@ def _assert_sheets(wb) -> None:
         assert [_eur(v) for v in r[1:]] == _money(EXPECTED_VERLOOP[r[0]]), r[0]
     ws = wb["Verloop verplichtingen"]
     note = ws.cell(row=2, column=1).value
-    assert "1 januari 2025 t/m 30 juni 2025 (de peildatum)" in note and "elk betaald voorschot telt als openstaand" in note
+    assert "1 januari 2025 t/m 30 juni 2025 (de peildatum)" in note
+    assert "telt als openstaand tot de vaststelling van zijn subsidie" in note and "vrijval" in note
 
     _h, controls = _rows(wb["Controles"], "Controle")
     ours = [r for r in controls if r[0].startswith(("Per instrument", "Mutatieoverzicht", "Verloop"))]
-    assert len(ours) == 3 * 3 + 3
+    assert len(ours) == 3 * 3 + 4
     assert {r[1] for r in controls} == {"OK"}, [r for r in controls if r[1] != "OK"]
     by_label = {r[0]: r for r in ours}
     independent = by_label["Verloop verplichtingen: stand einde periode gelijk aan alle verplichtingen min alle "
@@ -303,7 +305,7 @@ def test_every_control_is_ok_on_the_demo_for_every_year(session, peil):
         bad = rf.controls[rf.controls["Uitkomst"] != "OK"]
         assert bad.empty, (year, bad.values.tolist())
         ours = rf.controls[rf.controls["Controle"].str.startswith(("Per instrument", "Mutatieoverzicht", "Verloop"))]
-        assert len(ours) == 3 * len(rf.summary.columns) + 3
+        assert len(ours) == 3 * len(rf.summary.columns) + 4
         # Real amounts, not zeros that agree: the demo has instruments, a kasschuif and advances.
         docs = rf.budgetdocs
         if year == 2025:
@@ -319,8 +321,8 @@ def test_a_past_year_runs_to_31_december_and_a_later_year_starts_at_the_peildatu
     assert (docs.start, docs.through) == (date(2024, 1, 1), date(2024, 12, 31))
     v = docs.verloop
     # 2024: A signed (300.000) with a voorschot of 100.000; C signed (70.000), paid 60.000, set 10.000 lower.
-    assert v.loc["Lopend"].tolist() == _money([0, 300000, 100000, 0, 0, 200000, 0, 100000, 100000])
-    assert v.loc["Vervolg"].tolist() == _money([0, 70000, 60000, 10000, 0, 0, 0, 0, 0])
+    assert v.loc["Lopend"].tolist() == _money([0, 300000, 100000, 0, 0, 200000, 0, 100000, 0, 100000])
+    assert v.loc["Vervolg"].tolist() == _money([0, 70000, 60000, 10000, 0, 0, 0, 0, 0, 0])
     assert v.loc["Totaal", "Stand einde periode"] == docs.open_end == D("200000.00")
     # The payment of 1 July and later facts of 2025 are not in 2024's verloop, nor is anything after the peildatum.
     assert set(past.controls["Uitkomst"]) == {"OK"}
@@ -329,7 +331,7 @@ def test_a_past_year_runs_to_31_december_and_a_later_year_starts_at_the_peildatu
     assert later.through == PEIL < later.start
     # Not begun at the peildatum: the opening stand is the stand at the peildatum and nothing moves.
     total = later.verloop.loc["Totaal"].tolist()
-    assert total == _money([205000, 0, 0, 0, 0, 205000, 180000, 0, 180000])
+    assert total == _money([205000, 0, 0, 0, 0, 205000, 180000, 0, 0, 180000])
     wb = openpyxl.load_workbook(io.BytesIO(excel.build_workbook(live_frames(session, prog, 2026, PEIL))))
     assert "nog niet begonnen" in wb["Verloop verplichtingen"].cell(row=2, column=1).value
 

@@ -44,7 +44,7 @@ PUBLIC_HEADER = ["Projectcode", "Project", "Categorie", "Programmalijn", "Vormen
                  "Verplicht totaal", "Toelichting"]
 INTERNAL_EXTRA = ["Projectleider", "Contactpersoon", "Interne notitie"]
 SUMMARY_LABELS = ["Structureel budget", "Incidenteel budget", "Mutaties", "Beschikbaar budget",
-                  "Ambtelijke ondersteuning JenV", "Verplicht projecten", "Verplicht totaal",
+                  "Ambtelijke ondersteuning JenV", "Verplicht projecten", "Vrijval na vaststelling", "Verplicht totaal",
                   "Gerealiseerd t/m peildatum", "Vrije ruimte", "% verplicht", "% gerealiseerd"]
 
 # Personal data planted in every personal field; none may reach anything public.
@@ -176,6 +176,7 @@ def test_workbook_numbers_equal_the_hand_computation(session, scenario):
         "Beschikbaar budget": ("1850000", "2750000", "2000000"),
         "Ambtelijke ondersteuning JenV": ("0", "300000", "0"),
         "Verplicht projecten": ("200000", "360000", "300000"),
+        "Vrijval na vaststelling": ("0", "0", "0"),  # no vaststelling in this scenario
         "Verplicht totaal": ("200000", "660000", "300000"),
         "Gerealiseerd t/m peildatum": ("200000", "390000", "0"),
         "Vrije ruimte": ("1650000", "2090000", "1700000"),
