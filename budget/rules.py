@@ -123,7 +123,9 @@ def pay(state: CommitmentState, signed: Decimal, payment_day: date) -> Commitmen
     An overpayment is refused as a budget stop in the payment's year (its date's year).
     """
     paid = state.paid + signed
-    if paid > state.total:
+    # A refund never overpays: on a commitment paid beyond its total (a vaststelling's terugvordering) it
+    # may pay the claim off in parts.
+    if signed > 0 and paid > state.total:
         excess = paid - state.total
         raise BudgetStopError({payment_day.year: excess},
                               f"Betaling geweigerd: verplichting {state.reference} is {format_eur(state.total)}; "

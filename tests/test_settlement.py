@@ -70,8 +70,13 @@ def test_the_issue_scenario_settles_frees_and_reclaims(session, grant):
     [open_claim] = recoveries(session, prog.id, None)
     assert (open_claim.recovery, open_claim.outstanding) == (D("20000"), D("20000"))
 
-    budget.add_payment(session, anna, commitment, payment_date=date(2026, 4, 20), amount="20.000",
+    # Refunded in two parts: the first leaves half the claim open.
+    budget.add_payment(session, anna, commitment, payment_date=date(2026, 4, 10), amount="10.000",
                        kind="terugbetaling", reference="TB-1")
+    session.commit()
+    assert recoveries(session, prog.id, None)[0].outstanding == D("10000")
+    budget.add_payment(session, anna, commitment, payment_date=date(2026, 4, 20), amount="10.000",
+                       kind="terugbetaling", reference="TB-2")
     session.commit()
     assert _paid(session, prog)[2026] == D("80000")
     assert recoveries(session, prog.id, None)[0].outstanding == D("0")
