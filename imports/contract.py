@@ -50,7 +50,8 @@ SHEETS: dict[str, list[str]] = {
     "Verplichtingen": ["Projectcode", "Kenmerk", "Datum", "Jaar", "Bedrag"],
     "Betalingen": ["Kenmerk", "Projectcode", "Kenmerk verplichting", "Datum", "Bedrag", "Soort"],
     "Bijstellingen": ["Kenmerk verplichting", "Datum", "Jaar", "Bedrag", "Reden", "Kenmerk"],
-    "Vaststellingen": ["Kenmerk verplichting", "Datum", "Vastgesteld bedrag", "Kenmerk", "Toelichting"],
+    "Vaststellingen": ["Kenmerk verplichting", "Datum", "Vastgesteld bedrag", "Kenmerk", "Toelichting",
+                       "Terugvordering uiterlijk"],
 }
 #: Columns a sheet may lack (their cells are optional); every other header must be there.
 OPTIONAL_COLUMNS = {
@@ -61,7 +62,7 @@ OPTIONAL_COLUMNS = {
     ("Projecten", "Startdatum"), ("Projecten", "Einddatum"), ("Projecten", "Gevraagd bedrag"),
     ("Projecten", "Vervolg op"), ("Projecten", "Projectleider"), ("Projecten", "Contactpersoon"),
     ("Projecten", "Interne notitie"), ("Betalingen", "Kenmerk"), ("Bijstellingen", "Kenmerk"),
-    ("Vaststellingen", "Toelichting"),
+    ("Vaststellingen", "Toelichting"), ("Vaststellingen", "Terugvordering uiterlijk"),
 }
 #: Coded columns and the label dictionaries they take (for the Toelichting and the drop-downs).
 CODED_COLUMNS = {

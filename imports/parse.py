@@ -201,4 +201,5 @@ class ParseSteps:
                                "reference", True, 100)
         return {"commitment": c("Kenmerk verplichting", cells.text, required=True, max_len=100),
                 "date": c("Datum", cells.day), "amount": c("Vastgesteld bedrag", cells.amount),
-                "reference": reference, "note": c("Toelichting", cells.text, max_len=2000)}
+                "reference": reference, "note": c("Toelichting", cells.text, max_len=2000),
+                "recovery_due": c("Terugvordering uiterlijk", cells.day, required=False)}

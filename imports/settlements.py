@@ -15,7 +15,7 @@ from imports.contract import NEW, UNCHANGED
 SETTLE_RANK = 5
 #: Where a refusal of the settlement rules lands; not_settled names no field: it is about the commitment.
 _COLUMNS = {"settlement_date": "Datum", "amount": "Vastgesteld bedrag", "reference": "Kenmerk", "note": "Toelichting",
-            None: "Kenmerk verplichting"}
+            "recovery_due": "Terugvordering uiterlijk", None: "Kenmerk verplichting"}
 
 
 class SettleSteps:
@@ -27,8 +27,10 @@ class SettleSteps:
         for r in self.rows["Vaststellingen"]:
             existing = self.db_commitments.get(r["commitment"])
             settled = existing.settlement if existing is not None else None
+            # An empty due date is the default term: equal to whatever the database holds.
             if settled is not None and (settled.date, settled.amount, settled.reference, settled.note) == (
-                    r["date"], r["amount"], r["reference"], r["note"]):
+                    r["date"], r["amount"], r["reference"], r["note"]) and r["recovery_due"] in (
+                    None, settled.recovery_due):
                 self.count("Vaststellingen", UNCHANGED)
                 continue
             # Another one on a settled commitment is refused when staged, in not_settled's words.
@@ -78,8 +80,8 @@ class SettleSteps:
         day = rules.settlement_day(r["date"], booked.signed_day, date.today(), booked.reference)
         rules.check_open(self._closed(booked.programme), day, "settlement_date")
         settled = rules.settle(booked.state, booked.payments, r["amount"], day, self._years(booked.programme))
-        # The sheet has no column for it: the default term, as the service gives when the form leaves it empty.
-        due = rules.recovery_due(None, day, settled.recovery)
+        # Empty: the default term, as the service gives when the form leaves it empty.
+        due = rules.recovery_due(r["recovery_due"], day, settled.recovery)
         before = booked.state.total
         booked.state = replace(booked.state, total=settled.amount, years=dict(settled.years))
         booked.settled_on, booked.settled_amount = day, settled.amount

@@ -78,8 +78,8 @@ _NOTES = [
     "Vaststellingen: één regel per verplichting, met de datum, het vastgestelde bedrag en het kenmerk van de "
     "vaststellingsbeschikking. Het kasritme wordt: elk jaar vóór het jaar van de vaststelling wat er in dat jaar is "
     "betaald, het jaar van de vaststelling de rest; wat vrijvalt, komt terug in de vrije ruimte. Wat er meer is "
-    f"betaald dan het vastgestelde bedrag, wordt teruggevorderd (uiterlijk {RECOVERY_TERM_DAYS} dagen na de "
-    "vaststelling). Een vaststelling volgt op de verplichting, bijstellingen en betalingen die de werkmap op "
+    "betaald dan het vastgestelde bedrag, wordt teruggevorderd, uiterlijk op de datum onder Terugvordering uiterlijk "
+    f"(leeg: {RECOVERY_TERM_DAYS} dagen na de vaststelling). Een vaststelling volgt op de verplichting, bijstellingen en betalingen die de werkmap op "
     "dezelfde verplichting boekt; daarna kan er alleen nog een terugbetaling of de eindbetaling bij, gedateerd na "
     "de vaststelling. Een vastgestelde verplichting krijgt geen bijstelling of tweede vaststelling meer.",
     "Datums liggen tussen 01-01-2000 en 31-12-2100. Is de periode van een programma afgesloten, dan kan niets "
@@ -303,7 +303,7 @@ def export_bytes(session, programme: Programme) -> bytes:
         out.put("Bijstellingen", list(row))
     for row in session.execute(
             select(Commitment.reference, CommitmentSettlement.date, CommitmentSettlement.amount,
-                   CommitmentSettlement.reference, CommitmentSettlement.note)
+                   CommitmentSettlement.reference, CommitmentSettlement.note, CommitmentSettlement.recovery_due)
             .join(Commitment, CommitmentSettlement.commitment_id == Commitment.id)
             .join(Project, Commitment.project_id == Project.id).where(in_programme)
             .order_by(CommitmentSettlement.date, Commitment.id)):

@@ -204,7 +204,7 @@ def _figures(session) -> dict:
             "totals": commitment_totals(session, commitment.id),
             "settlement": session.execute(select(CommitmentSettlement.date, CommitmentSettlement.amount,
                                                  CommitmentSettlement.recovery, CommitmentSettlement.reference,
-                                                 CommitmentSettlement.note)).one(),
+                                                 CommitmentSettlement.note, CommitmentSettlement.recovery_due)).one(),
             "adjustments": session.execute(select(CommitmentAdjustment.date, CommitmentAdjustment.year,
                                                   CommitmentAdjustment.amount, CommitmentAdjustment.reason,
                                                   CommitmentAdjustment.reference)
@@ -216,8 +216,8 @@ def test_the_export_writes_the_settlement_not_its_adjustments_and_reimporting_it
     data = export_bytes(session, prog)
     book = openpyxl.load_workbook(io.BytesIO(data))
     rows = [list(r) for r in book["Vaststellingen"].iter_rows(min_row=2, values_only=True)]
-    assert [[r[0], r[1].date(), r[2], r[3], r[4]] for r in rows] == [
-        ["SUB-1", SETTLED_ON, 230000, "VST-2026-1", "Eindverantwoording"]]
+    assert [[r[0], r[1].date(), r[2], r[3], r[4], r[5].date()] for r in rows] == [
+        ["SUB-1", SETTLED_ON, 230000, "VST-2026-1", "Eindverantwoording", date(2026, 5, 1)]]
     assert list(book["Bijstellingen"].iter_rows(min_row=2, values_only=True)) == []
     before, figures = counts(session), _figures(session)
     again = run_import(session, ACTOR, data)
@@ -228,7 +228,7 @@ def test_the_export_writes_the_settlement_not_its_adjustments_and_reimporting_it
 
 def test_the_export_into_an_empty_database_gives_the_same_settlement_and_figures(session, other_app):
     prog = _settled_by_the_service(session)
-    # The sheet has no column for the terugvordering's due date: an empty database gets the default term.
+    # The terugvordering's due date, set on the form, travels on the sheet too (_figures compares it).
     data, figures = export_bytes(session, prog), _figures(session)
     service_audit = session.scalar(select(AuditEntry).where(AuditEntry.action == "settle")).changes_dict
     with other_app.app_context():

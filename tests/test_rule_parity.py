@@ -380,7 +380,7 @@ CASES = [
     Case("terugvordering due before the settlement", r"De terugvordering kan niet vóór de vaststelling vervallen\.",
          service=lambda s, w: _settle(s, w, recovery_due=date(2025, 2, 1)),
          web=lambda w: _settle_form(w, recovery_due="2025-02-01"),
-         why_not="import: the sheet has no due date, the terugvordering is due after the default term"),
+         sheets=lambda w: {"Vaststellingen": [["BS-1", "01-03-2025", "100.000", "VST-1", "", "01-02-2025"]]}),
     Case("second settlement", r"Verplichting .+ is vastgesteld op .+; een .+ kan er niet meer bij\.",
          service=lambda s, w: (_settle(s, w), _settle(s, w, amount=D("90000"), reference="VST-2")),
          web=lambda w: _settle_form(_settled(w), amount="90.000,00"),
