@@ -128,13 +128,15 @@ def _pages(ids: dict) -> dict[str, list[str]]:
         "/budget/perioden", "/budget/personeel/nieuw", f"/budget/personeel/{i['reservation']}",
         f"/budget/personeel/{i['reservation']}/kosten/nieuw", f"/budget/personeelskosten/{i['cost']}",
         f"/projecten/{project}/verplichtingen/nieuw", f"/verplichtingen/{commitment}/bijstelling",
-        f"/verplichtingen/{commitment}/betalingen/nieuw", "/projecten/nieuw", f"/projecten/{project}/bewerken",
+        f"/verplichtingen/{commitment}/betalingen/nieuw", f"/verplichtingen/{commitment}/vaststelling",
+        "/voorschotten", "/projecten/nieuw", f"/projecten/{project}/bewerken",
         f"/projecten/{project}/status", "/organisaties", "/organisaties/nieuw",
         f"/organisaties/{i['organisation']}/bewerken", "/import/", "/audit/", f"/audit/Project/{project}",
         "/gebruikers/", "/gebruikers/nieuw", f"/gebruikers/{i['user']}",
         "/rondes", *(f"/rondes/{r}" for r in i["rounds"]), "/goedkeuring", "/goedkeuring/instellingen"]
     return {"beheerder": beheerder,
-            "financieel": ["/", f"/projecten/{project}", "/budget", f"/projecten/{project}/verplichtingen/nieuw"],
+            "financieel": ["/", f"/projecten/{project}", "/budget", f"/projecten/{project}/verplichtingen/nieuw",
+                           "/voorschotten"],
             "projectleider": everyone + ["/projecten/mijn", f"/projecten/{project}/status"],
             "lezer": everyone}
 
