@@ -50,7 +50,7 @@ class Op:
     columns: dict = field(default_factory=dict)  # service field name -> column header
     rows: int = 1
     ref: str = ""  # the commitment a money row books on
-    #: A refund or final payment (budget.rules.AFTER_SETTLEMENT): may follow its commitment's vaststelling.
+    #: A refund or final payment (budget.settlement_rules.AFTER_SETTLEMENT): may follow its commitment's vaststelling.
     after_settlement: bool = False
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from approvals.services import pending_holds
-from budget import rules
+from budget import rules, settlement_rules
 from budget.ledger import programme_figures, programme_years
 from budget.models import (
     Commitment,
@@ -43,11 +43,11 @@ class Booked:
     signed: Decimal = Decimal("0.00")
     #: The day it was signed: no payment on it is dated earlier.
     signed_day: date | None = None
-    #: Its vaststelling's date and amount once settled (rules.not_settled, rules.pay_settled).
+    #: Its vaststelling's date and amount once settled (settlement_rules.not_settled, settlement_rules.pay_settled).
     settled_on: date | None = None
     settled_amount: Decimal | None = None
-    #: (date, kind, signed amount) of every payment, as rules.settle reads them; kept only for a commitment the
-    #: file settles (None otherwise).
+    #: (date, kind, signed amount) of every payment, as settlement_rules.settle reads them; kept only for a
+    #: commitment the file settles (None otherwise).
     payments: list[tuple] | None = field(default=None, repr=False)
     #: How many of the file's rows on it are staged (a settlement of the file waits for those before it).
     staged: int = 0
@@ -155,7 +155,7 @@ class MoneySteps:
                     self.count("Betalingen", UNCHANGED)
                     continue
             op = Op("Betalingen", r["row"], functools.partial(self._stage_payment, r), pay_columns,
-                     ref=r["commitment"], after_settlement=r["kind"] in rules.AFTER_SETTLEMENT)
+                     ref=r["commitment"], after_settlement=r["kind"] in settlement_rules.AFTER_SETTLEMENT)
             events.append((r["date"], 2 if r["amount"] > 0 else 3, r["row"], op))
             self.count("Betalingen", NEW)
         events.extend(self._settlement_events())
@@ -176,7 +176,7 @@ class MoneySteps:
     def _load_booked(self, refs: set[str]) -> None:
         """Current totals of the existing commitments that new rows touch, in a few grouped queries.
 
-        Of those the file settles every payment too: rules.settle reads them one by one.
+        Of those the file settles every payment too: settlement_rules.settle reads them one by one.
         """
         by_id = {self.db_commitments[ref].id: self.db_commitments[ref] for ref in refs}
         payments: dict[int, list[tuple]] = {c.id: [] for c in by_id.values() if c.reference in self.settling}
@@ -257,7 +257,7 @@ class MoneySteps:
         booked = self._booked_state(ref)
         require_role(self.actor, *FINANCE_ROLES)
         # As the service: a settled commitment is final, said alone.
-        rules.not_settled(booked.settled_on, booked.reference, "bijstelling")
+        settlement_rules.not_settled(booked.settled_on, booked.reference, "bijstelling")
         day = rules.adjustment_day(day, booked.signed_day, booked.reference)
         rules.check_open(self._closed(booked.programme), day, "adjustment_date")
         deltas = self._schedule(booked.programme, rows, allow_negative=True)
@@ -274,8 +274,8 @@ class MoneySteps:
         day = rules.payment_day(r["date"], booked.signed_day, date.today(), booked.reference)
         rules.check_open(self._closed(booked.programme), day, "payment_date")
         # The row's amount was signed by rules.payment_amount when it was read (imports.parse).
-        rules.pay_settled(booked.settled_on, booked.settled_amount, booked.state.paid, r["amount"], r["kind"], day,
-                          booked.reference)
+        settlement_rules.pay_settled(booked.settled_on, booked.settled_amount, booked.state.paid, r["amount"],
+                                     r["kind"], day, booked.reference)
         booked.state = rules.pay(booked.state, r["amount"], r["date"])
         if booked.payments is not None:
             booked.payments.append((day, r["kind"], r["amount"]))

@@ -194,7 +194,7 @@ class ParseSteps:
 
     def _parse_vaststellingen(self, c) -> dict:
         # The kenmerk of the decision is required in the service's own words (its validate.text); the amount's
-        # rules (not negative, not above the commitment) are budget.rules.settle's, applied when it is booked.
+        # rules (not negative, not above the commitment) are settlement_rules.settle's, applied when it is booked.
         reference = c("Kenmerk", cells.text)
         if reference is not None:
             reference = c.rule("Kenmerk", validate.text, reference, "het kenmerk van de vaststellingsbeschikking",

@@ -1,11 +1,11 @@
-"""Import step 4, the sheet Vaststellingen: each settlement through budget.rules.settle, after the file's other rows."""
+"""Import step 4, the sheet Vaststellingen: each settlement through settlement_rules.settle, after the file's rows."""
 from __future__ import annotations
 
 import functools
 from dataclasses import replace
 from datetime import date
 
-from budget import rules
+from budget import rules, settlement_rules
 from budget.services.settlements import settlement_reason
 from core.users import FINANCE_ROLES, require_role
 from imports.apply import Missing, Op
@@ -43,9 +43,9 @@ class SettleSteps:
         """The events by date, with a file's settlement after every other row of the file on its commitment.
 
         A vaststelling settles what was booked: so the file's commitment, adjustments and payments on
-        it come first whatever their date (a voorschot dated after it is then refused by rules.settle,
+        it come first whatever their date (a voorschot dated after it is then refused by settlement_rules.settle,
         as the service refuses to settle before a payment). Only a refund or final payment dated after
-        it follows it, and meets rules.pay_settled as on the pages. Commitments do not share state
+        it follows it, and meets settlement_rules.pay_settled as on the pages. Commitments do not share state
         here (the budget stop judges the whole file afterwards), so only their own rows move.
         Each settlement remembers how many of its commitment's rows come before it (self.settle_after).
         """
@@ -72,16 +72,17 @@ class SettleSteps:
         """The service's rules in its order: settled once, the date, a closed period, the settlement, the due date."""
         booked = self._booked_state(r["commitment"])
         require_role(self.actor, *FINANCE_ROLES)
-        rules.not_settled(booked.settled_on, booked.reference, "tweede vaststelling")
+        settlement_rules.not_settled(booked.settled_on, booked.reference, "tweede vaststelling")
         if booked.staged < self.settle_after.get(r["commitment"], 0):
             # A row before it waits (a payment that fits once a later adjustment is in): so does the settlement.
             raise Missing(f"De vaststelling van verplichting {booked.reference} volgt op de verplichting, bijstellingen "
                           "en betalingen ervan in dit bestand; daarvan is er een geweigerd.")
-        day = rules.settlement_day(r["date"], booked.signed_day, date.today(), booked.reference)
+        day = settlement_rules.settlement_day(r["date"], booked.signed_day, date.today(), booked.reference)
         rules.check_open(self._closed(booked.programme), day, "settlement_date")
-        settled = rules.settle(booked.state, booked.payments, r["amount"], day, self._years(booked.programme))
+        settled = settlement_rules.settle(booked.state, booked.payments, r["amount"], day,
+                                          self._years(booked.programme))
         # Empty: the default term, as the service gives when the form leaves it empty.
-        due = rules.recovery_due(r["recovery_due"], day, settled.recovery)
+        due = settlement_rules.recovery_due(r["recovery_due"], day, settled.recovery)
         before = booked.state.total
         booked.state = replace(booked.state, total=settled.amount, years=dict(settled.years))
         booked.settled_on, booked.settled_amount = day, settled.amount

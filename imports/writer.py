@@ -29,7 +29,7 @@ from budget.models import (
     StaffingCost,
     StaffingReservation,
 )
-from budget.rules import RECOVERY_TERM_DAYS
+from budget.settlement_rules import RECOVERY_TERM_DAYS
 from core.users import User
 from imports.cells import BEFORE_DATING
 from imports.contract import CODED_COLUMNS, OPTIONAL_COLUMNS, SHEETS
@@ -79,7 +79,8 @@ _NOTES = [
     "vaststellingsbeschikking. Het kasritme wordt: elk jaar vóór het jaar van de vaststelling wat er in dat jaar is "
     "betaald, het jaar van de vaststelling de rest; wat vrijvalt, komt terug in de vrije ruimte. Wat er meer is "
     "betaald dan het vastgestelde bedrag, wordt teruggevorderd, uiterlijk op de datum onder Terugvordering uiterlijk "
-    f"(leeg: {RECOVERY_TERM_DAYS} dagen na de vaststelling). Een vaststelling volgt op de verplichting, bijstellingen en betalingen die de werkmap op "
+    f"(leeg: {RECOVERY_TERM_DAYS} dagen na de vaststelling). Een vaststelling volgt op de verplichting, "
+    "bijstellingen en betalingen die de werkmap op "
     "dezelfde verplichting boekt; daarna kan er alleen nog een terugbetaling of de eindbetaling bij, gedateerd na "
     "de vaststelling. Een vastgestelde verplichting krijgt geen bijstelling of tweede vaststelling meer.",
     "Datums liggen tussen 01-01-2000 en 31-12-2100. Is de periode van een programma afgesloten, dan kan niets "

@@ -70,7 +70,7 @@ def _book_after(session, fin, programme: Programme, peil: date) -> None:
                                     amount=reservation.amount + D("20000"), valid_from=after(5))
     budget.add_staffing_cost(session, fin, reservation, cost_date=min(after(6), date(year, 12, 31)),
                              amount="1.000", description="Na de peildatum")
-    # A settled commitment takes no adjustment or ordinary payment any more (budget.rules.not_settled).
+    # A settled commitment takes no adjustment or ordinary payment any more (settlement_rules.not_settled).
     signed = [c for c in session.scalars(select(Commitment).join(Project).where(
         Project.programme_id == programme.id, Commitment.signed_date <= peil).order_by(Commitment.id))
         if c.settlement is None]

@@ -39,7 +39,7 @@ from projects.models import (
 from tests.factories import fund, login, make_programme, make_project, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
-RULE_MODULES = ("budget/rules.py", "projects/rules.py")
+RULE_MODULES = ("budget/rules.py", "budget/settlement_rules.py", "projects/rules.py")
 
 
 @dataclass

@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from approvals.services import gate
-from budget import rules
+from budget import rules, settlement_rules
 from budget.ledger import (
     commitment_totals,
     commitment_year_amounts,
@@ -77,7 +77,7 @@ def adjust_commitment(session, actor, commitment: Commitment, *, adjustment_date
     serialise(session)
     settlement = settled_on(session, commitment.id)
     # Settled is final: said alone, not beside what else the adjustment would get wrong.
-    rules.not_settled(settlement.date if settlement else None, commitment.reference, "bijstelling")
+    settlement_rules.not_settled(settlement.date if settlement else None, commitment.reference, "bijstelling")
     c = Collect()
     adjustment_date = c(rules.adjustment_day, adjustment_date, commitment.signed_date, commitment.reference)
     reason = c(validate.text, reason, "een reden", "reason")
@@ -131,7 +131,7 @@ def add_payment(session, actor, commitment: Commitment, *, payment_date: date, a
     allowed = True
     if settlement is not None and amount is not None and payment_date is not None:
         # A payment refused for the vaststelling is not also refused as an overpayment.
-        allowed = c(rules.pay_settled, settlement.date, settlement.amount, paid, amount, kind, payment_date,
+        allowed = c(settlement_rules.pay_settled, settlement.date, settlement.amount, paid, amount, kind, payment_date,
                     commitment.reference)
     if amount is not None and allowed:
         # Without a date the overpayment still counts, in the year it would fall in today.

@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import select
 
 from approvals.services import gate
-from budget import rules
+from budget import rules, settlement_rules
 from budget.ledger import (
     commitment_totals,
     commitment_year_amounts,
@@ -29,7 +29,7 @@ def settled_on(session, commitment_id: int) -> CommitmentSettlement | None:
 
 
 def commitment_payments(session, commitment_id: int) -> list[tuple[date, str, object]]:
-    """(date, kind, signed amount) of every payment on the commitment, as budget.rules.settle reads them."""
+    """(date, kind, signed amount) of every payment on the commitment, as budget.settlement_rules.settle reads them."""
     return [tuple(row) for row in session.execute(
         select(Payment.date, Payment.kind, Payment.amount).where(Payment.commitment_id == commitment_id)
         .order_by(Payment.date, Payment.id))]
@@ -52,19 +52,19 @@ def settle_commitment(session, actor, commitment, *, settlement_date: date, amou
     serialise(session)
     programme = commitment.project.programme
     existing = settled_on(session, commitment.id)
-    rules.not_settled(existing.date if existing else None, commitment.reference, "tweede vaststelling")
+    settlement_rules.not_settled(existing.date if existing else None, commitment.reference, "tweede vaststelling")
     c = Collect()
-    settlement_date = c(rules.settlement_day, settlement_date, commitment.signed_date, date.today(),
+    settlement_date = c(settlement_rules.settlement_day, settlement_date, commitment.signed_date, date.today(),
                         commitment.reference)
     reference = c(validate.text, reference, "het kenmerk van de vaststellingsbeschikking", "reference", max_len=100)
     if settlement_date is not None:
         c(check_open, session, programme.id, (settlement_date, "settlement_date"))
     total, paid = commitment_totals(session, commitment.id)
     state = rules.CommitmentState(total, paid, commitment_year_amounts(session, commitment.id), commitment.reference)
-    settled = (c(rules.settle, state, commitment_payments(session, commitment.id), amount, settlement_date,
+    settled = (c(settlement_rules.settle, state, commitment_payments(session, commitment.id), amount, settlement_date,
                  programme_years(session, programme)) if settlement_date is not None else None)
     free_deltas = {y: -d for y, d in settled.deltas.items()} if settled else {}
-    due = c(rules.recovery_due, recovery_due, settlement_date, settled.recovery) if settled else None
+    due = c(settlement_rules.recovery_due, recovery_due, settlement_date, settled.recovery) if settled else None
     override = c(enforce_budget_stop, session, actor, programme.id, free_deltas, override_reason) if settled else None
     c.raise_any()
     note = validate.text(note, "", "note", required=False, max_len=2000)
@@ -105,8 +105,9 @@ def withdraw_settlement(session, actor, commitment) -> None:
         raise NotFound(f"Verplichting {commitment.reference} is niet vastgesteld.")
     programme = commitment.project.programme
     check_open(session, programme.id, (settlement.date, "settlement_date"))
-    rules.withdrawable(settlement.date, sum((amount for day, _kind, amount in commitment_payments(session, commitment.id)
-                                             if day > settlement.date), ZERO), commitment.reference)
+    paid_after = sum((amount for day, _kind, amount in commitment_payments(session, commitment.id)
+                      if day > settlement.date), ZERO)
+    settlement_rules.withdrawable(settlement.date, paid_after, commitment.reference)
     rows = session.scalars(select(CommitmentAdjustment).where(CommitmentAdjustment.settlement_id == settlement.id)
                            .order_by(CommitmentAdjustment.year)).all()
     # Each adjustment raised (or lowered) its year's free room by its own amount's opposite; withdrawing undoes it.
@@ -132,7 +133,7 @@ def set_settlement_term(session, actor, programme, months) -> None:
     """How many months after a project's end its grants are listed as "vast te stellen" (finance roles)."""
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
-    months = rules.settlement_term(months)
+    months = settlement_rules.settlement_term(months)
     before = programme.settlement_months
     if months == before:
         return
