@@ -179,9 +179,10 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(backup_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(period_cli)
-    from reports.cli import report_cli, snapshot_cli
+    from reports.cli import export_cli, report_cli, snapshot_cli
 
     app.cli.add_command(report_cli)
+    app.cli.add_command(export_cli)
     app.cli.add_command(snapshot_cli)
     from imports.cli import import_cli
 

@@ -1,4 +1,4 @@
-"""Command line: `report xlsx|html|docx|pdf` and `snapshot create|list|diff` (flask --app app ...)."""
+"""Command line: `report xlsx|html|docx|pdf`, `export fdp` and `snapshot create|list|diff` (flask --app app ...)."""
 from __future__ import annotations
 
 from datetime import date
@@ -19,6 +19,7 @@ from projects.services import get_programme
 # pandas, plotly and xlsxwriter load inside the commands: other CLI commands start without them.
 report_cli = AppGroup("report", help="Stand van zaken als werkboek (xlsx), losse HTML, Word-bijlage of PDF.")
 snapshot_cli = AppGroup("snapshot", help="Vastgelegde standen maken, tonen en vergelijken.")
+export_cli = AppGroup("export", help="Open data: de openbare stand als Fiscal Data Package.")
 
 
 def _programme(code: str):
@@ -140,6 +141,27 @@ def report_pdf(programme, year, peildatum, thousands, snapshot_id, out: Path):
     unit.in_cli(lambda: services.record_report_head(db.session, rf, "PDF-rapport"))
     out.write_bytes(data)
     click.echo(f"PDF {out} geschreven (openbaar, {rf.meta['year']}, "
+               f"stand t/m {datum_lang(rf.meta['peildatum'])}). {rf.controls_text}")
+    _overrun_notes(rf)
+
+
+@export_cli.command("fdp")
+@click.option("--programme", default=None, help="Programmacode (standaard STM, of die van --snapshot).")
+@click.option("--year", type=int, help="Rapportagejaar (standaard het jaar van de peildatum, anders dit jaar).")
+@click.option("--peildatum", type=click.DateTime(["%Y-%m-%d"]),
+              help="Stand t/m deze datum (JJJJ-MM-DD); standaard als bij `report xlsx`.")
+@click.option("--snapshot", "snapshot_id", type=int, help="Maak het pakket uit deze vastgelegde stand.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Map voor datapackage.json en data/*.csv (wordt gemaakt als hij ontbreekt).")
+def export_fdp(programme, year, peildatum, snapshot_id, out: Path):
+    """Schrijf de openbare stand als Fiscal Data Package (datapackage.json met CSV-bestanden)."""
+    from reports import fdp, services
+
+    rf = _frames(programme, year, peildatum, False, False, snapshot_id)
+    unit.in_cli(lambda: services.record_report_head(db.session, rf, "open data (FDP)"))
+    files = fdp.build(rf)
+    fdp.write_dir(files, out)
+    click.echo(f"Fiscal Data Package in {out} geschreven ({len(files) - 1} CSV-bestanden, openbaar, {rf.meta['year']}, "
                f"stand t/m {datum_lang(rf.meta['peildatum'])}). {rf.controls_text}")
     _overrun_notes(rf)
 
