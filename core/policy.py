@@ -50,6 +50,8 @@ POLICY: dict[str, Rule] = {
     # The Word annex and the PDF are always the public version.
     "reports.word": Rule(ALL),
     "reports.pdf": Rule(ALL),
+    # Open data (Fiscal Data Package): the same public figures as the report, so the same readers.
+    "reports.open_data": Rule(ALL),
     "reports.snapshots": Rule(ALL, post_roles=FINANCE),
     "reports.snapshot": Rule(ALL),
     "reports.snapshot_diff": Rule(ALL),

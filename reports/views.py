@@ -196,7 +196,7 @@ def _download_args(rf, snap) -> dict:
 #: The downloads' media types, by file extension.
 _MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "html": "text/html",
               "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-              "pdf": "application/pdf"}
+              "pdf": "application/pdf", "zip": "application/zip"}
 
 
 def _download(rf, build: Callable[[], bytes | str], ext: str, what: str) -> Response:
@@ -249,6 +249,16 @@ def pdf():
         flash(exc.message, "error")
         return redirect(url_for("reports.index", **_download_args(rf, snap)))
     return _download(rf, lambda: data, "pdf", "PDF-rapport")
+
+
+@bp.route("/rapportage/open-data.zip")
+@login_required
+def open_data():
+    """The public stand as a Fiscal Data Package (reports.fdp), zipped: whoever may download the public report."""
+    from reports import fdp
+
+    rf, _snap = _report_frames(current_programme() or abort(404), public=True)
+    return _download(rf, lambda: fdp.zip_bytes(fdp.build(rf), rf.meta["made_at"]), "zip", "open data (FDP)")
 
 
 @bp.route("/rapportage/standen", methods=["GET", "POST"])

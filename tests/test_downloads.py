@@ -9,7 +9,7 @@ import pytest
 from tests.factories import fund, login, make_programme, make_user
 
 URLS = ["/rapportage/werkboek.xlsx", "/rapportage/stand.html", "/rapportage/stand.html?versie=intern",
-        "/rapportage/bijlage.docx",
+        "/rapportage/bijlage.docx", "/rapportage/open-data.zip",
         "/import/export.xlsx"]
 SAFE = re.compile(r'attachment; filename="[A-Za-z0-9._-]+"')
 

@@ -57,6 +57,7 @@ SKIP = {
     "reports.workbook": "an .xlsx download",
     "reports.word": "a .docx download",
     "reports.pdf": "a .pdf download",
+    "reports.open_data": "a .zip download (open data)",
     "imports.template": "an .xlsx download",
     "imports.export": "an .xlsx download",
     "projects.export_csv": "a .csv download",

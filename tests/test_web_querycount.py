@@ -68,8 +68,8 @@ VARIANTS: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {
 REQUIRED_QUERY = {"reports.snapshot_diff": "?a={snapshot_id}&b={other_snapshot_id}"}
 #: Pages that answer the same for every role but for one switch (finance roles get the internal version):
 #: walked for one role on each side of it, as they are the slowest pages here (whole-programme reports).
-ONE_ROLE_PER_SIDE = {"reports.index", "reports.workbook", "reports.standalone", "reports.word", "reports.snapshot",
-                     "reports.snapshot_diff", "imports.export"}
+ONE_ROLE_PER_SIDE = {"reports.index", "reports.workbook", "reports.standalone", "reports.word", "reports.open_data",
+                     "reports.snapshot", "reports.snapshot_diff", "imports.export"}
 SIDES = ("financieel", "lezer")
 #: Login steps: requested by a client that has just given the password (see _login_step_counts).
 LOGIN_STEPS = {"auth.second_factor", "auth.enrol"}
