@@ -95,9 +95,12 @@ def settle_commitment(session, actor, commitment, *, settlement_date: date, amou
     return settlement
 
 
-def withdraw_settlement(session, actor, commitment) -> None:
+def withdraw_settlement(session, actor, commitment):
     """Withdraw a vaststelling entered by mistake: it and its adjustments go, while its date is in an open
-    period and nothing was paid after it; the vrijval it gave back is taken again (budget stop, four eyes)."""
+    period and nothing was paid after it; the vrijval it gave back is taken again (budget stop, four eyes).
+
+    Returns None when withdrawn, or the PendingEntry when it waits for a second person.
+    """
     require_role(actor, *FINANCE_ROLES)
     serialise(session)
     settlement = settled_on(session, commitment.id)
