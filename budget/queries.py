@@ -28,6 +28,7 @@ from budget.models import (
     StaffingReservation,
 )
 from budget.overruns import overrun_notes
+from budget.services.periods import closed_through
 from core.money import ZERO, Money
 from projects.models import Project
 
@@ -109,7 +110,7 @@ def first_year_without_reservation(session, programme) -> int | None:
 
 
 def project_money(session, project) -> dict:
-    """Commitments of a project with schedule, adjustments, payments, vaststelling and totals, in six queries."""
+    """Commitments of a project with schedule, adjustments, payments, vaststelling, totals and the closed date: seven queries."""
     commitments = session.scalars(select(Commitment).where(Commitment.project_id == project.id)
                                   .order_by(Commitment.signed_date, Commitment.id)).all()
     ids = [c.id for c in commitments]
@@ -117,6 +118,8 @@ def project_money(session, project) -> dict:
               "by_year": {}, "payment_kinds": PAYMENT_KINDS}
     if not ids:
         return result
+    # A vaststelling in a closed period cannot be withdrawn: the page offers no button the service would refuse.
+    result["closed_through"] = closed_through(session, project.programme_id)
     sched = select(CommitmentSchedule.commitment_id.label("cid"), CommitmentSchedule.year.label("year"),
                    CommitmentSchedule.amount.label("amount"), literal_column("0").label("adj")
                    ).where(CommitmentSchedule.commitment_id.in_(ids))

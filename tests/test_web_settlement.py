@@ -144,3 +144,17 @@ def test_with_four_eyes_a_settlement_waits_on_the_approval_page(app, session, wo
     assert session.scalar(select(func.count()).select_from(CommitmentSettlement)) == 0
     waiting = _text(client.get("/goedkeuring"))
     assert "Vaststelling van verplichting SUB-1" in waiting and "vrijval € 70.000,00" in waiting
+
+
+def test_a_settlement_in_a_closed_period_offers_no_withdrawal(app, session, world):
+    budget.settle_commitment(session, world["anna"], world["commitment"], settlement_date=date(2026, 3, 15),
+                             amount="230.000", reference="VST-1")
+    budget.close_period(session, world["anna"], world["prog"], date(2026, 3, 31))
+    session.commit()
+    client = app.test_client()
+    login(client, world["anna"])
+    page = _text(client.get(f"/projecten/{world['project'].id}"))
+    assert "Vastgesteld € 230.000,00" in page and "Vaststelling intrekken" not in page
+    refused = client.post(f"/verplichtingen/{world['commitment'].id}/vaststelling/intrekken", follow_redirects=True)
+    assert "Niet ingetrokken: De periode t/m 31 maart 2026 is afgesloten" in _text(refused)
+    assert session.scalar(select(func.count()).select_from(CommitmentSettlement)) == 1
