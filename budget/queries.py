@@ -29,6 +29,7 @@ from budget.models import (
 )
 from budget.overruns import overrun_notes
 from budget.services.periods import closed_through
+from budget.services.settlements import commitment_payments, settled_on
 from core.money import ZERO, Money
 from projects.models import Project
 
@@ -171,14 +172,13 @@ def project_money(session, project) -> dict:
 def settlement_basis(session, commitment) -> dict:
     """What the vaststelling form shows: the current cash schedule, paid per year and the totals."""
     paid_by_year: dict[int, Decimal] = {}
-    for p in session.scalars(select(Payment).where(Payment.commitment_id == commitment.id)):
-        paid_by_year[p.date.year] = paid_by_year.get(p.date.year, ZERO) + p.amount
+    # The payments as budget.settlement_rules.settle will read them when the form is saved.
+    for day, _kind, amount in commitment_payments(session, commitment.id):
+        paid_by_year[day.year] = paid_by_year.get(day.year, ZERO) + amount
     current = commitment_year_amounts(session, commitment.id)
     total, paid = commitment_totals(session, commitment.id)
     return {"current": current, "paid_by_year": paid_by_year, "total": total, "paid": paid,
-            "years": sorted(set(current) | set(paid_by_year)),
-            "settlement": session.scalar(select(CommitmentSettlement)
-                                         .where(CommitmentSettlement.commitment_id == commitment.id))}
+            "years": sorted(set(current) | set(paid_by_year)), "settlement": settled_on(session, commitment.id)}
 
 
 def project_money_sums(programme_id: int):
