@@ -168,6 +168,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(rounds_bp)
     app.register_blueprint(approvals_bp)
+    from api.web import init_app as init_api
+
+    init_api(app)
 
 
 def _register_cli(app: Flask) -> None:

@@ -17,6 +17,7 @@ ENTITIES = {
     "PeriodClosure": "Boekperiode", "StatusUpdate": "Statusupdate", "ReportSnapshot": "Vastgelegde stand",
     "Audittrail": "Audittrail", "ReportingRound": "Rapportageronde",
     "PendingEntry": "Boeking ter goedkeuring", "CommitmentSettlement": "Vaststelling",
+    "ApiToken": "API-token",
 }
 ACTIONS = {
     "create": "aangemaakt", "update": "gewijzigd", "delete": "verwijderd", "adjust": "bijgesteld",
@@ -24,7 +25,7 @@ ACTIONS = {
     "activate": "geactiveerd", "deactivate": "gedeactiveerd", "set_password": "wachtwoord ingesteld",
     "enable_2fa": "tweestapsverificatie aangezet", "seal": "verzegeld",
     "submit": "ter goedkeuring aangeboden", "approve": "goedgekeurd", "reject": "afgewezen",
-    "settle": "vastgesteld",
+    "settle": "vastgesteld", "revoke": "ingetrokken",
 }
 #: The form labels; a column without a label here is shown under a generic Dutch name, never its own.
 FIELDS = {
@@ -54,7 +55,8 @@ FIELDS = {
     "projects": "Projecten", "snapshot_id": "Vastgelegde stand", "closed_at": "Afgesloten op",
     "opened_at": "Geopend op", "close_period": "Boeken afgesloten t/m peildatum",
     "four_eyes": "Vier ogen", "four_eyes_payments": "Vier ogen ook op betalingen",
-    "approval_threshold": "Drempel vier ogen", "approval": "Goedkeuring",
+    "approval_threshold": "Drempel vier ogen", "scope": "Bevoegdheid", "expires_on": "Geldig t/m",
+    "prefix": "Begint met", "revoked_at": "Ingetrokken op", "approval": "Goedkeuring",
     "deltas": "Verandering vrije ruimte per jaar", "override_reason": "Reden doorbraak",
     "entered_label": "Ingevoerd door", "entered_at": "Ingevoerd op", "decided_at": "Besloten op",
     "decision_reason": "Reden besluit", "result": "Vastgelegd als", "override": "Doorbraak budgetstop",

@@ -303,8 +303,8 @@ def logout():
 
 @bp.before_app_request
 def _enforce_session_lifetime():
-    if not current_user.is_authenticated:
-        return None
+    if request.path.startswith("/api/") or not current_user.is_authenticated:
+        return None  # the API has no session: a token stands for its user (api.auth)
     now = _now()
     login_at, seen_at = session.get("login_at", 0), session.get("seen_at", 0)
     if now - login_at > ABSOLUTE_SECONDS or now - seen_at > IDLE_SECONDS:

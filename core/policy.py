@@ -119,6 +119,29 @@ POLICY: dict[str, Rule] = {
     "users.change_role": Rule(ADMIN),
     "users.set_active": Rule(ADMIN),
     "users.set_password": Rule(ADMIN),
+    # Personal access tokens for the API: every user makes and revokes their own.
+    "tokens.index": Rule(ALL),
+    "tokens.revoke": Rule(ALL),
+    # The API (api.auth applies this table to the token's user; a read-only token never writes).
+    "api-docs.openapi_json": PUBLIC,
+    "api_docs.page": PUBLIC,
+    "api_docs.swagger_file": PUBLIC,
+    "api_docs.static": PUBLIC,
+    "api.programmes": Rule(ALL),
+    "api.programme": Rule(ALL),
+    "api.figures": Rule(ALL),
+    "api.projects": Rule(ALL),
+    "api.project": Rule(ALL),
+    "api.project_money": Rule(ALL),
+    "api.snapshots": Rule(ALL),
+    "api.snapshot": Rule(ALL),
+    "api.snapshot_figures": Rule(ALL),
+    "api.audit_trail": Rule(FINANCE),
+    "api.status_update": Rule(STATUS, owner="project"),
+    "api.commitment_new": Rule(FINANCE),
+    "api.adjustment_new": Rule(FINANCE),
+    "api.payment_new": Rule(FINANCE),
+    "api.mutation_new": Rule(FINANCE),
 }
 
 

@@ -108,6 +108,10 @@ def _enforce_policy():
 
     if request.endpoint is None:
         return None  # no route matched: the 404/405 handlers answer
+    if request.path.startswith("/api/"):
+        from api.auth import enforce
+
+        return enforce()  # tokens, not the session; the same POLICY table
     verdict = decide(request.endpoint, request.method, current_user, request.view_args or {},
                      lambda project_id: db.session.scalar(select(Project.owner_id).where(Project.id == project_id)))
     if verdict == "login":
@@ -121,6 +125,10 @@ def _enforce_policy():
 
 def _error_page(code: int, title, text):
     def handler(error):
+        if request.path.startswith("/api/"):
+            from api.problems import from_http
+
+            return from_http(error)  # the API answers in problem details, never a page
         incident = None
         if code == 500:
             db.session.rollback()
@@ -176,6 +184,10 @@ def _database_unavailable(error):
         current_app.logger.error("Database niet bereikbaar: %s", type(error.orig).__name__)
         text = _l("De database is op dit moment niet bereikbaar. Probeer het over een paar minuten opnieuw.")
         retry = "60"
+    if request.path.startswith("/api/"):
+        from api.problems import problem
+
+        return problem(503, str(text), headers={"Retry-After": retry})
     page = render_template("errors/error.html", code=503, title=_l("Tijdelijk niet beschikbaar"), text=text,
                            incident=None)
     return page, 503, {"Retry-After": retry}

@@ -27,12 +27,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, workers: int = 3, log: Path | None = None):
+def gunicorn(database_url: str, workers: int = 3, log: Path | None = None, env: dict | None = None):
     """gunicorn.conf.py's server on `database_url` with several sync workers; yields the base URL."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "AUDIT_KEY": AUDIT_KEY,
            "BIND": f"127.0.0.1:{port}",
-           "WEB_CONCURRENCY": str(workers), "ACCESS_LOG": "/dev/null"}
+           "WEB_CONCURRENCY": str(workers), "ACCESS_LOG": "/dev/null", **(env or {})}
     out = open(log, "wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "app:create_app()"],
                             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

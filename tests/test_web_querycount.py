@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import flask_migrate
@@ -13,6 +13,7 @@ from flask import url_for
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.engine import make_url
 
+from api import tokens
 from app import create_app
 from approvals.services import set_four_eyes
 from bench.generate import generate
@@ -40,6 +41,7 @@ NOT_WALKED: dict[str, str] = {
     # It prints reports.standalone's HTML with the same queries (walked below); a Chromium run per
     # role and world would only add minutes.
     "reports.pdf": "the standalone HTML's queries, printed by Chromium",
+    "api_docs.static": "the API docs page's one script file, read from disk (no query)",
 }
 #: Extra query strings per endpoint (besides the bare URL), and the roles they are for (None: the rule's).
 VARIANTS: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {
@@ -63,6 +65,11 @@ VARIANTS: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {
                          ("?stand={snapshot_id}&jaar=2025", None)],
     "reports.standalone": [("?jaar=2025&peildatum=2025-12-31&versie=intern", FINANCE)],
     "audit.index": [("?soort=Project", None), ("?soort=BudgetMutation&actie=create&van=2020-01-01", None)],
+    # The API with each role's token: its list pages like the project list, its figures like the dashboard.
+    "api.projects": [("?categorie=nieuw&lijn=preventie&sorteer=titel", None),
+                     ("?sorteer=verplicht&richting=af&per_pagina=500&pagina=2", None)],
+    "api.figures": [("?peildatum=2025-06-30", None)],
+    "api.audit_trail": [("?soort=Project&per_pagina=500", None)],
 }
 #: Query strings some endpoints need to answer at all.
 REQUIRED_QUERY = {"reports.snapshot_diff": "?a={snapshot_id}&b={other_snapshot_id}"}
@@ -153,7 +160,11 @@ def _populate(session, projects: int) -> tuple[dict, dict]:
         "cost_id": session.scalar(select(func.min(StaffingCost.id))),
         "organisation_id": project.organisation_id, "snapshot_id": second.id, "other_snapshot_id": first.id,
         "user_id": users["lezer"].id, "filename": "app.css", "entity": "Project", "entity_id": project.id,
-        "round_id": rnd.id, "entry_id": waiting.id,
+        "round_id": rnd.id, "entry_id": waiting.id, "code": programme.code, "jaar": 2025, "name": "swagger-ui.css",
+        # The API is read with a token per role (no session there).
+        "api_tokens": {role: tokens.create_token(session, u, name="telling", scope="read",
+                                                 expires_on=date.today() + timedelta(days=7))[1]
+                       for role, u in users.items() if role in ALL},
     }
     session.commit()
     # Plain values: the test logs in long after this session is gone.
@@ -218,13 +229,13 @@ def _counting(app):
     return engine, statements, count
 
 
-def _statements(app, client, url: str) -> int:
+def _statements(app, client, url: str, headers: dict | None = None) -> int:
     """Statements one request of `url` runs (the walk asks each URL once per role, so the
     dashboard's figures cache is met both cold and warm, in the same order in both worlds)."""
     engine, statements, count = _counting(app)
     event.listen(engine, "before_cursor_execute", count)
     try:
-        response = client.get(url)
+        response = client.get(url, headers=headers)
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200, f"{url}: {response.status_code}"
@@ -243,7 +254,9 @@ def _page_counts(world: World) -> dict:
     """{(role, url): statements} over the whole walk; no app context is open, as in production."""
     clients = {role: _client(world.app, None if role == ANONYMOUS else world.users[role])
                for role in ALL + (ANONYMOUS,)}
-    return {(role, url): _statements(world.app, clients[role], url)
+    tokens_by_role = world.args["api_tokens"]
+    return {(role, url): _statements(world.app, clients[role], url, {"Authorization": f"Bearer {tokens_by_role[role]}"}
+                                     if url.startswith("/api/") and role != ANONYMOUS else None)
             for endpoint, url, roles in _walk(world.app, world.args) for role in roles}
 
 
