@@ -1,4 +1,4 @@
-"""B5: the dashboard under gunicorn (gunicorn.conf.py, 2 workers), loaded with wrk from loopback."""
+"""B5: the dashboard and the API's figures under gunicorn (gunicorn.conf.py, 2 workers), loaded with wrk."""
 from __future__ import annotations
 
 import http.cookiejar
@@ -22,6 +22,8 @@ DURATION_S = int(os.environ.get("BENCH_WRK_SECONDS", "5"))
 ROUNDS = 3
 CONNECTIONS, THREADS = 8, 1
 PATH = "/?jaar=2025"
+#: The same figures through the API (issue 17): a token instead of the session, JSON instead of the page.
+API_PATH = "/api/v1/programmas/{code}/cijfers/2025"
 # Counts every answer that is not a 200: wrk itself would count a redirect to /login as a success.
 LUA = """
 local threads = {}
@@ -75,12 +77,43 @@ def _check_page(base: str, opener) -> None:
             raise RuntimeError("B5: het dashboard kwam niet (ingelogd) terug")
 
 
-def _wrk(base: str, cookie: str, workdir: Path) -> dict:
+def _api_token(ctx: Ctx) -> tuple[str, str]:
+    """(a read token of the benchmark's lezer, the programme's code), made through the service."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from api import tokens
+    from bench.common import app_for
+    from core.db import db
+    from core.users import User
+    from projects.models import Programme
+
+    app = app_for(ctx.url)
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == ctx.reader_email))
+        _token, secret = tokens.create_token(db.session, user, name="bench", scope="read",
+                                             expires_on=date.today() + timedelta(days=1))
+        code = db.session.get(Programme, ctx.programme_id).code
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return secret, code
+
+
+def _check_api(base: str, secret: str, path: str) -> None:
+    request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {secret}"})
+    with urllib.request.urlopen(request) as r:
+        if r.status != 200 or b'"samenvatting"' not in r.read():
+            raise RuntimeError("B5: de cijfers kwamen niet uit de API terug")
+
+
+def _wrk(base: str, cookie: str, workdir: Path, path: str = PATH, header: str = "") -> dict:
     script = workdir / "b5.lua"
     script.write_text(LUA)
     out = subprocess.run(
         ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency", "--timeout", "10s",
-         "-s", str(script), "-H", f"Cookie: {cookie}", base + PATH],
+         "-s", str(script), "-H", header or f"Cookie: {cookie}", base + path],
         capture_output=True, text=True, check=True).stdout
     def latency(pct: str) -> float:
         value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
@@ -101,6 +134,8 @@ def serving(ctx: Ctx):
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": ctx.url, "SECRET_KEY": BENCH_SECRET, "AUDIT_KEY": BENCH_AUDIT_KEY,
            "BIND": f"127.0.0.1:{port}",
+           # wrk is one client asking thousands of times a minute: the per-token limit would answer 429.
+           "API_RATE_LIMIT": "10000000 per minute",
            "ACCESS_LOG": str(ctx.workdir / f"access-{ctx.projects}.log"), "WEB_CONCURRENCY": "2"}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     with open(ctx.workdir / f"gunicorn-{ctx.projects}.err", "w") as err:
@@ -141,10 +176,30 @@ def run(ctx: Ctx) -> list[dict]:
                 theirs.append(_wrk(small_base, small_cookie, ctx.workdir))
                 mine.append(_wrk(base, cookie, ctx.workdir))
         result, ref = _median(mine), _median(theirs)
+    api, page = _api_against_dashboard(ctx)
     return [
         row("B5 dashboard onder gunicorn (verzoeken/s)", ctx, result["rps"], ref["rps"], 0.8,
             higher_is_better=True, unit="req/s"),
         row("B5 p50-latentie (ms)", ctx, result["p50"], ref["p50"], None, unit="ms"),
         row("B5 p99-latentie (ms)", ctx, result["p99"], ref["p99"], None, unit="ms"),
         row("B5 fouten (niet-200 en socketfouten)", ctx, result["errors"], None, 0, unit="aantal"),
+        row("B5 API-cijfers onder gunicorn (verzoeken/s, t.o.v. dashboard)", ctx, api["rps"], page["rps"], 0.8,
+            higher_is_better=True, unit="req/s"),
+        row("B5 API-cijfers p50-latentie (ms)", ctx, api["p50"], page["p50"], None, unit="ms"),
+        row("B5 API-cijfers fouten (niet-200 en socketfouten)", ctx, api["errors"], None, 0, unit="aantal"),
     ]
+
+
+def _api_against_dashboard(ctx: Ctx) -> tuple[dict, dict]:
+    """The API's figures and the dashboard on one server, loaded in turns: (API, dashboard) medians."""
+    secret, code = _api_token(ctx)
+    path = API_PATH.format(code=code)
+    with serving(ctx) as (base, cookie, _):
+        for _ in range(4):  # both workers warm, the figures built once
+            _check_api(base, secret, path)
+        api, page = [], []
+        for _ in range(ROUNDS):
+            page.append(_wrk(base, cookie, ctx.workdir))
+            api.append(_wrk(base, "", ctx.workdir, path, f"Authorization: Bearer {secret}"))
+        _check_api(base, secret, path)
+    return _median(api), _median(page)

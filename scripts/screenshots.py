@@ -27,7 +27,7 @@ from projects.models import Programme, Project  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 #: Shots of what the browser window shows, not the whole page: a chart, a commitment in a long project page.
-VIEWPORT_ONLY = {"report-chart.png", "vaststelling.png"}
+VIEWPORT_ONLY = {"report-chart.png", "vaststelling.png", "api-docs.png"}
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic", "--lang=nl-NL"]
 PHONE, DESKTOP = 375, 1280
@@ -58,6 +58,8 @@ def shots(ids: dict) -> list[tuple[str, str, int, str, object]]:
         ("beheerder", "handleiding-goedkeuring.png", DESKTOP, "/goedkeuring", None),
         ("beheerder", "handleiding-gebruikers.png", DESKTOP, "/gebruikers/", None),
         ("beheerder", "handleiding-audittrail.png", DESKTOP, "/audit/", None),
+        ("financieel", "api-tokens.png", DESKTOP, "/account/api-tokens", _new_token),
+        ("financieel", "api-docs.png", DESKTOP, "/api/v1/docs", _api_docs),
     ]
 
 
@@ -227,6 +229,23 @@ def _overrun(page) -> None:
     page.fill("#jaar_2027", "3.000.000,00")
     page.get_by_role("button", name="Verplichting vastleggen").click()
     page.locator(".error-summary").wait_for()
+
+
+def _new_token(page) -> None:
+    """A read token for the ministry's dashboard, just made: shown this once."""
+    page.fill("#name", "Dashboard Nationaal Rapporteur")
+    page.get_by_role("button", name="Token maken").click()
+    page.locator("#new-token").wait_for()
+
+
+def _api_docs(page) -> None:
+    """Swagger UI from the app's own files (no CDN), with the figures operation opened."""
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.locator(".opblock-summary-path", has_text="/cijfers/").first.click()
+    page.locator(".opblock-body").first.wait_for()
+    if errors:
+        raise SystemExit(f"De API-documentatie geeft fouten in de browser: {errors}")
 
 
 if __name__ == "__main__":
