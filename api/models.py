@@ -59,4 +59,5 @@ class IdempotentRequest(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     location: Mapped[str] = mapped_column(String(500), default="")
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Kept for KEEP_HOURS (api.unit forgets older keys): long enough for any retry.
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

@@ -95,14 +95,21 @@ def from_http(error: HTTPException) -> Response:
                        incident=incident)
     data = getattr(error, "data", None) or {}
     errors = None
-    if "messages" in data:  # webargs: {location: {field: [messages]}}
-        errors = [{"veld": name, "melding": " ".join(_flat(msgs))}
+    if "messages" in data:  # webargs: {location: {field: [messages]}}; "_schema" is the body as a whole
+        errors = [{"veld": None if name == "_schema" else name,
+                   "melding": " ".join(_WEBARGS.get(m, m) for m in _flat(msgs))}
                   for fields in data["messages"].values() for name, msgs in _items(fields)]
     headers = dict(data.get("headers") or {})
     valid_methods = getattr(error, "valid_methods", None)
     if code == 405 and valid_methods:
         headers["Allow"] = ", ".join(valid_methods)
-    return problem(code, data.get("message") or DETAILS.get(code), errors=errors, headers=headers)
+    detail = data.get("message") or ("De invoer klopt niet; zie per veld wat er mis is." if errors and code == 422
+                                     else DETAILS.get(code))
+    return problem(code, detail, errors=errors, headers=headers)
+
+
+#: webargs' own words for a body it cannot read at all (the fields' messages are Dutch in api.schemas).
+_WEBARGS = {"Invalid JSON body.": "De inhoud is geen geldige JSON."}
 
 
 def _items(fields):

@@ -4,20 +4,24 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import Response, request
 from flask_login import current_user
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.models import IdempotentRequest
 from api.problems import from_domain, problem
 from approvals.models import PendingEntry
-from core.db import db
+from core.db import db, utcnow
 from core.errors import DomainError, StaleEdit
 from core.locking import serialise
 
 _JSON = "application/json"
+#: How long a key is remembered: a client retries within minutes, not days; older keys may be used again.
+KEEP_HOURS = 24
 
 
 def _fingerprint() -> str:
@@ -46,6 +50,8 @@ def write(key: str, action: Callable, dump: Callable, location: Callable | None 
     fingerprint = _fingerprint()
     try:
         serialise(session)
+        session.execute(delete(IdempotentRequest).where(
+            IdempotentRequest.at < utcnow() - timedelta(hours=KEEP_HOURS)))
         earlier = session.get(IdempotentRequest, (current_user.id, key))
         if earlier is not None:
             session.rollback()

@@ -22,7 +22,6 @@ from core.dates import default_peildatum
 from core.db import db
 from core.errors import DomainError, StaleEdit
 from core.money import ZERO
-from core.paging import Page
 from core.users import FINANCE_ROLES
 from projects import queries as project_queries
 from projects import services as project_services
@@ -125,6 +124,17 @@ def figures(code: str, jaar: int, peildatum: date | None = None):
 
 # --- Projects ---------------------------------------------------------------------------------------------
 
+def _window(args: dict) -> tuple[int, int]:
+    """(offset, limit) of the page asked for. Unlike the pages, a page past the end is empty, not the last
+    one again: a client that reads on until it gets no items must come to an end."""
+    return (args["pagina"] - 1) * args["per_pagina"], args["per_pagina"]
+
+
+def _paging(args: dict, count: int) -> dict:
+    return {"pagina": args["pagina"], "per_pagina": args["per_pagina"],
+            "paginas": max(1, -(-count // args["per_pagina"])), "totaal": count}
+
+
 def _may_see_internal(project: Project) -> bool:
     # As on the project page: contact person and notes are for finance roles and the project's own leader.
     return current_user.role in FINANCE_ROLES or (current_user.role == "projectleider"
@@ -155,9 +165,9 @@ def projects(args: dict, code: str):
     listing = project_queries.project_list(programme, filters, args["sorteer"], args["richting"] == "af",
                                            with_owner=True)
     count, committed, paid, remaining = db.session.execute(listing.totals).one()
-    page = Page(args["pagina"], args["per_pagina"], count, orphans=0)
-    rows = db.session.execute(listing.rows.offset(page.offset).limit(page.per_page)).all()
-    return {"pagina": page.page, "per_pagina": page.per_page, "paginas": page.pages, "totaal": count,
+    offset, size = _window(args)
+    rows = db.session.execute(listing.rows.offset(offset).limit(size)).all()
+    return {**_paging(args, count),
             "totalen": {"verplicht": committed or ZERO, "betaald": paid or ZERO, "resterend": remaining or ZERO},
             "items": [_project_out(*row) for row in rows]}
 
@@ -250,10 +260,9 @@ def audit_trail(args: dict):
     """De audittrail, nieuwste eerst (alleen financiële rollen)."""
     query = trail_query(kind=args.get("soort", ""), entity_id=args.get("object"))
     count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    page = Page(args["pagina"], args["per_pagina"], count, orphans=0)
-    entries = db.session.scalars(query.offset(page.offset).limit(page.per_page)).all()
-    return {"pagina": page.page, "per_pagina": page.per_page, "paginas": page.pages, "totaal": count,
-            "items": [_entry_out(e) for e in entries]}
+    offset, size = _window(args)
+    entries = db.session.scalars(query.offset(offset).limit(size)).all()
+    return {**_paging(args, count), "items": [_entry_out(e) for e in entries]}
 
 
 def _entry_out(entry: AuditEntry) -> dict:
@@ -264,6 +273,17 @@ def _entry_out(entry: AuditEntry) -> dict:
 
 # --- Writing ----------------------------------------------------------------------------------------------
 
+def _booking(body, answer, waits: bool = True):
+    """What every booking operation declares: its Idempotency-Key and body, 201 with `answer`, 202 when it waits."""
+    def decorate(view):
+        if waits:
+            view = bp.alt_response(202, schema=s.PendingSchema, description=_WRITE_RESPONSES[202])(view)
+        view = bp.response(201, answer, description=_WRITE_RESPONSES[201])(view)
+        view = bp.arguments(body)(view)
+        return bp.arguments(s.IdempotencyHeader, location="headers", as_kwargs=True)(view)
+    return decorate
+
+
 def _years(items: list[dict]) -> dict:
     amounts: dict[int, object] = {}
     for item in items:
@@ -272,14 +292,14 @@ def _years(items: list[dict]) -> dict:
 
 
 @bp.post("/projecten/<int:project_id>/statusupdates")
-@bp.arguments(s.IdempotencyHeader, location="headers", as_kwargs=True)
-@bp.arguments(s.StatusUpdateIn)
-@bp.response(201, s.StatusUpdateOut, description=_WRITE_RESPONSES[201])
+@_booking(s.StatusUpdateIn, s.StatusUpdateOut, waits=False)
 def status_update(data: dict, project_id: int, idempotency_key: str):
     """Een statusupdate: een projectleider voor de eigen projecten, financiële rollen voor alle."""
     found = _project(project_id)
 
     def action():
+        # Read again under the write lock: a colleague's update a moment ago must count.
+        db.session.refresh(found)
         if "versie" in data and data["versie"] != found.version:
             raise StaleEdit()
         return project_services.add_status_update(
@@ -299,10 +319,7 @@ def _commitment_dump(commitment: Commitment) -> dict:
 
 
 @bp.post("/projecten/<int:project_id>/verplichtingen")
-@bp.arguments(s.IdempotencyHeader, location="headers", as_kwargs=True)
-@bp.arguments(s.CommitmentIn)
-@bp.response(201, s.CommitmentSchema, description=_WRITE_RESPONSES[201])
-@bp.alt_response(202, schema=s.PendingSchema, description=_WRITE_RESPONSES[202])
+@_booking(s.CommitmentIn, s.CommitmentSchema)
 def commitment_new(data: dict, project_id: int, idempotency_key: str):
     """Een verplichting met kasritme; de budgetstop, afgesloten perioden en vier ogen gelden als op de pagina."""
     found = _project(project_id)
@@ -318,10 +335,7 @@ def _commitment(commitment_id: int) -> Commitment:
 
 
 @bp.post("/verplichtingen/<int:commitment_id>/bijstellingen")
-@bp.arguments(s.IdempotencyHeader, location="headers", as_kwargs=True)
-@bp.arguments(s.AdjustmentIn)
-@bp.response(201, s.CommitmentSchema, description=_WRITE_RESPONSES[201])
-@bp.alt_response(202, schema=s.PendingSchema, description=_WRITE_RESPONSES[202])
+@_booking(s.AdjustmentIn, s.CommitmentSchema)
 def adjustment_new(data: dict, commitment_id: int, idempotency_key: str):
     """Een bijstelling van een verplichting: per jaar een verschil, gedateerd en met reden."""
     commitment = _commitment(commitment_id)
@@ -333,10 +347,7 @@ def adjustment_new(data: dict, commitment_id: int, idempotency_key: str):
 
 
 @bp.post("/verplichtingen/<int:commitment_id>/betalingen")
-@bp.arguments(s.IdempotencyHeader, location="headers", as_kwargs=True)
-@bp.arguments(s.PaymentIn)
-@bp.response(201, s.PaymentSchema, description=_WRITE_RESPONSES[201])
-@bp.alt_response(202, schema=s.PendingSchema, description=_WRITE_RESPONSES[202])
+@_booking(s.PaymentIn, s.PaymentSchema)
 def payment_new(data: dict, commitment_id: int, idempotency_key: str):
     """Een betaling (voorschot, betaling, eindbetaling of terugbetaling) op een verplichting."""
     commitment = _commitment(commitment_id)
@@ -349,10 +360,7 @@ def payment_new(data: dict, commitment_id: int, idempotency_key: str):
 
 
 @bp.post("/programmas/<code>/mutaties")
-@bp.arguments(s.IdempotencyHeader, location="headers", as_kwargs=True)
-@bp.arguments(s.MutationIn)
-@bp.response(201, s.MutationOut, description=_WRITE_RESPONSES[201])
-@bp.alt_response(202, schema=s.PendingSchema, description=_WRITE_RESPONSES[202])
+@_booking(s.MutationIn, s.MutationOut)
 def mutation_new(data: dict, code: str, idempotency_key: str):
     """Een budgetmutatie voor één jaar (een kasschuif gaat via de pagina of de import)."""
     found = _programme(code)

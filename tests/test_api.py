@@ -12,6 +12,7 @@ from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
 from api import tokens
+from api.models import IdempotentRequest
 from approvals.services import set_four_eyes
 from budget.models import Commitment
 from budget.services.periods import close_period
@@ -170,6 +171,9 @@ def test_project_list_pages_filters_and_sorts_like_the_list(demo, client, sessio
         body = client.get(f"{API}/programmas/STM/projecten?per_pagina=5&pagina={page}", headers=auth(secret)).get_json()
         codes |= {p["code"] for p in body["items"]}
     assert len(codes) == total
+    past = client.get(f"{API}/programmas/STM/projecten?per_pagina=5&pagina={first['paginas'] + 1}",
+                      headers=auth(secret)).get_json()
+    assert past["items"] == [] and past["pagina"] == first["paginas"] + 1
     running = client.get(f"{API}/programmas/STM/projecten?status=in_uitvoering", headers=auth(secret)).get_json()
     assert running["items"] and {p["status"] for p in running["items"]} == {"in_uitvoering"}
     refused = client.get(f"{API}/programmas/STM/projecten?status=bezig", headers=auth(secret))
@@ -342,6 +346,22 @@ def test_commitment_booked_once_per_idempotency_key(small, client, session):
     assert missing.status_code == 422
     assert missing.get_json()["errors"] == [{"veld": "Idempotency-Key", "melding": "Dit veld is verplicht."}]
     assert session.scalar(select(func.count(Commitment.id))) == 1
+    broken = client.post(url, data="{kenmerk", headers={**auth(small["write"], "dubbel-0002"),
+                                                         "Content-Type": "application/json"})
+    assert broken.status_code == 400
+    assert broken.get_json()["errors"] == [{"veld": None, "melding": "De inhoud is geen geldige JSON."}]
+
+
+def test_a_key_is_remembered_for_a_day(small, client, session):
+    url = f"{API}/projecten/{small['project'].id}/verplichtingen"
+    assert client.post(url, json=_commitment(), headers=auth(small["write"], "dag-000001")).status_code == 201
+    stored = session.scalar(select(IdempotentRequest))
+    stored.at = stored.at - timedelta(hours=25)
+    session.commit()
+    # A day later the key is free again: a new booking, not the old answer.
+    again = client.post(url, json=_commitment("API-2"), headers=auth(small["write"], "dag-000001"))
+    assert again.status_code == 201 and again.get_json()["kenmerk"] == "API-2"
+    assert session.scalar(select(func.count(Commitment.id))) == 2
 
 
 def test_budget_stop_refuses_with_the_pages_message(small, client, session):

@@ -41,10 +41,12 @@ def test_schemathesis_finds_nothing_for_any_role(live, tmp_path):
     base, secrets = live
     failures = {}
     for role, secret in secrets.items():
+        # One worker: Python 3.11's ast.parse, which Hypothesis calls to describe its filters, can raise a
+        # spurious SystemError when threads call it at once (CPython gh-106905).
         run = subprocess.run(
             [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "run", f"{base}/api/v1/openapi.json", "--checks", "all",
              "--header", f"Authorization: Bearer {secret}", "--max-examples", "25", "--seed", "20261130",
-             "--workers", "2", "--no-color", "--generation-database", "none", "--request-timeout", "30",
+             "--workers", "1", "--no-color", "--generation-database", "none", "--request-timeout", "30",
              "--suppress-health-check", "too_slow,filter_too_much"],
             capture_output=True, text=True, timeout=900, cwd=tmp_path)
         if run.returncode != 0:

@@ -62,6 +62,13 @@ SKIP = {
     "imports.export": "an .xlsx download",
     "projects.export_csv": "a .csv download",
     "projects.export_xlsx": "an .xlsx download",
+    "api-docs.openapi_json": "the API's OpenAPI document (JSON)",
+    "api_docs.page": "Swagger UI: the API's documentation, laid out by Swagger UI itself (checked in make screenshots)",
+    "api_docs.swagger_file": "Swagger UI's script and stylesheet",
+    "api_docs.static": "the docs page's script",
+    **{f"api.{name}": "the API: JSON, no page" for name in (
+        "programmes", "programme", "figures", "projects", "project", "project_money", "snapshots", "snapshot",
+        "snapshot_figures", "audit_trail")},
 }
 
 
@@ -123,7 +130,7 @@ def _pages(ids: dict) -> dict[str, list[str]]:
                 f"/rapportage/standen/{snap_b}"]
     beheerder = everyone + [
         f"/rapportage/standen/verschil?a={snap_a}&b={snap_b}", "/rapportage/stand.html",
-        "/account/tweestapsverificatie",
+        "/account/tweestapsverificatie", "/account/api-tokens",
         "/budget", "/budget/bronnen/nieuw", f"/budget/bronnen/{i['source']}", "/budget/mutaties/nieuw",
         f"/budget/mutaties/{i['mutation']}", "/budget/kasschuif/nieuw", f"/budget/kasschuif/{i['group']}",
         "/budget/perioden", "/budget/personeel/nieuw", f"/budget/personeel/{i['reservation']}",
@@ -139,7 +146,7 @@ def _pages(ids: dict) -> dict[str, list[str]]:
             "financieel": ["/", f"/projecten/{project}", "/budget", f"/projecten/{project}/verplichtingen/nieuw",
                            "/voorschotten"],
             "projectleider": everyone + ["/projecten/mijn", f"/projecten/{project}/status"],
-            "lezer": everyone}
+            "lezer": everyone + ["/account/api-tokens"]}
 
 
 def _html_get_endpoints(app) -> set[str]:

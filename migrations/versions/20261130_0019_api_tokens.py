@@ -47,9 +47,13 @@ def upgrade():
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", "key", name=op.f("pk_api_idempotency")),
     )
+    with op.batch_alter_table("api_idempotency") as batch:
+        batch.create_index(batch.f("ix_api_idempotency_at"), ["at"], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table("api_idempotency") as batch:
+        batch.drop_index(batch.f("ix_api_idempotency_at"))
     op.drop_table("api_idempotency")
     with op.batch_alter_table("api_token") as batch:
         batch.drop_index(batch.f("ix_api_token_user_id"))
