@@ -147,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
     import approvals.models  # noqa: F401
     import reports.models  # noqa: F401
     import rounds.models  # noqa: F401
+    import scenarios.models  # noqa: F401
     from budget.views import bp as budget_bp
     from core.admin import bp as users_bp
     from core.auth import bp as auth_bp
@@ -168,6 +169,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(rounds_bp)
     app.register_blueprint(approvals_bp)
+    from scenarios.views import bp as scenarios_bp
+
+    app.register_blueprint(scenarios_bp)
     from api.web import init_app as init_api
 
     init_api(app)

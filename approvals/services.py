@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -20,6 +21,19 @@ from projects.models import Programme
 APPROVING = "approvals.approving"
 #: session.info key: an import is applying its rows; it waits (or not) as one batch, not row by row.
 IN_BATCH = "approvals.batch"
+#: session.info key: a list that collects what the services would book, instead of booking it (a scenario's
+#: entries: scenarios.services). The budget stop does not refuse then; the scenario shows the overrun.
+DRAFTING = "approvals.drafting"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a service would book, with the change in free room per year it would cause: kept, not booked."""
+
+    kind: str
+    deltas: dict
+    params: dict
+    summary: str
 
 
 # --- The service call, kept as JSON ---------------------------------------------------------------
@@ -56,12 +70,18 @@ def decode(value):
 # --- The gate -------------------------------------------------------------------------------------
 
 def gate(session, actor, programme_id: int, kind: str, deltas: dict[int, Decimal], override: dict | None,
-         params: dict, summary: str) -> PendingEntry | None:
+         params: dict, summary: str) -> PendingEntry | Draft | None:
     """Called by a financial service after every rule passed and before it writes.
 
     Returns None when the entry may be booked now (four eyes off, under the threshold, or this is
-    the approval itself); else a PendingEntry that holds its room and changes no figure yet.
+    the approval itself); else a PendingEntry that holds its room and changes no figure yet, or, while
+    drafting (DRAFTING), a Draft: the service then returns without writing.
     """
+    drafts = session.info.get(DRAFTING)
+    if drafts is not None:
+        draft = Draft(kind, dict(deltas), params, summary)
+        drafts.append(draft)
+        return draft
     if session.info.get(APPROVING) is not None or session.info.get(IN_BATCH):
         return None
     programme = session.get(Programme, programme_id)

@@ -366,11 +366,11 @@ def enforce_budget_stop(session, actor, programme_id: int, deltas: dict[int, Dec
     the booked entries' room, less what entries awaiting a second person's approval hold, so two
     pending commitments cannot together overrun a year.
     """
-    from approvals.services import pending_holds
+    from approvals.services import DRAFTING, pending_holds
 
     lowered = [y for y, d in deltas.items() if d < 0]
-    if not lowered:
-        return None
+    if not lowered or session.info.get(DRAFTING) is not None:
+        return None  # nothing lowered; or a scenario's entry, which shows an overrun instead of refusing it
     figures = programme_figures(session, programme_id, None, lowered)
     held = pending_holds(session, programme_id, lowered)
     free = {y: figures[y].free - held[y] for y in lowered}

@@ -17,7 +17,7 @@ ENTITIES = {
     "PeriodClosure": "Boekperiode", "StatusUpdate": "Statusupdate", "ReportSnapshot": "Vastgelegde stand",
     "Audittrail": "Audittrail", "ReportingRound": "Rapportageronde",
     "PendingEntry": "Boeking ter goedkeuring", "CommitmentSettlement": "Vaststelling",
-    "ApiToken": "API-token",
+    "ApiToken": "API-token", "Scenario": "Scenario", "ScenarioEntry": "Scenariopost",
 }
 ACTIONS = {
     "create": "aangemaakt", "update": "gewijzigd", "delete": "verwijderd", "adjust": "bijgesteld",
@@ -25,7 +25,7 @@ ACTIONS = {
     "activate": "geactiveerd", "deactivate": "gedeactiveerd", "set_password": "wachtwoord ingesteld",
     "enable_2fa": "tweestapsverificatie aangezet", "seal": "verzegeld",
     "submit": "ter goedkeuring aangeboden", "approve": "goedgekeurd", "reject": "afgewezen",
-    "settle": "vastgesteld", "revoke": "ingetrokken",
+    "settle": "vastgesteld", "revoke": "ingetrokken", "adopt": "aangenomen",
 }
 #: The form labels; a column without a label here is shown under a generic Dutch name, never its own.
 FIELDS = {

@@ -119,6 +119,14 @@ POLICY: dict[str, Rule] = {
     "users.change_role": Rule(ADMIN),
     "users.set_active": Rule(ADMIN),
     "users.set_password": Rule(ADMIN),
+    # Scenarios: finance roles make, fill and adopt them; every role reads them (shareable with lezers).
+    "scenarios.index": Rule(ALL, post_roles=FINANCE),
+    "scenarios.detail": Rule(ALL),
+    "scenarios.compare": Rule(ALL),
+    "scenarios.entry_new": Rule(FINANCE),
+    "scenarios.entry_delete": Rule(FINANCE),
+    "scenarios.adopt": Rule(FINANCE),
+    "scenarios.delete": Rule(FINANCE),
     # Personal access tokens for the API: every user makes and revokes their own.
     "tokens.index": Rule(ALL),
     "tokens.revoke": Rule(ALL),

@@ -22,6 +22,7 @@ NAV = [
     ("projects.mine", _l("Mijn projecten"), ("projectleider",)),
     ("budget.index", _l("Budget"), ("beheerder", "financieel")),
     ("reports.index", _l("Rapportage"), None),
+    ("scenarios.index", _l("Scenario's"), None),
     ("rounds.index", _l("Rapportageronde"), ("beheerder", "financieel")),
     ("approvals.index", _l("Ter goedkeuring"), ("beheerder", "financieel")),
     ("imports.index", _l("Import"), ("beheerder", "financieel")),

@@ -58,6 +58,7 @@ def shots(ids: dict) -> list[tuple[str, str, int, str, object]]:
         ("beheerder", "handleiding-goedkeuring.png", DESKTOP, "/goedkeuring", None),
         ("beheerder", "handleiding-gebruikers.png", DESKTOP, "/gebruikers/", None),
         ("beheerder", "handleiding-audittrail.png", DESKTOP, "/audit/", None),
+        ("financieel", "scenario.png", DESKTOP, f"/scenarios/{ids['scenario']}", None),
         ("financieel", "api-tokens.png", DESKTOP, "/account/api-tokens", _new_token),
         ("financieel", "api-docs.png", DESKTOP, "/api/v1/docs", _api_docs),
     ]
@@ -106,6 +107,7 @@ def main() -> None:
                                                     .join(CommitmentSettlement).limit(1)).one()),
             }
             _waiting_commitment(logins["financieel"][0])
+            ids["scenario"] = _scenario(logins["financieel"][0])
             db.session.commit()
             db.session.remove()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per image, not per request
@@ -164,6 +166,26 @@ def _document_pages(context, base: str) -> None:
             subprocess.run(["pdftoppm", "-f", str(page_number), "-l", str(page_number), "-r", str(dpi), "-png",
                             "-singlefile", str(pdf), str(OUT / Path(name).stem)], check=True, timeout=60)
             print(f"{OUT / name}")
+
+
+def _scenario(finance_email: str) -> int:
+    """A beslisnota scenario: two shelved proposals funded from 2027, and a kasschuif to make room."""
+    from core.users import by_email
+    from scenarios.services import add_entry, create_scenario
+
+    officer = by_email(db.session, finance_email)
+    programme = db.session.scalar(select(Programme).where(Programme.code == "STM"))
+    scenario = create_scenario(db.session, officer, programme, "Beslisnota 2027: plankvoorstellen",
+                               "STM-010 en STM-024 van de plank, met een kasschuif uit 2026.")
+    for code, years in (("STM-010", {2027: "120.000", 2028: "120.000"}), ("STM-024", {2027: "60.000",
+                                                                                   2028: "60.000"})):
+        project = db.session.scalar(select(Project).where(Project.code == code))
+        add_entry(db.session, officer, scenario, "commitment", project=project, reference=f"JenV-{code}-2027",
+                  signed_date=date(2026, 11, 30), total=sum(int(v.replace(".", "")) for v in years.values()),
+                  schedule=years)
+    add_entry(db.session, officer, scenario, "kasschuif", amounts={2026: "-100.000", 2027: "100.000"},
+              moment="najaarsnota", reason="Onderuitputting 2026 naar 2027", mutation_date=date(2026, 11, 30))
+    return scenario.id
 
 
 def _open_round(finance_email: str) -> int:

@@ -24,6 +24,7 @@ from projects import services as portfolio
 from projects.models import Organisation, Programme, Project
 from reports import services as reports
 from rounds import services as rounds
+from scenarios import services as scenario_services
 from tests.browser import ARGS, WCAG, serve
 from tests.factories import PASSWORD, make_user
 
@@ -103,6 +104,14 @@ def world(app, session):
     set_four_eyes(session, users["beheerder"], programme, True, "10.000")
     budget.add_mutation(session, users["financieel"], programme, year=today.year, amount="25.000",
                         kind="technisch", moment="intern", reason="Aanvulling uit de reserve", mutation_date=today)
+    # Two scenarios: one funding a proposal past the budget (a year below zero), one empty to compare with.
+    shelf = session.scalar(select(Project).where(Project.programme_id == programme.id, Project.status == "voorstel")
+                           .order_by(Project.code))
+    wide = scenario_services.create_scenario(session, users["financieel"], programme, "Plankvoorstellen 2027")
+    scenario_services.add_entry(session, users["financieel"], wide, "commitment", project=shelf,
+                                reference="SC-2027-001", signed_date=today, total="2.500.000,00",
+                                schedule={2027: "2.500.000,00"})
+    empty = scenario_services.create_scenario(session, users["financieel"], programme, "Niets doen")
     session.commit()
 
     def first_id(model, *where):
@@ -117,6 +126,7 @@ def world(app, session):
                                 .where(BudgetMutation.kasschuif_group.isnot(None)).limit(1)),
         "reservation": first_id(StaffingReservation), "cost": first_id(StaffingCost),
         "user": users["financieel"].id, "snapshots": (first.id, second.id), "rounds": (spring.id, autumn.id),
+        "scenarios": (wide.id, empty.id),
     }
     assert all(ids.values()), ids
     return {"users": users, "ids": ids}
@@ -141,12 +151,15 @@ def _pages(ids: dict) -> dict[str, list[str]]:
         f"/projecten/{project}/status", "/organisaties", "/organisaties/nieuw",
         f"/organisaties/{i['organisation']}/bewerken", "/import/", "/audit/", f"/audit/Project/{project}",
         "/gebruikers/", "/gebruikers/nieuw", f"/gebruikers/{i['user']}",
-        "/rondes", *(f"/rondes/{r}" for r in i["rounds"]), "/goedkeuring", "/goedkeuring/instellingen"]
+        "/rondes", *(f"/rondes/{r}" for r in i["rounds"]), "/goedkeuring", "/goedkeuring/instellingen",
+        "/scenarios", f"/scenarios/{i['scenarios'][0]}", f"/scenarios/{i['scenarios'][0]}/posten/commitment",
+        f"/scenarios/{i['scenarios'][0]}/posten/kasschuif",
+        f"/scenarios/vergelijken?a={i['scenarios'][0]}&b={i['scenarios'][1]}"]
     return {"beheerder": beheerder,
             "financieel": ["/", f"/projecten/{project}", "/budget", f"/projecten/{project}/verplichtingen/nieuw",
                            "/voorschotten"],
             "projectleider": everyone + ["/projecten/mijn", f"/projecten/{project}/status"],
-            "lezer": everyone + ["/account/api-tokens"]}
+            "lezer": everyone + ["/account/api-tokens", f"/scenarios/{i['scenarios'][0]}"]}
 
 
 def _html_get_endpoints(app) -> set[str]:

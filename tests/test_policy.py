@@ -16,6 +16,7 @@ from projects import services as portfolio
 from projects.models import Project, StatusUpdate
 from reports.services import create_snapshot
 from rounds.services import open_round
+from scenarios import services as scenarios
 from tests.factories import (
     commit_money,
     fund,
@@ -65,6 +66,9 @@ def world(session):
                   for role, user in (("beheerder", boss), ("financieel", fin), ("projectleider", owner),
                                      ("lezer", target))}
     spare, _secret = tokens.create_token(session, target, name="spare", scope="read", expires_on=expires)
+    scenario = scenarios.create_scenario(session, fin, prog, "Wat als")
+    scenarios.add_entry(session, fin, scenario, "mutation", year=2025, amount="1000", mutation_kind="technisch",
+                        moment="intern", reason="Test", mutation_date=date(2025, 2, 1))
     session.commit()
     users = {"beheerder": boss, "financieel": fin, "projectleider": owner, "lezer": target,
              "other_owner": other_owner, "api_tokens": api_tokens}
@@ -73,7 +77,7 @@ def world(session):
             "cost_id": cost.id, "organisation_id": org.id, "snapshot_id": snapshot.id, "user_id": target.id,
             "action": "activeren", "filename": "app.css", "entity": "Project", "entity_id": project.id,
             "round_id": rnd.id, "entry_id": waiting.id, "code": prog.code, "jaar": 2025, "token_id": spare.id,
-            "name": "swagger-ui.css"}
+            "name": "swagger-ui.css", "scenario_id": scenario.id, "kind": "mutation"}
     return users, args
 
 

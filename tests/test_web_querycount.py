@@ -32,6 +32,7 @@ from projects import services as portfolio
 from projects.models import Organisation, Programme, Project
 from reports.services import create_snapshot
 from rounds.services import open_round
+from scenarios import services as scenarios
 from tests.factories import PASSWORD, login, make_user
 
 SMALL, LARGE = 20, 2_000
@@ -72,7 +73,8 @@ VARIANTS: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {
     "api.audit_trail": [("?soort=Project&per_pagina=500", None)],
 }
 #: Query strings some endpoints need to answer at all.
-REQUIRED_QUERY = {"reports.snapshot_diff": "?a={snapshot_id}&b={other_snapshot_id}"}
+REQUIRED_QUERY = {"reports.snapshot_diff": "?a={snapshot_id}&b={other_snapshot_id}",
+                  "scenarios.compare": "?a={scenario_id}&b={other_scenario_id}"}
 #: Pages that answer the same for every role but for one switch (finance roles get the internal version):
 #: walked for one role on each side of it, as they are the slowest pages here (whole-programme reports).
 ONE_ROLE_PER_SIDE = {"reports.index", "reports.workbook", "reports.standalone", "reports.word", "reports.open_data",
@@ -149,7 +151,15 @@ def _populate(session, projects: int) -> tuple[dict, dict]:
     set_four_eyes(session, boss, programme, True, "0")
     waiting = budget.add_mutation(session, fin, programme, year=2025, amount="1000", kind="technisch",
                                   moment="intern", reason="Wacht", mutation_date=date(2025, 1, 2))
+    # Two scenarios: one funding a proposal and shifting cash, one empty to compare it with.
+    scenario = scenarios.create_scenario(session, fin, programme, "Wat als")
+    scenarios.add_entry(session, fin, scenario, "commitment", project=successor, reference="SC-1",
+                        signed_date=date(2025, 3, 1), total="1000", schedule={2025: "1000"})
+    scenarios.add_entry(session, fin, scenario, "kasschuif", amounts={2024: "-10", 2025: "10"}, moment="intern",
+                        reason="Schuif", mutation_date=date(2025, 3, 1))
+    other = scenarios.create_scenario(session, fin, programme, "Anders")
     args = {
+        "scenario_id": scenario.id, "other_scenario_id": other.id, "kind": "commitment",
         "project_id": project.id, "commitment_id": session.scalar(
             select(func.min(Commitment.id)).where(Commitment.project_id == project.id)),
         "source_id": session.scalar(select(func.min(FundingSource.id))),
