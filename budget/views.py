@@ -311,4 +311,4 @@ def kasschuif_edit(group: str):
 
 
 # The staffing and project-money pages register their routes on bp too.
-from budget import advance_views, commitment_views, period_views, staffing_views  # noqa: E402,F401
+from budget import advance_views, commitment_views, period_views, staffing_views, underspend_views  # noqa: E402,F401,I001

@@ -93,6 +93,9 @@ POLICY: dict[str, Rule] = {
     # Subsidies after the grant: open advances, grants to settle and their term (budget.advance_views).
     "budget.advances": Rule(FINANCE),
     "budget.settlement_term": Rule(FINANCE),
+    # The underspend forecast and the kasschuif it proposes (as a concept scenario).
+    "budget.underspend": Rule(FINANCE),
+    "budget.underspend_to_scenario": Rule(FINANCE),
     # Reporting rounds: finance roles run them; a projectleider sees the deadline on Mijn projecten.
     "rounds.index": Rule(FINANCE),
     "rounds.detail": Rule(FINANCE),

@@ -129,6 +129,10 @@ class Programme(Base):
     four_eyes_payments: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     #: A grant is "vast te stellen" this many months after its project's end date without a vaststelling.
     settlement_months: Mapped[int] = mapped_column(default=6, server_default="6")
+    #: The underspend warning (budget.underspend): from the first of this month on, when the expected year-end
+    #: underspend exceeds this percentage of the year's cash schedule.
+    underspend_pct: Mapped[int] = mapped_column(default=10, server_default="10")
+    underspend_month: Mapped[int] = mapped_column(default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from budget.underspend_rules import elapsed_share
 from core.money import share
 
 #: Realisation "lags the time of year" when the realised share of the committed amount is more than
@@ -30,13 +31,6 @@ class Headline:
     #: Whether the sum is shown in whole euros: only when all three are whole, so it always adds up.
     whole: bool
     lag: Lag | None
-
-
-def elapsed_share(peildatum: date) -> Decimal:
-    """The share of peildatum's year that has passed at the end of the peildatum (t/m)."""
-    first = date(peildatum.year, 1, 1)
-    days = (date(peildatum.year + 1, 1, 1) - first).days
-    return share(Decimal((peildatum - first).days + 1), Decimal(days))
 
 
 def realisation_lag(year: int, peildatum: date, committed: Decimal, paid: Decimal) -> Lag | None:

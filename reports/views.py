@@ -122,9 +122,16 @@ def dashboard():
     body = figures_cache().get(db.session, ("dashboard", programme.id, year, peildatum, names, thousands), build)
     # Entries waiting for a second person: internal, so only finance roles see what waits.
     pending = pending_totals(db.session, programme).get(year) if names else None
+    # The underspend warning, for the finance roles who can act on it (a kasschuif), in the running year.
+    underspend = None
+    if names and peildatum.year == year:
+        from budget.underspend import programme_forecast
+
+        underspend = figures_cache().get(db.session, ("underspend", programme.id, year, peildatum),
+                                         lambda: programme_forecast(db.session, programme, year, peildatum))
     return render_template("reports/dashboard.html", programme=programme, years=years, year=year,
                            peildatum=peildatum, thousands=thousands, chart_config=charts.chart_config(), body=body,
-                           pending=pending)
+                           pending=pending, underspend=underspend)
 
 
 def _report_stand(years: list[int]) -> tuple[int, date]:

@@ -225,5 +225,34 @@ def adopt(session, actor, scenario: Scenario) -> list:
     return results
 
 
+def underspend_scenario(session, actor, programme: Programme, year: int, peildatum: date,
+                        moved: dict[int, Decimal]) -> Scenario:
+    """A concept scenario from the underspend forecast (budget.underspend): each commitment's expected
+    underspend moved to the next year, and a kasschuif of the same total, so both years' free room stays as it is."""
+    require_role(actor, *FINANCE_ROLES)
+    serialise(session)
+    following = year + 1
+    if following not in programme_years(session, programme):
+        raise ValidationError(f"{year} is het laatste programmajaar: er is geen volgend jaar om naar te schuiven.")
+    if not moved:
+        raise ValidationError(f"Er is voor {year} geen verwachte onderuitputting om te verschuiven.")
+    base = f"Kasschuif {year} naar {following} (onderuitputting t/m {peildatum:%d-%m-%Y})"
+    name, n = base, 1
+    while session.scalar(select(Scenario.id).where(Scenario.programme_id == programme.id, Scenario.name == name)):
+        n += 1
+        name = f"{base} ({n})"
+    scenario = create_scenario(session, actor, programme, name,
+                               "Voorgesteld uit de verwachte onderuitputting: het kasritme van de verplichtingen en "
+                               "het budget schuiven even veel door naar het volgende jaar.")
+    reason = f"Verwachte onderuitputting {year}, naar {following}"
+    for cid, amount in sorted(moved.items()):
+        add_entry(session, actor, scenario, "adjustment", commitment=session.get(Commitment, cid),
+                  adjustment_date=peildatum, changes={year: -amount, following: amount}, reason=reason)
+    total = sum(moved.values(), ZERO)
+    add_entry(session, actor, scenario, "kasschuif", amounts={year: -total, following: total}, moment="najaarsnota",
+              reason=reason, mutation_date=peildatum)
+    return scenario
+
+
 def kind_label(kind: str) -> str:
     return ENTRY_KINDS[kind]

@@ -147,7 +147,7 @@ def _pages(ids: dict) -> dict[str, list[str]]:
         f"/budget/personeel/{i['reservation']}/kosten/nieuw", f"/budget/personeelskosten/{i['cost']}",
         f"/projecten/{project}/verplichtingen/nieuw", f"/verplichtingen/{commitment}/bijstelling",
         f"/verplichtingen/{commitment}/betalingen/nieuw", f"/verplichtingen/{commitment}/vaststelling",
-        "/voorschotten", "/projecten/nieuw", f"/projecten/{project}/bewerken",
+        "/voorschotten", "/onderuitputting", "/projecten/nieuw", f"/projecten/{project}/bewerken",
         f"/projecten/{project}/status", "/organisaties", "/organisaties/nieuw",
         f"/organisaties/{i['organisation']}/bewerken", "/import/", "/audit/", f"/audit/Project/{project}",
         "/gebruikers/", "/gebruikers/nieuw", f"/gebruikers/{i['user']}",

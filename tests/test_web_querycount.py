@@ -74,7 +74,9 @@ VARIANTS: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {
 }
 #: Query strings some endpoints need to answer at all.
 REQUIRED_QUERY = {"reports.snapshot_diff": "?a={snapshot_id}&b={other_snapshot_id}",
-                  "scenarios.compare": "?a={scenario_id}&b={other_scenario_id}"}
+                  "scenarios.compare": "?a={scenario_id}&b={other_scenario_id}",
+                  # The generated portfolio runs to 2025; the forecast is of a programme year.
+                  "budget.underspend": "?jaar=2025"}
 #: Pages that answer the same for every role but for one switch (finance roles get the internal version):
 #: walked for one role on each side of it, as they are the slowest pages here (whole-programme reports).
 ONE_ROLE_PER_SIDE = {"reports.index", "reports.workbook", "reports.standalone", "reports.word", "reports.open_data",

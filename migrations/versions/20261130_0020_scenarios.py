@@ -1,4 +1,4 @@
-"""Scenarios: a programme's named what-ifs and their entries, kept apart from the ledger.
+"""Scenarios: a programme's named what-ifs and their entries, kept apart from the ledger; the underspend warning's setting.
 
 Revision ID: 0020
 Revises: 0019
@@ -55,9 +55,14 @@ def upgrade():
     )
     with op.batch_alter_table("scenario_entry") as batch:
         batch.create_index(batch.f("ix_scenario_entry_scenario_id"), ["scenario_id"], unique=False)
+    op.add_column("programme", sa.Column("underspend_pct", sa.Integer(), server_default="10", nullable=False))
+    op.add_column("programme", sa.Column("underspend_month", sa.Integer(), server_default="7", nullable=False))
 
 
 def downgrade():
+    with op.batch_alter_table("programme") as batch:
+        batch.drop_column("underspend_month")
+        batch.drop_column("underspend_pct")
     with op.batch_alter_table("scenario_entry") as batch:
         batch.drop_index(batch.f("ix_scenario_entry_scenario_id"))
     op.drop_table("scenario_entry")
