@@ -126,6 +126,8 @@ POLICY: dict[str, Rule] = {
     "scenarios.index": Rule(ALL, post_roles=FINANCE),
     "scenarios.detail": Rule(ALL),
     "scenarios.compare": Rule(ALL),
+    "scenarios.beslisnota_xlsx": Rule(ALL),
+    "scenarios.beslisnota_docx": Rule(ALL),
     "scenarios.entry_new": Rule(FINANCE),
     "scenarios.entry_delete": Rule(FINANCE),
     "scenarios.adopt": Rule(FINANCE),

@@ -1,7 +1,15 @@
 """Scenario pages: the list, one scenario beside the base, its entries, adopting, and two scenarios compared."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,6 +19,7 @@ from budget.ledger import programme_years
 from budget.models import Commitment
 from core import unit
 from core.db import db
+from core.download import attachment
 from core.errors import DomainError
 from core.params import parse_id
 from core.users import FINANCE_ROLES
@@ -150,6 +159,36 @@ def delete(scenario_id: int):
         return redirect(url_for("scenarios.detail", scenario_id=scenario.id))
     return unit.run(lambda: services.delete_scenario(db.session, current_user, scenario),
                     _("Scenario verwijderd."), url_for("scenarios.index"), lambda m: _("Niet verwijderd: %(m)s", m=m))
+
+
+def _beslisnota(scenario_id: int):
+    from datetime import date
+
+    from scenarios.beslisnota import table
+
+    scenario = _scenario(scenario_id)
+    if scenario.state != "concept":
+        abort(404)  # an adopted scenario's entries are in the figures now: the comparison would count them twice
+    programme = db.session.get(Programme, scenario.programme_id)
+    return scenario, table(programme.name, scenario.name, services.compare(db.session, scenario), date.today())
+
+
+@bp.route("/scenarios/<int:scenario_id>/beslisnota.xlsx")
+def beslisnota_xlsx(scenario_id: int):
+    from scenarios.beslisnota import xlsx
+
+    scenario, found = _beslisnota(scenario_id)
+    return Response(xlsx(found), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": attachment(f"beslisnota-scenario-{scenario.id}.xlsx")})
+
+
+@bp.route("/scenarios/<int:scenario_id>/beslisnota.docx")
+def beslisnota_docx(scenario_id: int):
+    from scenarios.beslisnota import docx
+
+    scenario, found = _beslisnota(scenario_id)
+    return Response(docx(found), mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    headers={"Content-Disposition": attachment(f"beslisnota-scenario-{scenario.id}.docx")})
 
 
 @bp.route("/scenarios/vergelijken")

@@ -96,3 +96,29 @@ def test_two_scenarios_side_by_side(client, session, world):
     a, b = session.scalars(select(Scenario.id).order_by(Scenario.id)).all()
     page = client.get(f"/scenarios/vergelijken?a={a}&b={b}").get_data(as_text=True)
     assert "490.000,00" in page and "400.000,00" in page and "-90.000,00" in page.replace("−", "-")
+
+
+def test_the_beslisnota_table_as_workbook_and_word(client, session, world):
+    import io
+
+    import openpyxl
+    from docx import Document
+
+    login(client, world["finance"])
+    client.post("/scenarios", data={"name": "Beslisnota"})
+    scenario = session.scalar(select(Scenario))
+    client.post(f"/scenarios/{scenario.id}/posten/commitment", data=_proposal(world["shelf"].id))
+    book = client.get(f"/scenarios/{scenario.id}/beslisnota.xlsx")
+    assert book.status_code == 200 and "beslisnota-scenario" in book.headers["Content-Disposition"]
+    rows = list(openpyxl.load_workbook(io.BytesIO(book.data))["Beslisnota"].iter_rows(values_only=True))
+    by_label = {}
+    for r in rows:
+        by_label.setdefault(r[0], r[1:])
+    # Years 2024-2026: the proposal adds € 80.000 in 2025 and € 40.000 in 2026, in Op de plank.
+    assert by_label["Op de plank"][:3] == (0, 80000, 40000)
+    assert by_label["Vrije ruimte vóór"][:3] == (500000, 500000, 500000)
+    assert by_label["Vrije ruimte na"][:3] == (500000, 420000, 460000)
+    word = client.get(f"/scenarios/{scenario.id}/beslisnota.docx")
+    doc = Document(io.BytesIO(word.data))
+    cells = [[c.text for c in row.cells] for t in doc.tables for row in t.rows]
+    assert ["Vrije ruimte na", "€\u00a0500.000,00", "€\u00a0420.000,00", "€\u00a0460.000,00"] in cells
