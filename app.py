@@ -169,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(rounds_bp)
     app.register_blueprint(approvals_bp)
+    from scenarios import waitlist_views  # noqa: F401 - the waiting list's pages, on the scenarios blueprint
     from scenarios.views import bp as scenarios_bp
 
     app.register_blueprint(scenarios_bp)

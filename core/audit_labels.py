@@ -18,6 +18,7 @@ ENTITIES = {
     "Audittrail": "Audittrail", "ReportingRound": "Rapportageronde",
     "PendingEntry": "Boeking ter goedkeuring", "CommitmentSettlement": "Vaststelling",
     "ApiToken": "API-token", "Scenario": "Scenario", "ScenarioEntry": "Scenariopost",
+    "Proposal": "Voorstel op de wachtlijst",
 }
 ACTIONS = {
     "create": "aangemaakt", "update": "gewijzigd", "delete": "verwijderd", "adjust": "bijgesteld",
@@ -56,6 +57,7 @@ FIELDS = {
     "opened_at": "Geopend op", "close_period": "Boeken afgesloten t/m peildatum",
     "four_eyes": "Vier ogen", "four_eyes_payments": "Vier ogen ook op betalingen",
     "approval_threshold": "Drempel vier ogen", "scope": "Bevoegdheid", "expires_on": "Geldig t/m",
+    "priority": "Prioriteit", "readiness": "Gereedheid",
     "prefix": "Begint met", "revoked_at": "Ingetrokken op", "approval": "Goedkeuring",
     "deltas": "Verandering vrije ruimte per jaar", "override_reason": "Reden doorbraak",
     "entered_label": "Ingevoerd door", "entered_at": "Ingevoerd op", "decided_at": "Besloten op",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
@@ -75,3 +76,45 @@ class ScenarioEntry(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     scenario: Mapped[Scenario] = relationship(back_populates="entries")
+
+
+#: How far a proposal is: what a finance officer weighs beside its priority.
+READINESS = {"gereed": "Gereed om te starten", "uitwerking": "In uitwerking", "idee": "Idee"}
+register_codes("Proposal", readiness=READINESS)
+
+
+class Proposal(Base):
+    """A project on the waiting list: its rank (set by finance), readiness and requested amount per year.
+
+    Kept beside the project, not on it: reordering the list never touches (or conflicts with) a project edit.
+    """
+
+    __tablename__ = "proposal"
+    __table_args__ = (
+        CheckConstraint("priority IS NULL OR priority >= 1", name="priority_positive"),
+        CheckConstraint("readiness IN ('', 'gereed', 'uitwerking', 'idee')", name="readiness"),
+    )
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
+    priority: Mapped[int | None]
+    readiness: Mapped[str] = mapped_column(String(20), default="")
+
+    years: Mapped[list[ProposalYear]] = relationship(order_by="ProposalYear.year", cascade="all, delete-orphan")
+
+    @property
+    def id(self) -> int:
+        """The project's id: the audit trail names a proposal by it."""
+        return self.project_id
+
+
+class ProposalYear(Base):
+    """The amount a proposal asks for in one year."""
+
+    __tablename__ = "proposal_year"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("proposal.project_id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    amount: Mapped[Decimal]

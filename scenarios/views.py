@@ -24,6 +24,7 @@ from core.errors import DomainError
 from core.params import parse_id
 from core.users import FINANCE_ROLES
 from core.web import current_programme
+from projects.forms import choices
 from projects.models import CATEGORIES, LINES, STATUSES, Programme, Project
 from scenarios import services
 from scenarios.forms import ENTRY_FORMS, ActionForm, ScenarioForm
@@ -39,6 +40,7 @@ _FUNDABLE = ("voorstel", "in_behandeling", "toegekend", "in_uitvoering")
 def _labels():
     group_labels = {STAFFING: _("Ambtelijke ondersteuning JenV"), **CATEGORIES, **LINES}
     return {"ENTRY_KINDS": ENTRY_KINDS, "STATES": STATES, "group_labels": group_labels,
+            "CATEGORIES_LABELS": CATEGORIES, "LINES_LABELS": LINES,
             "may_edit": current_user.is_authenticated and current_user.role in FINANCE_ROLES}
 
 
@@ -85,14 +87,32 @@ def _entry_form(scenario, kind: str):
         if name in form:
             delattr(form, name)
     if kind == "commitment":
-        form.project_id.choices = [(p.id, f"{p.code} – {p.title} ({STATUSES[p.status]})") for p in db.session.scalars(
-            select(Project).where(Project.programme_id == programme.id, Project.status.in_(_FUNDABLE))
-            .order_by(Project.code))]
+        form.project_id.choices = choices(
+            (p.id, f"{p.code} – {p.title} ({STATUSES[p.status]})") for p in db.session.scalars(
+                select(Project).where(Project.programme_id == programme.id, Project.status.in_(_FUNDABLE))
+                .order_by(Project.code)))
     if kind == "adjustment":
-        form.commitment_id.choices = [(c.id, f"{c.reference} ({code})") for c, code in db.session.execute(
-            select(Commitment, Project.code).join(Project).where(Project.programme_id == programme.id)
-            .order_by(Commitment.reference))]
+        form.commitment_id.choices = choices(
+            (c.id, f"{c.reference} ({code})") for c, code in db.session.execute(
+                select(Commitment, Project.code).join(Project).where(Project.programme_id == programme.id)
+                .order_by(Commitment.reference)))
     return form
+
+
+def _from_waiting_list(form, project_id: int | None) -> None:
+    """Open the proposal form on a project from the waiting list, with what it asks per year as the schedule."""
+    from budget.forms import year_key
+    from scenarios.models import Proposal
+
+    if project_id is None:
+        return
+    form.project_id.data = project_id
+    proposal = db.session.get(Proposal, project_id)
+    if proposal is not None and proposal.years:
+        for year in proposal.years:
+            if year_key(year.year) in form:
+                form[year_key(year.year)].data = year.amount
+        form.total.data = sum(y.amount for y in proposal.years)
 
 
 def _fields(kind: str, form) -> dict:
@@ -121,6 +141,8 @@ def entry_new(scenario_id: int, kind: str):
     if kind not in ENTRY_FORMS:
         abort(404)
     form = _entry_form(scenario, kind)
+    if kind == "commitment" and request.method == "GET":
+        _from_waiting_list(form, parse_id(request.args.get("project")))
     back = url_for("scenarios.detail", scenario_id=scenario.id)
     done = unit.submit(form, lambda: services.add_entry(db.session, current_user, scenario, kind,
                                                         **_fields(kind, form)),

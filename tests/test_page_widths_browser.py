@@ -64,6 +64,9 @@ SKIP = {
     "projects.export_csv": "a .csv download",
     "projects.export_xlsx": "an .xlsx download",
     "api-docs.openapi_json": "the API's OpenAPI document (JSON)",
+    "scenarios.fund": "a redirect to a scenario's proposal form (walked)",
+    "scenarios.beslisnota_xlsx": "an .xlsx download",
+    "scenarios.beslisnota_docx": "a .docx download",
     "api_docs.page": "Swagger UI: the API's documentation, laid out by Swagger UI itself (checked in make screenshots)",
     "api_docs.swagger_file": "Swagger UI's script and stylesheet",
     "api_docs.static": "the docs page's script",
@@ -126,7 +129,7 @@ def world(app, session):
                                 .where(BudgetMutation.kasschuif_group.isnot(None)).limit(1)),
         "reservation": first_id(StaffingReservation), "cost": first_id(StaffingCost),
         "user": users["financieel"].id, "snapshots": (first.id, second.id), "rounds": (spring.id, autumn.id),
-        "scenarios": (wide.id, empty.id),
+        "scenarios": (wide.id, empty.id), "shelf": shelf.id,
     }
     assert all(ids.values()), ids
     return {"users": users, "ids": ids}
@@ -154,7 +157,8 @@ def _pages(ids: dict) -> dict[str, list[str]]:
         "/rondes", *(f"/rondes/{r}" for r in i["rounds"]), "/goedkeuring", "/goedkeuring/instellingen",
         "/scenarios", f"/scenarios/{i['scenarios'][0]}", f"/scenarios/{i['scenarios'][0]}/posten/commitment",
         f"/scenarios/{i['scenarios'][0]}/posten/kasschuif",
-        f"/scenarios/vergelijken?a={i['scenarios'][0]}&b={i['scenarios'][1]}"]
+        f"/scenarios/vergelijken?a={i['scenarios'][0]}&b={i['scenarios'][1]}", "/wachtlijst",
+        f"/wachtlijst/{i['shelf']}"]
     return {"beheerder": beheerder,
             "financieel": ["/", f"/projecten/{project}", "/budget", f"/projecten/{project}/verplichtingen/nieuw",
                            "/voorschotten"],

@@ -43,6 +43,7 @@ NOT_WALKED: dict[str, str] = {
     # role and world would only add minutes.
     "reports.pdf": "the standalone HTML's queries, printed by Chromium",
     "api_docs.static": "the API docs page's one script file, read from disk (no query)",
+    "scenarios.fund": "a redirect to scenarios.entry_new (walked)",
 }
 #: Extra query strings per endpoint (besides the bare URL), and the roles they are for (None: the rule's).
 VARIANTS: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {
@@ -71,6 +72,8 @@ VARIANTS: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {
                      ("?sorteer=verplicht&richting=af&per_pagina=500&pagina=2", None)],
     "api.figures": [("?peildatum=2025-06-30", None)],
     "api.audit_trail": [("?soort=Project&per_pagina=500", None)],
+    # The proposal form opened from the waiting list, filled with the proposal's request.
+    "scenarios.entry_new": [("?project={project_id}", None)],
 }
 #: Query strings some endpoints need to answer at all.
 REQUIRED_QUERY = {"reports.snapshot_diff": "?a={snapshot_id}&b={other_snapshot_id}",
