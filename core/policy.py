@@ -127,11 +127,11 @@ POLICY: dict[str, Rule] = {
     "scenarios.detail": Rule(ALL),
     "scenarios.compare": Rule(ALL),
     "scenarios.beslisnota_xlsx": Rule(ALL),
+    "scenarios.beslisnota_docx": Rule(ALL),
     # The waiting list of proposals: internal (priorities, requests), finance roles only.
     "scenarios.waiting": Rule(FINANCE),
     "scenarios.waiting_request": Rule(FINANCE),
     "scenarios.fund": Rule(FINANCE),
-    "scenarios.beslisnota_docx": Rule(ALL),
     "scenarios.entry_new": Rule(FINANCE),
     "scenarios.entry_delete": Rule(FINANCE),
     "scenarios.adopt": Rule(FINANCE),
