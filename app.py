@@ -104,6 +104,8 @@ def create_app(test_config: dict | None = None) -> Flask:
             AUDIT_KEY=_audit_key(url),
             AUDIT_KEY_PREVIOUS=os.environ.get("AUDIT_KEY_PREVIOUS", ""),
             SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+            # /metrics answers only with this bearer token (core.health); without it, it does not exist.
+            METRICS_TOKEN=os.environ.get("METRICS_TOKEN", ""),
             RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
             # Mail for the reporting rounds (rounds.mail); without MAIL_SERVER mail is off.
             **{name: os.environ.get(name, "") for name in (
@@ -131,6 +133,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
     web.init_app(app)
+    from core import metrics
+
+    metrics.init_app(app)
     _register_blueprints(app)
     _register_cli(app)
     _register_template_helpers(app)
@@ -151,10 +156,12 @@ def _register_blueprints(app: Flask) -> None:
     from budget.views import bp as budget_bp
     from core.admin import bp as users_bp
     from core.auth import bp as auth_bp
+    from core.health import bp as health_bp
     from core.history import bp as audit_bp
     from projects.views import bp as projects_bp
     from reports.views import bp as reports_bp
 
+    app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(audit_bp)

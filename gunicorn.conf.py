@@ -18,3 +18,11 @@ errorlog = "-"
 # gunicorn 27 otherwise opens a control socket (and leaves ~/.gunicorn/gunicorn.ctl behind).
 control_socket_disable = True
 proc_name = "programmamonitor"
+
+
+def child_exit(server, worker):
+    # With PROMETHEUS_MULTIPROC_DIR (core.metrics) a stopped worker's live gauges go with it; its counts stay.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -36,6 +36,10 @@ PUBLIC = Rule(None)
 POLICY: dict[str, Rule] = {
     # Assets and the login steps (the second-factor steps check their own pending state).
     "static": PUBLIC,
+    # For the load balancer and monitoring: no data; /metrics checks its own token (core.health).
+    "health.healthz": PUBLIC,
+    "health.readyz": PUBLIC,
+    "health.metrics": PUBLIC,
     "reports.plotly_js": PUBLIC,
     "auth.login": PUBLIC,
     "auth.second_factor": PUBLIC,

@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from core.audit import AuditEntry
+from core.metrics import CACHE
 
 #: Entries per process: a few programmes x years x peildata is all a dashboard is asked for.
 SIZE = 64
@@ -38,7 +39,9 @@ class FiguresCache:
         with self._lock:
             if full_key in self._entries:
                 self._entries.move_to_end(full_key)
+                CACHE.labels("hit").inc()
                 return self._entries[full_key]
+        CACHE.labels("miss").inc()
         value = build()
         with self._lock:
             self.builds += 1

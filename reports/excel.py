@@ -9,6 +9,7 @@ import pandas as pd
 import xlsxwriter
 
 from core.gcpause import gc_paused
+from core.metrics import REPORT_SECONDS, timed
 from core.money import EXCEL_EUR as EUR
 from reports import APP_VERSION
 from reports.excel_print import INTERN, LINE_PT, finish, lines, per_line
@@ -177,6 +178,7 @@ def _note(book: _Book, kamer_table: bool) -> str:
 
 
 @gc_paused
+@timed(REPORT_SECONDS, format="xlsx")
 def build_workbook(rf: ReportFrames) -> bytes:
     """The workbook as bytes: Samenvatting, Per categorie, Per programmalijn, Matrix, Projecten,
     Mutaties, Per instrument, Mutatieoverzicht, Verloop verplichtingen, Controles, Verantwoording, Toelichting."""

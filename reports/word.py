@@ -15,6 +15,7 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Pt, RGBColor
 
 from core.dates import datum_lang, tijdstip
+from core.metrics import REPORT_SECONDS, timed
 from core.money import format_millions, format_pct, format_thousands
 from reports import APP_VERSION
 from reports.queries import ReportFrames
@@ -41,6 +42,7 @@ ANNEX = [
 ]
 
 
+@timed(REPORT_SECONDS, format="docx")
 def build_docx(rf: ReportFrames) -> bytes:
     """The annex as .docx bytes. Public by construction: it reads only public columns, whatever rf holds."""
     m = rf.meta

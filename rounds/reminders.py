@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from core.dates import datum, datum_lang
 from core.errors import Conflict, NotFound, ValidationError
 from core.locking import serialise
+from core.metrics import MAILS
 from core.users import FINANCE_ROLES, User, require_role
 from projects.models import RAG
 from rounds import rules
@@ -106,11 +107,13 @@ def _deliver(session, outbox: Outbox, rnd: ReportingRound, user: User, rows: lis
         logger.warning("Mail %s aan %s voor ronde %s mislukt (poging %s): %s", kind, user.email, rnd.id,
                        mail.attempts, exc.message)
         done.failed.append(mail)
+        MAILS.labels("mislukt").inc()
     else:
         serialise(session)
         mail.state, mail.last_error, mail.sent_at = "verzonden", "", datetime.now(UTC)
         logger.info("Mail %s aan %s voor ronde %s verzonden", kind, user.email, rnd.id)
         done.sent.append(mail)
+        MAILS.labels("verzonden").inc()
     session.commit()
     return mail
 

@@ -44,6 +44,7 @@ NOT_WALKED: dict[str, str] = {
     "reports.pdf": "the standalone HTML's queries, printed by Chromium",
     "api_docs.static": "the API docs page's one script file, read from disk (no query)",
     "scenarios.fund": "a redirect to scenarios.entry_new (walked)",
+    "health.metrics": "exists only with METRICS_TOKEN (tests/test_health.py); reads no table",
 }
 #: Extra query strings per endpoint (besides the bare URL), and the roles they are for (None: the rule's).
 VARIANTS: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {
