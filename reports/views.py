@@ -107,31 +107,29 @@ def dashboard():
     thousands = request.args.get("duizenden") == "1"
 
     def build() -> dict:
+        from budget.underspend import programme_forecast
         from reports.dashboard import headline
 
         # No project rows: the dashboard needs aggregates only, so its queries do not grow with projects.
         rf = live_frames(db.session, programme, year, peildatum, internal=names, thousands=thousands,
                          with_projects=False)
         figures = rf.summary[year]
+        # The underspend warning, for the finance roles who can act on it (a kasschuif), in the running year.
+        underspend = programme_forecast(db.session, programme, year, peildatum) \
+            if names and peildatum.year == year else None
         return Markup(render_template(
             "reports/_dashboard_figures.html", rf=rf, year=year, figures=figures, k=thousands,
-            head=headline(figures, year, peildatum), charts=charts.chart_embeds(rf, ("budget", "groepen"))))
+            head=headline(figures, year, peildatum), charts=charts.chart_embeds(rf, ("budget", "groepen")),
+            underspend=underspend))
 
     # Figures, tables and charts are built once per programme, year, peildatum and unit until the
     # next write (see reports.cache); only the page around them is rendered per request.
     body = figures_cache().get(db.session, ("dashboard", programme.id, year, peildatum, names, thousands), build)
     # Entries waiting for a second person: internal, so only finance roles see what waits.
     pending = pending_totals(db.session, programme).get(year) if names else None
-    # The underspend warning, for the finance roles who can act on it (a kasschuif), in the running year.
-    underspend = None
-    if names and peildatum.year == year:
-        from budget.underspend import programme_forecast
-
-        underspend = figures_cache().get(db.session, ("underspend", programme.id, year, peildatum),
-                                         lambda: programme_forecast(db.session, programme, year, peildatum))
     return render_template("reports/dashboard.html", programme=programme, years=years, year=year,
                            peildatum=peildatum, thousands=thousands, chart_config=charts.chart_config(), body=body,
-                           pending=pending, underspend=underspend)
+                           pending=pending)
 
 
 def _report_stand(years: list[int]) -> tuple[int, date]:

@@ -119,6 +119,8 @@ def add_entry(session, actor, scenario: Scenario, kind: str, **fields) -> Scenar
         project_id = _call(session, actor, scenario, kind, fields)
     finally:
         session.info.pop(DRAFTING, None)
+    if not drafts:
+        raise ValidationError("Deze post verandert niets; er is niets aan het scenario toegevoegd.")
     draft = drafts[-1]
     entry = ScenarioEntry(kind=kind, params=json.dumps(encode(draft.params), sort_keys=True),
                           deltas=json.dumps({str(y): str(d) for y, d in sorted(draft.deltas.items())}),
