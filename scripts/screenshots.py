@@ -59,6 +59,7 @@ def shots(ids: dict) -> list[tuple[str, str, int, str, object]]:
         ("beheerder", "handleiding-gebruikers.png", DESKTOP, "/gebruikers/", None),
         ("beheerder", "handleiding-audittrail.png", DESKTOP, "/audit/", None),
         ("financieel", "scenario.png", DESKTOP, f"/scenarios/{ids['scenario']}", None),
+        ("financieel", "handleiding-onderuitputting.png", DESKTOP, "/onderuitputting?jaar=2026", None),
         ("financieel", "api-tokens.png", DESKTOP, "/account/api-tokens", _new_token),
         ("financieel", "api-docs.png", DESKTOP, "/api/v1/docs", _api_docs),
     ]
