@@ -133,8 +133,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
     web.init_app(app)
-    from core import metrics
+    from core import logs, metrics
 
+    if test_config is None and os.environ.get("LOG_FORMAT", "json") == "json":
+        logs.use_json()
+    logs.init_app(app)
     metrics.init_app(app)
     _register_blueprints(app)
     _register_cli(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import secrets
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from core.errors import (
@@ -88,7 +88,7 @@ def from_http(error: HTTPException) -> Response:
     """Any HTTP error under /api as a problem; a 500 logs its incident id, the client gets only the id."""
     code = error.code or 500
     if code >= 500 and code != 503:
-        incident = secrets.token_hex(6)
+        incident = g.get("request_id") or secrets.token_hex(6)
         original = getattr(error, "original_exception", None) or error
         current_app.logger.error("Incident %s bij %s %s", incident, request.method, request.path, exc_info=original)
         return problem(500, f"Er is een fout opgetreden (incident {incident}). Probeer het later opnieuw.",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,9 @@ from core.auditkey import audit_keys, keyed_hash
 from core.bulk import advance_id_sequences, insert_rows
 from core.db import Base, utcnow
 from core.locking import WRITE_LOCK
+from core.logs import request_id
+
+acts = logging.getLogger("programmamonitor.audit")
 
 
 class AuditEntry(Base):
@@ -177,6 +181,10 @@ def record(session, actor, action: str, obj, changes: dict | None = None) -> Aud
                        key_id=keys.current_id, **fields)
     session.add(entry)
     session.flush()
+    # One log line per audited act (core.logs), with ids only: what changed stays in the trail.
+    acts.info("%s %s %s", action, fields["entity"], fields["entity_id"], extra={
+        "event": "audit", "action": action, "entity": fields["entity"], "entity_id": fields["entity_id"],
+        "user_id": fields["actor_id"], "request_id": request_id()})
     return entry
 
 
@@ -234,6 +242,9 @@ def record_many(session, actor, items) -> int:
     if count:
         # Explicit ids leave PostgreSQL's sequence behind; record() after this must not reuse them.
         advance_id_sequences(session, [AuditEntry.__table__])
+        # One line for the batch (an import), not one per row.
+        acts.info("%s audit-regels in één keer", count, extra={"event": "audit", "action": "batch", "count": count,
+                                                               "user_id": actor_id})
     return count
 
 

@@ -134,7 +134,8 @@ def _error_page(code: int, title, text):
         if code == 500:
             db.session.rollback()
             # The id links what the user reports to the traceback in the log; the page shows no detail.
-            incident = secrets.token_hex(6)
+            # It is the request's own id (core.logs), so every log line of this request carries it too.
+            incident = g.get("request_id") or secrets.token_hex(6)
             original = getattr(error, "original_exception", None) or error
             current_app.logger.error("Incident %s bij %s %s", incident, request.method, request.path,
                                      exc_info=original)

@@ -62,6 +62,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    from tests.logwatch import start
+
+    start()  # every log line of the run is checked for secrets (tests/test_zz_log_secrets.py)
     # With -q (our addopts) pytest prints no header at all, yet which database ran matters.
     if session.config.get_verbosity() < 0:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
