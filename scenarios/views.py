@@ -73,8 +73,8 @@ def detail(scenario_id: int):
     scenario = _scenario(scenario_id)
     comparison = services.compare(db.session, scenario) if scenario.state == "concept" else None
     return render_template("scenarios/detail.html", scenario=scenario, comparison=comparison, action=ActionForm(),
-                           others=[s for s in services.list_scenarios(db.session, current_programme())
-                                   if s.id != scenario.id and s.state == "concept"])
+                           others=[s for s in services.list_scenarios(db.session, db.session.get(
+                                       Programme, scenario.programme_id)) if s.id != scenario.id and s.state == "concept"])
 
 
 def _entry_form(scenario, kind: str):
