@@ -168,10 +168,11 @@ class Comparison:
 
 def effects(session, scenario: Scenario) -> list[rules.Effect]:
     ids = {e.project_id for e in scenario.entries if e.project_id}
-    where = dict(session.execute(select(Project.id, Project.category).where(Project.id.in_(ids))).all()) if ids else {}
-    lines = dict(session.execute(select(Project.id, Project.line).where(Project.id.in_(ids))).all()) if ids else {}
+    # One query for both: each entry's project as (category, line).
+    places = {pid: (category, line) for pid, category, line in session.execute(
+        select(Project.id, Project.category, Project.line).where(Project.id.in_(ids)))} if ids else {}
     return [rules.Effect(e.kind, {int(y): Decimal(d) for y, d in json.loads(e.deltas).items()},
-                         where.get(e.project_id), lines.get(e.project_id)) for e in scenario.entries]
+                         *places.get(e.project_id, (None, None))) for e in scenario.entries]
 
 
 def compare(session, scenario: Scenario) -> Comparison:

@@ -1,6 +1,8 @@
 """Scenario pages: the list, one scenario beside the base, its entries, adopting, and two scenarios compared."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import (
     Blueprint,
     Response,
@@ -14,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from budget.forms import with_years, year_amounts
+from budget.forms import with_years, year_amounts, year_key
 from budget.ledger import programme_years
 from budget.models import Commitment
 from core import unit
@@ -28,7 +30,7 @@ from projects.forms import choices
 from projects.models import CATEGORIES, LINES, STATUSES, Programme, Project
 from scenarios import services
 from scenarios.forms import ENTRY_FORMS, ActionForm, ScenarioForm
-from scenarios.models import ENTRY_KINDS, STATES
+from scenarios.models import ENTRY_KINDS, STATES, Proposal
 from scenarios.rules import STAFFING
 
 bp = Blueprint("scenarios", __name__, template_folder="templates")
@@ -101,9 +103,6 @@ def _entry_form(scenario, kind: str):
 
 def _from_waiting_list(form, project_id: int | None) -> None:
     """Open the proposal form on a project from the waiting list, with what it asks per year as the schedule."""
-    from budget.forms import year_key
-    from scenarios.models import Proposal
-
     if project_id is None:
         return
     form.project_id.data = project_id
@@ -184,8 +183,6 @@ def delete(scenario_id: int):
 
 
 def _beslisnota(scenario_id: int):
-    from datetime import date
-
     from scenarios.beslisnota import table
 
     scenario = _scenario(scenario_id)
