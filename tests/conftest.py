@@ -6,6 +6,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import flask_migrate
@@ -247,6 +248,17 @@ def _fast_password_hashing():
     core.users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
     core.users._hasher = production
+
+
+@pytest.fixture
+def today() -> date:
+    """Today, read as the test starts: a constant read at import goes stale when the suite runs past midnight."""
+    return date.today()
+
+
+@pytest.fixture
+def this_year(today: date) -> int:
+    return today.year
 
 
 @pytest.fixture

@@ -15,14 +15,13 @@ from tests.factories import commit_money, fund, make_programme, make_project, ma
 
 pytestmark = pytest.mark.browser
 
-TODAY = date.today()
 
 
 @pytest.fixture
-def world(app, session):
+def world(app, session, today):
     admin, fin = make_user(session, "beheerder"), make_user(session, "financieel")
     owner = make_user(session, "projectleider")
-    programme = make_programme(session, admin, first_year=2024, last_year=max(2026, TODAY.year))
+    programme = make_programme(session, admin, first_year=2024, last_year=max(2026, today.year))
     fund(session, fin, programme, {2024: Decimal(1000000), 2025: Decimal(1000000), 2026: Decimal(1000000)})
     org = portfolio.create_organisation(session, admin, "Stichting Voorbeeld", "ngo")
     late = make_project(session, admin, programme, code="STM-001", title="Opvang met een oude update",
@@ -36,7 +35,7 @@ def world(app, session):
                                 update_date=date(2024, 6, 1), progress="Werving loopt achter",
                                 public_text="De opvang is gestart.", next_steps="Tweede locatie openen")
     portfolio.add_status_update(session, owner, fresh, status="in_uitvoering", rag="op_koers",
-                                update_date=TODAY - timedelta(days=10))
+                                update_date=today - timedelta(days=10))
     amounts = {"STM-001": ("250000.00", "100000.00"), "STM-002": ("40000.00", "0"), "STM-003": ("90000.50", "90000.50"),
                "STM-004": ("175000.00", "12500.25")}
     projects = {"STM-001": late, "STM-002": fresh}
@@ -64,7 +63,7 @@ def _rows(page) -> list[dict]:
     return rows
 
 
-def test_a_project_leader_lands_on_mijn_projecten_with_the_late_update_marked(app, world):
+def test_a_project_leader_lands_on_mijn_projecten_with_the_late_update_marked(app, world, today):
     with browser_on(app) as (base, page):
         log_in(page, base, world["owner"])
         assert page.url == f"{base}/projecten/mijn"
@@ -89,7 +88,7 @@ def test_a_project_leader_lands_on_mijn_projecten_with_the_late_update_marked(ap
         assert page.get_by_label("Voortgang", exact=True).input_value() == "risico"
         assert page.get_by_label("Volgende stappen").input_value() == "Tweede locatie openen"
         assert page.get_by_label("Openbare tekst voor de Kamer").input_value() == ""
-        assert page.get_by_label("Datum").input_value() == TODAY.isoformat()
+        assert page.get_by_label("Datum").input_value() == today.isoformat()
         page.get_by_label("Voortgang", exact=True).select_option(label="Op koers")
         page.get_by_role("button", name="Opslaan").click()
         page.get_by_text("De statusupdate voor STM-001 is opgeslagen.").wait_for()

@@ -26,7 +26,6 @@ from tests.factories import login as login_as
 
 REASON = "Toezegging in de Kamerbrief van 12 november"
 BOSS_NAME = "Bea Heerlijk"
-TODAY = date.today()
 
 
 @pytest.fixture
@@ -104,9 +103,9 @@ def _row_cells(html: str, table_id: str, label: str) -> list[str]:
     return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
 
 
-def test_page_html_report_and_workbook_show_the_same_percentages(client, session, overrun):
+def test_page_html_report_and_workbook_show_the_same_percentages(client, session, overrun, today):
     _login(client, session, "financieel")
-    args = f"jaar=2027&peildatum={TODAY.isoformat()}"
+    args = f"jaar=2027&peildatum={today.isoformat()}"
     page = client.get(f"/rapportage?{args}").get_data(as_text=True)
     html = client.get(f"/rapportage/stand.html?{args}").get_data(as_text=True)
     wb = _workbook(client, f"/rapportage/werkboek.xlsx?{args}")
@@ -126,9 +125,9 @@ def test_page_html_report_and_workbook_show_the_same_percentages(client, session
     assert "106,5%" in tiles
 
 
-def test_an_overridden_overrun_is_marked_and_named_everywhere(client, session, overrun):
+def test_an_overridden_overrun_is_marked_and_named_everywhere(client, session, overrun, today):
     _login(client, session, "financieel")
-    args = f"jaar=2027&peildatum={TODAY.isoformat()}"
+    args = f"jaar=2027&peildatum={today.isoformat()}"
 
     wb = _workbook(client, f"/rapportage/werkboek.xlsx?{args}")
     _h, body = _table(wb["Controles"], "Controle")
@@ -170,16 +169,16 @@ def test_an_overridden_overrun_is_marked_and_named_everywhere(client, session, o
     assert 'class="overrun"' in dash
 
 
-def test_the_cli_says_how_many_checks_deviate_and_why(runner, overrun, tmp_path):
+def test_the_cli_says_how_many_checks_deviate_and_why(runner, overrun, tmp_path, today):
     out = tmp_path / "stand.xlsx"
     result = runner.invoke(args=["report", "xlsx", "--programme", "OVR", "--year", "2027", "--peildatum",
-                                 TODAY.isoformat(), "--out", str(out)])
+                                 today.isoformat(), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "alle OK" not in result.output.lower() and "Alle" not in result.output
     assert re.search(r"1 van de \d+ controles wijkt af", result.output)
     assert "Let op: 2027: de vrije ruimte is negatief (€\xa0-180.000,00)" in result.output and REASON in result.output
     html = runner.invoke(args=["report", "html", "--programme", "OVR", "--year", "2027", "--peildatum",
-                               TODAY.isoformat(), "--out", str(tmp_path / "stand.html")])
+                               today.isoformat(), "--out", str(tmp_path / "stand.html")])
     assert html.exit_code == 0 and re.search(r"1 van de \d+ controles wijkt af", html.output)
     assert REASON in html.output
 
@@ -210,8 +209,8 @@ def test_an_overpaid_commitment_shows_even_when_its_project_is_not_overpaid(clie
     assert not any("BS-4A" in k for k in checks)
 
 
-def test_a_snapshot_keeps_the_note_and_the_checks(session, overrun):
-    snap = snapshots.create_snapshot(session, overrun["fin"], overrun["programme"], TODAY, "Stand met overschrijding")
+def test_a_snapshot_keeps_the_note_and_the_checks(session, overrun, today):
+    snap = snapshots.create_snapshot(session, overrun["fin"], overrun["programme"], today, "Stand met overschrijding")
     session.commit()
     rf = snapshots.snapshot_frames(snap, 2027)
     assert REASON in rf.overruns[2027] and BOSS_NAME not in rf.overruns[2027]
@@ -221,12 +220,12 @@ def test_a_snapshot_keeps_the_note_and_the_checks(session, overrun):
     assert rf.summary.loc["% verplicht", 2027] == D("1.065")
 
 
-def test_a_report_at_a_peildatum_names_only_overrides_recorded_by_then(session, overrun):
+def test_a_report_at_a_peildatum_names_only_overrides_recorded_by_then(session, overrun, today):
     # At 30-06-2026 the 2027 commitments (signed 15-01-2026) count, but the override was recorded later.
     rf = live_frames(session, overrun["programme"], 2026, date(2026, 6, 30))
     assert rf.overruns[2027].endswith("De audittrail bevat t/m de peildatum geen doorbreking van de budgetstop "
                                       "voor dit jaar.")
-    assert REASON in live_frames(session, overrun["programme"], 2026, TODAY).overruns[2027]
+    assert REASON in live_frames(session, overrun["programme"], 2026, today).overruns[2027]
 
 
 def test_a_snapshot_from_before_these_checks_still_reads(session, overrun):
@@ -244,9 +243,9 @@ def test_a_snapshot_from_before_these_checks_still_reads(session, overrun):
 
 
 @pytest.mark.parametrize("role, named", [("lezer", False), ("financieel", True)])
-def test_the_dashboard_names_who_overrode_only_to_finance_roles(client, session, overrun, role, named):
+def test_the_dashboard_names_who_overrode_only_to_finance_roles(client, session, overrun, role, named, today):
     _login(client, session, role)
-    dash = client.get(f"/?jaar=2027&peildatum={TODAY.isoformat()}").get_data(as_text=True)
+    dash = client.get(f"/?jaar=2027&peildatum={today.isoformat()}").get_data(as_text=True)
     note = dash[dash.index('id="kerncijfers-overschrijding"'):]
     note = note[:note.index("</p>")]
     assert REASON in note and "€\xa0-180.000,00" in note

@@ -25,8 +25,12 @@ from tests.smtp import MailServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
-TODAY = date.today()
-DEADLINE = TODAY + timedelta(days=10)
+DAYS_TO_DEADLINE = timedelta(days=10)
+
+
+@pytest.fixture
+def deadline(today):
+    return today + DAYS_TO_DEADLINE
 
 
 @pytest.fixture
@@ -48,15 +52,17 @@ def world(session):
     return {"fin": fin, "anna": anna, "bram": bram, "cleo": cleo, "prog": prog, "p": p}
 
 
-def _update(session, user, project, day=TODAY):
-    portfolio.add_status_update(session, user, project, status=project.status, rag="op_koers", update_date=day,
+def _update(session, user, project, day=None):
+    portfolio.add_status_update(session, user, project, status=project.status, rag="op_koers",
+                                update_date=day or date.today(),
                                 progress="Loopt", public_text="Openbaar")
     session.commit()
 
 
 def _open(runner, *extra):
+    today = date.today()
     result = runner.invoke(args=["round", "open", "--programme", "TST", "--title", "Voortgang voorjaar",
-                                 "--peildatum", TODAY.isoformat(), "--deadline", DEADLINE.isoformat(),
+                                 "--peildatum", today.isoformat(), "--deadline", (today + DAYS_TO_DEADLINE).isoformat(),
                                  "--kamerstuk", "Kamerstuk 28638, nr. 300", *extra])
     assert result.exit_code == 0, result.output
     return int(result.stdout.splitlines()[0])
@@ -84,7 +90,8 @@ def test_reminders_that_fall_on_the_opening_day_or_are_switched_off_are_left_out
 
 # --- the whole round, against a real SMTP server ------------------------------------------------
 
-def test_a_whole_round_mails_each_person_only_their_own_projects_once(app, session, runner, world, smtp):
+def test_a_whole_round_mails_each_person_only_their_own_projects_once(app, session, runner, world, smtp, deadline,
+                                                                       today):
     anna, bram, cleo, p = world["anna"], world["bram"], world["cleo"], world["p"]
     round_id = _open(runner)
     rnd = session.get(ReportingRound, round_id)
@@ -93,7 +100,7 @@ def test_a_whole_round_mails_each_person_only_their_own_projects_once(app, sessi
     # Opening: one invitation each to Anna and Bram, nothing to Cleo (her project is only a proposal).
     assert sorted(rcpts[0] for rcpts, _ in smtp.messages) == ["anna@jenv.example", "bram@jenv.example"]
     (invite,) = smtp.to("anna@jenv.example")
-    assert smtp.subject(invite) == f"Statusupdate gevraagd voor Voortgang voorjaar: uiterlijk {DEADLINE:%-d-%-m-%Y}"
+    assert smtp.subject(invite) == f"Statusupdate gevraagd voor Voortgang voorjaar: uiterlijk {deadline:%-d-%-m-%Y}"
     assert anna.name in invite["To"] and "," not in invite["To"]
     for body in (smtp.text(invite), smtp.html(invite)):
         assert "A1" in body and "A2" in body
@@ -110,8 +117,8 @@ def test_a_whole_round_mails_each_person_only_their_own_projects_once(app, sessi
 
     # Anna updates A1; three days before the deadline she is reminded of A2 only, Bram of B1.
     _update(session, anna, p["A1"])
-    reminders.send_due(session, services.mail_settings(), today=DEADLINE - timedelta(days=3))
-    reminders.send_due(session, services.mail_settings(), today=DEADLINE - timedelta(days=3))
+    reminders.send_due(session, services.mail_settings(), today=deadline - timedelta(days=3))
+    reminders.send_due(session, services.mail_settings(), today=deadline - timedelta(days=3))
     reminder = smtp.to("anna@jenv.example")[1]
     assert smtp.subject(reminder).startswith("Herinnering: statusupdate voor Voortgang voorjaar")
     assert "A2" in smtp.text(reminder) and "A1" not in smtp.text(reminder)
@@ -119,15 +126,15 @@ def test_a_whole_round_mails_each_person_only_their_own_projects_once(app, sessi
 
     # Bram updates; on the deadline only Anna is mailed, and after it again only Anna.
     _update(session, bram, p["B1"])
-    reminders.send_due(session, services.mail_settings(), today=DEADLINE)
-    reminders.send_due(session, services.mail_settings(), today=DEADLINE + timedelta(days=3))
+    reminders.send_due(session, services.mail_settings(), today=deadline)
+    reminders.send_due(session, services.mail_settings(), today=deadline + timedelta(days=3))
     assert [smtp.subject(m).split(":")[0] for m in smtp.to("anna@jenv.example")] == [
         "Statusupdate gevraagd voor Voortgang voorjaar", "Herinnering", "Vandaag is de deadline",
-        f"De deadline van {DEADLINE:%-d-%-m-%Y} is verstreken"]
+        f"De deadline van {deadline:%-d-%-m-%Y} is verstreken"]
     assert len(smtp.to("bram@jenv.example")) == 2
 
     # The board and `round status` say who is late.
-    board = services.board(session, rnd, DEADLINE + timedelta(days=1))
+    board = services.board(session, rnd, deadline + timedelta(days=1))
     assert {row.project.code: row.progress for row in board.rows} == {
         "A1": "bijgewerkt", "A2": "te_laat", "B1": "bijgewerkt", "X1": "te_laat"}
     assert [person.user.email for person in board.people] == ["anna@jenv.example", "bram@jenv.example"]
@@ -144,10 +151,10 @@ def test_a_whole_round_mails_each_person_only_their_own_projects_once(app, sessi
     assert closed.exit_code == 0, closed.output
     session.expire_all()
     snap = session.get(ReportSnapshot, rnd.snapshot_id)
-    assert (snap.title, snap.kamerstuk, snap.peildatum) == ("Voortgang voorjaar", "Kamerstuk 28638, nr. 300", TODAY)
-    assert rnd.state == "gesloten" and closed_through(session, world["prog"].id) == TODAY
+    assert (snap.title, snap.kamerstuk, snap.peildatum) == ("Voortgang voorjaar", "Kamerstuk 28638, nr. 300", today)
+    assert rnd.state == "gesloten" and closed_through(session, world["prog"].id) == today
     # A closed round sends nothing more.
-    reminders.send_due(session, services.mail_settings(), today=DEADLINE + timedelta(days=30))
+    reminders.send_due(session, services.mail_settings(), today=deadline + timedelta(days=30))
     assert len(smtp.messages) == 6
     # Every mail: one recipient, and only that person's own projects in it (text and HTML part).
     own = {"anna@jenv.example": {"A1", "A2"}, "bram@jenv.example": {"B1"}}
@@ -184,12 +191,13 @@ def test_a_mail_server_that_is_down_then_up_gets_each_reminder_exactly_once(app,
     assert session.get(ReportingRound, round_id).is_open
 
 
-def test_a_mail_another_run_is_sending_is_left_alone_until_its_claim_is_stale(app, session, world, smtp):
+def test_a_mail_another_run_is_sending_is_left_alone_until_its_claim_is_stale(app, session, world, smtp, deadline,
+                                                                              today):
     rnd = services.open_round(session, world["fin"], world["prog"], {
-        "title": "Ronde", "peildatum": TODAY, "deadline": DEADLINE})
+        "title": "Ronde", "peildatum": today, "deadline": deadline})
     session.commit()
     # Another run claimed Anna's invitation a moment ago and is still sending it.
-    session.add(RoundMail(round_id=rnd.id, user_id=world["anna"].id, kind="uitnodiging", due_on=TODAY,
+    session.add(RoundMail(round_id=rnd.id, user_id=world["anna"].id, kind="uitnodiging", due_on=today,
                           state="bezig", attempts=1, projects="A1, A2"))
     session.commit()
     reminders.send_due(session, services.mail_settings())
@@ -228,10 +236,11 @@ def test_reminding_one_person_now_sends_one_mail_a_day(app, session, runner, wor
 
 # --- opening and closing: the rules -------------------------------------------------------------
 
-def test_opening_checks_its_fields_and_allows_one_open_round_per_programme(app, session, runner, world):
+def test_opening_checks_its_fields_and_allows_one_open_round_per_programme(app, session, runner, world, deadline,
+                                                                            today):
     prog, fin = world["prog"], world["fin"]
     bad = runner.invoke(args=["round", "open", "--programme", "TST", "--title", " ", "--peildatum",
-                              TODAY.isoformat(), "--deadline", (TODAY - timedelta(days=1)).isoformat(),
+                              today.isoformat(), "--deadline", (today - timedelta(days=1)).isoformat(),
                               "--project", "A1", "--project", "ZZ9", "--remind-before", "99"])
     assert bad.exit_code == 1
     for words in ("Vul een titel", "De deadline ligt voor", "ZZ9", "Kies 0 tot en met 60 dagen"):
@@ -241,28 +250,28 @@ def test_opening_checks_its_fields_and_allows_one_open_round_per_programme(app, 
     rnd = session.scalar(select(ReportingRound))
     assert [row.project.code for row in services.board(session, rnd).rows] == ["A1", "B1"]
     second = runner.invoke(args=["round", "open", "--programme", "TST", "--title", "Nog een",
-                                 "--peildatum", TODAY.isoformat(), "--deadline", DEADLINE.isoformat()])
+                                 "--peildatum", today.isoformat(), "--deadline", deadline.isoformat()])
     assert second.exit_code == 1 and "loopt al een rapportageronde" in second.output
     with pytest.raises(IntegrityError):  # the database's last word: one open round per programme
-        session.add(ReportingRound(programme_id=prog.id, title="X", peildatum=TODAY, opened_on=TODAY,
-                                   deadline=TODAY, state="open", opened_by_id=fin.id))
+        session.add(ReportingRound(programme_id=prog.id, title="X", peildatum=today, opened_on=today,
+                                   deadline=today, state="open", opened_by_id=fin.id))
         session.flush()
     session.rollback()
 
 
-def test_a_round_with_no_running_project_on_the_peildatum_is_refused(app, session, runner, world):
+def test_a_round_with_no_running_project_on_the_peildatum_is_refused(app, session, runner, world, deadline):
     result = runner.invoke(args=["round", "open", "--programme", "TST", "--title", "Te vroeg", "--peildatum",
-                                 "2024-01-01", "--deadline", DEADLINE.isoformat()])
+                                 "2024-01-01", "--deadline", deadline.isoformat()])
     assert result.exit_code == 1 and "liep geen enkel project" in result.output
 
 
-def test_an_update_dated_before_the_round_opened_does_not_count(app, session, world):
-    _update(session, world["anna"], world["p"]["A1"], day=TODAY - timedelta(days=1))
+def test_an_update_dated_before_the_round_opened_does_not_count(app, session, world, deadline, today):
+    _update(session, world["anna"], world["p"]["A1"], day=today - timedelta(days=1))
     rnd = services.open_round(session, world["fin"], world["prog"], {
-        "title": "Ronde", "peildatum": TODAY, "deadline": DEADLINE}, ["A1"])
+        "title": "Ronde", "peildatum": today, "deadline": deadline}, ["A1"])
     session.commit()
     (row,) = services.board(session, rnd).rows
-    assert (row.progress, row.last_date) == ("open", TODAY - timedelta(days=1))
+    assert (row.progress, row.last_date) == ("open", today - timedelta(days=1))
 
 
 def test_closing_writes_the_reports_from_the_frozen_stand_and_names_the_previous_round(app, session, runner,
@@ -282,22 +291,22 @@ def test_closing_writes_the_reports_from_the_frozen_stand_and_names_the_previous
     assert closed.closed_at is not None
 
 
-def test_only_finance_roles_open_or_close_a_round(app, session, world):
+def test_only_finance_roles_open_or_close_a_round(app, session, world, deadline, today):
     from core.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        services.open_round(session, world["anna"], world["prog"], {"title": "X", "peildatum": TODAY,
-                                                                    "deadline": DEADLINE})
+        services.open_round(session, world["anna"], world["prog"], {"title": "X", "peildatum": today,
+                                                                    "deadline": deadline})
     rnd = services.open_round(session, TEST_ACTOR, world["prog"], {
-        "title": "X", "peildatum": TODAY, "deadline": DEADLINE})
+        "title": "X", "peildatum": today, "deadline": deadline})
     with pytest.raises(PermissionDenied):
         services.close_round(session, world["anna"], rnd, allow_missing=True)
 
 
-def test_four_timers_at_once_send_each_mail_once(app, session, world, smtp):
+def test_four_timers_at_once_send_each_mail_once(app, session, world, smtp, deadline, today):
     """`reminders send` as cron runs it, four processes at the same moment on one database."""
-    services.open_round(session, world["fin"], world["prog"], {"title": "Ronde", "peildatum": TODAY,
-                                                               "deadline": DEADLINE})
+    services.open_round(session, world["fin"], world["prog"], {"title": "Ronde", "peildatum": today,
+                                                               "deadline": deadline})
     session.commit()
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": SECRET,
            "AUDIT_KEY": AUDIT_KEY, **smtp.config()}

@@ -15,9 +15,6 @@ from projects.rules import (
 )
 from tests.factories import login, make_programme, make_project, make_user
 
-TODAY = date.today()
-
-
 # --- the due rule ---------------------------------------------------------------------------------
 
 def test_an_update_is_due_half_a_year_after_the_last_one():
@@ -31,9 +28,9 @@ def test_without_an_update_the_interval_counts_from_the_start_or_else_from_entry
 
 
 @pytest.mark.parametrize("status", ["afgerond", "afgewezen", "ingetrokken"])
-def test_closed_projects_owe_no_update(status):
+def test_closed_projects_owe_no_update(status, today):
     assert next_update_due(status, None, date(2020, 1, 1), date(2020, 1, 1)) is None
-    assert not update_overdue(None, TODAY)
+    assert not update_overdue(None, today)
 
 
 def test_a_suspended_project_still_reports():
@@ -58,10 +55,10 @@ def test_overdue_only_after_the_due_day():
 # --- landing after login --------------------------------------------------------------------------
 
 @pytest.fixture
-def world(app, session):
+def world(app, session, today):
     admin = make_user(session, "beheerder")
     owner = make_user(session, "projectleider")
-    programme = make_programme(session, admin, first_year=2024, last_year=TODAY.year + 1)
+    programme = make_programme(session, admin, first_year=2024, last_year=today.year + 1)
     late = make_project(session, admin, programme, code="STM-001", title="Opvang met oude update",
                         owner_id=owner.id, status="toegekend", start_date=date(2024, 2, 1))
     fresh = make_project(session, admin, programme, code="STM-002", title="Voorlichting bijgewerkt",
@@ -69,14 +66,14 @@ def world(app, session):
     never = make_project(session, admin, programme, code="STM-003", title="Nooit bijgewerkt",
                          owner_id=owner.id, status="toegekend", start_date=date(2024, 3, 1))
     starting = make_project(session, admin, programme, code="STM-004", title="Begint pas",
-                            owner_id=owner.id, status="toegekend", start_date=TODAY + timedelta(days=30))
+                            owner_id=owner.id, status="toegekend", start_date=today + timedelta(days=30))
     done = make_project(session, admin, programme, code="STM-005", title="Al afgerond",
                         owner_id=owner.id, status="afgerond", start_date=date(2024, 1, 1))
     portfolio.add_status_update(session, owner, late, status="in_uitvoering", rag="risico",
                                 update_date=date(2024, 6, 1), progress="Werving loopt achter",
                                 public_text="De opvang is gestart.", next_steps="Tweede locatie openen")
     portfolio.add_status_update(session, owner, fresh, status="in_uitvoering", rag="op_koers",
-                                update_date=TODAY - timedelta(days=20), public_text="Lessen gegeven.")
+                                update_date=today - timedelta(days=20), public_text="Lessen gegeven.")
     session.commit()
     return {"admin": admin, "owner": owner, "late": late, "fresh": fresh, "never": never,
             "starting": starting, "done": done, "lezer": make_user(session, "lezer"),
@@ -150,10 +147,10 @@ def test_mijn_projecten_marks_late_updates_and_puts_closed_projects_apart(app, s
     assert "RAG" not in page
 
 
-def test_mijn_projecten_without_late_updates_shows_no_marker(app, session, world):
+def test_mijn_projecten_without_late_updates_shows_no_marker(app, session, world, today):
     for key in ("late", "never"):
         portfolio.add_status_update(session, world["owner"], world[key], status=world[key].status, rag="op_koers",
-                                    update_date=TODAY)
+                                    update_date=today)
     client, _ = _login(app, session, world["owner"])
     page = client.get("/projecten/mijn").get_data(as_text=True)
     assert "achterstallig" not in page and "wacht" not in page
@@ -161,7 +158,7 @@ def test_mijn_projecten_without_late_updates_shows_no_marker(app, session, world
 
 # --- the status form ------------------------------------------------------------------------------
 
-def test_status_form_shows_the_previous_update_and_carries_over_voortgang_and_next_steps(app, session, world):
+def test_status_form_shows_the_previous_update_and_carries_over_voortgang_and_next_steps(app, session, world, today):
     client, _ = _login(app, session, world["owner"])
     page = client.get(f"/projecten/{world['late'].id}/status").get_data(as_text=True)
     previous = page.split('class="previous-update"')[1].split("</section>")[0]
@@ -174,7 +171,7 @@ def test_status_form_shows_the_previous_update_and_carries_over_voortgang_and_ne
     # This period's texts start empty, and the date is today's, not the previous update's.
     assert re.search(r'<textarea[^>]*id="progress"[^>]*>\s*</textarea>', form)
     assert re.search(r'<textarea[^>]*id="public_text"[^>]*>\s*</textarea>', form)
-    assert f'value="{TODAY.isoformat()}"' in form or TODAY.strftime("%d-%m-%Y") in form
+    assert f'value="{today.isoformat()}"' in form or today.strftime("%d-%m-%Y") in form
     assert "2024-06-01" not in form and "01-06-2024" not in form
     assert 'for="rag">Voortgang' in form and "RAG" not in page
 

@@ -13,8 +13,12 @@ from projects import services as portfolio
 from rounds.models import ReportingRound, RoundMail
 from tests.factories import TEST_ACTOR, commit_money, fund, login, make_programme, make_project, make_user
 
-TODAY = date.today()
-DEADLINE = TODAY + timedelta(days=14)
+DAYS_TO_DEADLINE = timedelta(days=14)
+
+
+@pytest.fixture
+def deadline(today):
+    return today + DAYS_TO_DEADLINE
 
 
 @pytest.fixture
@@ -32,9 +36,10 @@ def world(session):
 
 
 def _form(**overrides):
-    data = {"title": "Voortgangsrapportage voorjaar 2026", "peildatum": TODAY.isoformat(),
-            "deadline": DEADLINE.isoformat(), "kamerstuk": "", "projects": "", "remind_days_before": "3",
-            "remind_days_after": "3"}
+    today = date.today()
+    data = {"title": "Voortgangsrapportage voorjaar 2026", "peildatum": today.isoformat(),
+            "deadline": (today + DAYS_TO_DEADLINE).isoformat(), "kamerstuk": "", "projects": "",
+            "remind_days_before": "3", "remind_days_after": "3"}
     data.update(overrides)
     return data
 
@@ -67,9 +72,9 @@ def test_a_finance_officer_opens_a_round_and_the_leaders_are_invited(client, ses
     assert "Nieuwe ronde openen" not in client.get("/rondes").get_data(as_text=True)
 
 
-def test_bad_input_is_refused_in_dutch_and_opens_nothing(client, session, world):
+def test_bad_input_is_refused_in_dutch_and_opens_nothing(client, session, world, today):
     login(client, world["fin"])
-    response = client.post("/rondes", data=_form(title="", deadline=(TODAY - timedelta(days=2)).isoformat(),
+    response = client.post("/rondes", data=_form(title="", deadline=(today - timedelta(days=2)).isoformat(),
                                                  projects="A1 QQ7", remind_days_after="-1"))
     assert response.status_code == 400
     text = _text(response)
@@ -86,12 +91,12 @@ def test_without_mail_the_pages_say_so_and_the_round_still_runs(client, session,
     assert "Herinner nu" not in _text(response)
 
 
-def test_the_board_and_remind_now(client, session, world, smtp):
+def test_the_board_and_remind_now(client, session, world, smtp, today):
     login(client, world["fin"])
     client.post("/rondes", data=_form())
     rnd = session.scalar(select(ReportingRound))
     portfolio.add_status_update(session, world["anna"], world["p"]["A1"], status="in_uitvoering", rag="risico",
-                                update_date=TODAY)
+                                update_date=today)
     session.commit()
     text = _text(client.get(f"/rondes/{rnd.id}"))
     assert "1 van 2 projecten bijgewerkt" in text and "Bijgewerkt" in text and "Risico" in text
@@ -108,40 +113,40 @@ def test_the_board_and_remind_now(client, session, world, smtp):
     assert client.post(f"/rondes/{rnd.id}/herinneren", data={"user_id": "x"}).status_code == 400
 
 
-def test_a_projectleider_sees_the_deadline_and_what_is_asked_but_not_the_board(client, session, world):
+def test_a_projectleider_sees_the_deadline_and_what_is_asked_but_not_the_board(client, session, world, deadline, today):
     login(client, world["fin"])
     client.post("/rondes", data=_form())
     rnd = session.scalar(select(ReportingRound))
     client.post("/logout")
     login(client, world["anna"])
     text = _text(client.get("/projecten/mijn"))
-    assert "Voortgangsrapportage voorjaar 2026" in text and DEADLINE.strftime("%Y") in text
+    assert "Voortgangsrapportage voorjaar 2026" in text and deadline.strftime("%Y") in text
     assert "1 project" in text and "gevraagd" in text
     assert client.get(f"/rondes/{rnd.id}").status_code == 403
     assert client.get("/rondes").status_code == 403
     portfolio.add_status_update(session, world["anna"], world["p"]["A1"], status="in_uitvoering", rag="op_koers",
-                                update_date=TODAY)
+                                update_date=today)
     session.commit()
     text = _text(client.get("/projecten/mijn"))
     assert "al uw projecten in deze ronde zijn bijgewerkt" in text and "gevraagd" not in text
 
 
-def test_changing_the_deadline_is_audited_and_a_stale_form_is_refused(client, session, world):
+def test_changing_the_deadline_is_audited_and_a_stale_form_is_refused(client, session, world, deadline):
     login(client, world["fin"])
     client.post("/rondes", data=_form())
     rnd = session.scalar(select(ReportingRound))
-    later = DEADLINE + timedelta(days=7)
+    later = deadline + timedelta(days=7)
     data = {**_form(deadline=later.isoformat()), "version": str(rnd.version)}
     assert client.post(f"/rondes/{rnd.id}/wijzigen", data=data).status_code == 302
     session.expire_all()
     assert session.get(ReportingRound, rnd.id).deadline == later
     assert client.post(f"/rondes/{rnd.id}/wijzigen", data=data).status_code == 409
     entry = session.scalar(select(AuditEntry).where(AuditEntry.entity == "ReportingRound", AuditEntry.action == "update"))
-    assert entry.changes_dict["before"]["deadline"] == DEADLINE.isoformat()
+    assert entry.changes_dict["before"]["deadline"] == deadline.isoformat()
     assert entry.changes_dict["after"]["deadline"] == later.isoformat()
 
 
-def test_closing_from_the_page_freezes_the_stand_and_links_the_reports(client, session, world):
+def test_closing_from_the_page_freezes_the_stand_and_links_the_reports(client, session, world, today):
     login(client, world["fin"])
     client.post("/rondes", data=_form(kamerstuk="Kamerstuk 28638, nr. 301"))
     rnd = session.scalar(select(ReportingRound))
@@ -160,8 +165,8 @@ def test_closing_from_the_page_freezes_the_stand_and_links_the_reports(client, s
     workbook = client.get(f"/rapportage/werkboek.xlsx?stand={closed.snapshot_id}")
     assert workbook.status_code == 200 and workbook.data[:2] == b"PK"
     # A second round, once closed, shows what changed since the first: here a new commitment.
-    fund(session, TEST_ACTOR, world["prog"], {TODAY.year: "100.000"})
-    commit_money(session, world["fin"], world["p"]["A1"], {TODAY.year: D("2500")}, signed=TODAY)
+    fund(session, TEST_ACTOR, world["prog"], {today.year: "100.000"})
+    commit_money(session, world["fin"], world["p"]["A1"], {today.year: D("2500")}, signed=today)
     session.commit()
     client.post("/rondes", data=_form(title="Najaar"))
     second = session.scalar(select(ReportingRound).where(ReportingRound.title == "Najaar"))

@@ -23,8 +23,6 @@ from tests.factories import (
     make_user,
 )
 
-TODAY = date.today()
-PAST, NOW, NEXT = TODAY.year - 1, TODAY.year, TODAY.year + 1
 LONG_TEXT = ("Een lange openbare toelichting die in de smalle kolom over meerdere regels loopt, zodat de rij "
              "hoger moet zijn dan een gewone rij om niets te laten overlappen. ") * 2
 FIRST_HEADERS = {"Samenvatting": "Omschrijving", "Per categorie": "Categorie", "Per programmalijn": "Programmalijn",
@@ -34,18 +32,29 @@ FIRST_HEADERS = {"Samenvatting": "Omschrijving", "Per categorie": "Categorie", "
 
 
 @pytest.fixture
-def setup(session):
+def past_year(this_year):
+    return this_year - 1
+
+
+@pytest.fixture
+def next_year(this_year):
+    return this_year + 1
+
+
+@pytest.fixture
+def setup(session, next_year, this_year, past_year):
     """A programme over last year, this year and next, with one project whose public text is long."""
     fin = make_user(session, "financieel")
-    prog = make_programme(session, make_user(session, "beheerder"), code="PRT", first_year=PAST, last_year=NEXT)
-    fund(session, fin, prog, {PAST: "1.000.000", NOW: "1.000.000", NEXT: "1.000.000"})
+    prog = make_programme(session, make_user(session, "beheerder"), code="PRT", first_year=past_year,
+                          last_year=next_year)
+    fund(session, fin, prog, {past_year: "1.000.000", this_year: "1.000.000", next_year: "1.000.000"})
     project = make_project(session, fin, prog, code="P-01", title="Project met een lange toelichting",
                            contact_person="Contact Persoon", internal_notes="Interne notitie")
-    entered_on(session, project, date(PAST, 1, 1))
-    commit_money(session, fin, project, {PAST: D(100000), NOW: D(100000)}, signed=date(PAST, 3, 1),
+    entered_on(session, project, date(past_year, 1, 1))
+    commit_money(session, fin, project, {past_year: D(100000), this_year: D(100000)}, signed=date(past_year, 3, 1),
                  reference="BS-1")
     portfolio.add_status_update(session, fin, project, status="voorstel", rag="op_koers",
-                                update_date=date(PAST, 3, 2), progress="", public_text=LONG_TEXT, next_steps="")
+                                update_date=date(past_year, 3, 2), progress="", public_text=LONG_TEXT, next_steps="")
     session.commit()
     return {"programme": prog, "fin": fin}
 
@@ -95,35 +104,37 @@ def _terms_ok(wb):
 
 
 @pytest.mark.parametrize("internal", [False, True])
-def test_downloaded_workbook_is_print_ready(client, session, setup, internal):
+def test_downloaded_workbook_is_print_ready(client, session, setup, internal, past_year):
     _signed_in(client, session)
-    url = f"/rapportage/werkboek.xlsx?jaar={PAST}&peildatum={PAST}-06-30" + ("&versie=intern" if internal else "")
+    url = f"/rapportage/werkboek.xlsx?jaar={past_year}&peildatum={past_year}-06-30"
+    url += "&versie=intern" if internal else ""
     response = client.get(url)
     assert response.status_code == 200
     wb = openpyxl.load_workbook(io.BytesIO(response.data))
-    _assert_print_ready(wb, PAST, date(PAST, 6, 30), internal)
+    _assert_print_ready(wb, past_year, date(past_year, 6, 30), internal)
     _terms_ok(wb)
     # The contract holds under the banner: the header row is found by its first cell.
     ws = wb["Samenvatting"]
-    assert ws.cell(_header_row(ws), 2).value == PAST
+    assert ws.cell(_header_row(ws), 2).value == past_year
 
 
-def test_cli_workbook_is_print_ready_and_defaults_to_the_end_of_a_past_year(runner, session, setup, tmp_path):
+def test_cli_workbook_is_print_ready_and_defaults_to_the_end_of_a_past_year(runner, session, setup, tmp_path,
+                                                                            past_year):
     out = tmp_path / "intern.xlsx"
-    result = runner.invoke(args=["report", "xlsx", "--programme", "PRT", "--year", str(PAST), "--internal",
+    result = runner.invoke(args=["report", "xlsx", "--programme", "PRT", "--year", str(past_year), "--internal",
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert f"stand t/m {datum_lang(date(PAST, 12, 31))}" in result.output
+    assert f"stand t/m {datum_lang(date(past_year, 12, 31))}" in result.output
     wb = openpyxl.load_workbook(out)
-    _assert_print_ready(wb, PAST, date(PAST, 12, 31), internal=True)
+    _assert_print_ready(wb, past_year, date(past_year, 12, 31), internal=True)
     _terms_ok(wb)
     rows = dict(wb["Verantwoording"].iter_rows(min_row=4, max_col=2, values_only=True))
-    assert rows["Peildatum"].date() == date(PAST, 12, 31)
+    assert rows["Peildatum"].date() == date(past_year, 12, 31)
 
 
-def test_annex_rows_grow_with_their_text(client, session, setup):
+def test_annex_rows_grow_with_their_text(client, session, setup, past_year):
     _signed_in(client, session)
-    wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/rapportage/werkboek.xlsx?jaar={PAST}").data))
+    wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/rapportage/werkboek.xlsx?jaar={past_year}").data))
     ws = wb["Projecten"]
     header = [c.value for c in ws[_header_row(ws)]]
     row = next(r for r in ws.iter_rows() if r[0].value == "P-01")
@@ -156,42 +167,43 @@ def test_default_peildatum_rule():
     assert default_peildatum(2027, date(2026, 11, 30)) == date(2026, 11, 30)
 
 
-def test_report_page_and_downloads_default_by_year(client, session, setup):
+def test_report_page_and_downloads_default_by_year(client, session, setup, next_year, this_year, past_year, today):
     _signed_in(client, session, "lezer")
-    page = client.get(f"/rapportage?jaar={PAST}").get_data(as_text=True)
-    end = date(PAST, 12, 31)
-    assert f"Stand van zaken {PAST}, stand t/m {datum_lang(end)}" in page
+    page = client.get(f"/rapportage?jaar={past_year}").get_data(as_text=True)
+    end = date(past_year, 12, 31)
+    assert f"Stand van zaken {past_year}, stand t/m {datum_lang(end)}" in page
     assert f"peildatum={end.isoformat()}" in page  # the downloads take the same stand
     # The form sends an empty peildatum when none was chosen: still the default.
-    assert f"stand t/m {datum_lang(end)}" in client.get(f"/rapportage?jaar={PAST}&peildatum=").get_data(as_text=True)
-    chosen = client.get(f"/rapportage?jaar={PAST}&peildatum={PAST}-06-30").get_data(as_text=True)
-    assert f"stand t/m {datum_lang(date(PAST, 6, 30))}" in chosen
+    empty = client.get(f"/rapportage?jaar={past_year}&peildatum=").get_data(as_text=True)
+    assert f"stand t/m {datum_lang(end)}" in empty
+    chosen = client.get(f"/rapportage?jaar={past_year}&peildatum={past_year}-06-30").get_data(as_text=True)
+    assert f"stand t/m {datum_lang(date(past_year, 6, 30))}" in chosen
 
-    now = client.get(f"/rapportage?jaar={NOW}").get_data(as_text=True)
-    assert f"Stand van zaken {NOW}, stand t/m {datum_lang(TODAY)}" in now and "nog niet begonnen" not in now
-    later = client.get(f"/rapportage?jaar={NEXT}").get_data(as_text=True)
-    assert f"Stand van zaken {NEXT}, stand t/m {datum_lang(TODAY)}" in later
-    assert f"{NEXT} is nog niet begonnen" in later
+    now = client.get(f"/rapportage?jaar={this_year}").get_data(as_text=True)
+    assert f"Stand van zaken {this_year}, stand t/m {datum_lang(today)}" in now and "nog niet begonnen" not in now
+    later = client.get(f"/rapportage?jaar={next_year}").get_data(as_text=True)
+    assert f"Stand van zaken {next_year}, stand t/m {datum_lang(today)}" in later
+    assert f"{next_year} is nog niet begonnen" in later
 
-    wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/rapportage/werkboek.xlsx?jaar={PAST}").data))
-    assert f"{PAST}, stand t/m {end:%d-%m-%Y}" in wb["Samenvatting"]["A1"].value
+    wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/rapportage/werkboek.xlsx?jaar={past_year}").data))
+    assert f"{past_year}, stand t/m {end:%d-%m-%Y}" in wb["Samenvatting"]["A1"].value
     assert f"stand t/m {end:%d-%m-%Y}" in wb["Samenvatting"].oddHeader.center.text
-    html = client.get(f"/rapportage/stand.html?jaar={PAST}").get_data(as_text=True)
+    html = client.get(f"/rapportage/stand.html?jaar={past_year}").get_data(as_text=True)
     assert f"stand t/m {datum_lang(end)}" in html
-    wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/rapportage/werkboek.xlsx?jaar={NOW}").data))
-    assert f"{NOW}, stand t/m {TODAY:%d-%m-%Y}" in wb["Samenvatting"]["A1"].value
+    wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/rapportage/werkboek.xlsx?jaar={this_year}").data))
+    assert f"{this_year}, stand t/m {today:%d-%m-%Y}" in wb["Samenvatting"]["A1"].value
 
 
-def test_cli_defaults_by_year(runner, session, setup, tmp_path):
+def test_cli_defaults_by_year(runner, session, setup, tmp_path, next_year, this_year, past_year, today):
     out = tmp_path / "nu.xlsx"
-    result = runner.invoke(args=["report", "xlsx", "--programme", "PRT", "--year", str(NOW), "--out", str(out)])
+    result = runner.invoke(args=["report", "xlsx", "--programme", "PRT", "--year", str(this_year), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert f"stand t/m {datum_lang(TODAY)}" in result.output
-    assert f"{NOW}, stand t/m {TODAY:%d-%m-%Y}" in openpyxl.load_workbook(out)["Samenvatting"]["A1"].value
+    assert f"stand t/m {datum_lang(today)}" in result.output
+    assert f"{this_year}, stand t/m {today:%d-%m-%Y}" in openpyxl.load_workbook(out)["Samenvatting"]["A1"].value
     html = tmp_path / "later.html"
-    result = runner.invoke(args=["report", "html", "--programme", "PRT", "--year", str(NEXT), "--out", str(html)])
+    result = runner.invoke(args=["report", "html", "--programme", "PRT", "--year", str(next_year), "--out", str(html)])
     assert result.exit_code == 0, result.output
-    assert f"stand t/m {datum_lang(TODAY)}" in result.output and f"{NEXT} is nog niet begonnen" in result.output
-    result = runner.invoke(args=["report", "html", "--programme", "PRT", "--year", str(PAST), "--out", str(html)])
-    assert f"stand t/m {datum_lang(date(PAST, 12, 31))}" in result.output
-    assert f"stand t/m {datum_lang(date(PAST, 12, 31))}" in html.read_text()
+    assert f"stand t/m {datum_lang(today)}" in result.output and f"{next_year} is nog niet begonnen" in result.output
+    result = runner.invoke(args=["report", "html", "--programme", "PRT", "--year", str(past_year), "--out", str(html)])
+    assert f"stand t/m {datum_lang(date(past_year, 12, 31))}" in result.output
+    assert f"stand t/m {datum_lang(date(past_year, 12, 31))}" in html.read_text()
