@@ -111,6 +111,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             **{name: os.environ.get(name, "") for name in (
                 "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM", "BASE_URL")},
         )
+        from core import sso
+
+        sso.configure(app, os.environ)
         proxies = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
         if proxies:
             # Behind a TLS proxy: take the client address and https from its X-Forwarded-* headers,
@@ -186,6 +189,9 @@ def _register_blueprints(app: Flask) -> None:
     from api.web import init_app as init_api
 
     init_api(app)
+    from core import sso
+
+    sso.init_app(app)
 
 
 def _register_cli(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """User administration for the beheerder: add, change role, deactivate/reactivate, set a password."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, abort, current_app, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,7 +10,7 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from core import unit, users
+from core import sso, unit, users
 from core.auth import role_required
 from core.db import db
 from core.once import OnceTokenField
@@ -41,6 +41,7 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Rol"), choices=[SelectChoice(code, label) for code, label in ROLES.items()],
                        default="lezer")
     password, password_repeat = _password_fields()
+    sso_subject = StringField(_l("Kenmerk bij de identiteitsprovider (sub)"), validators=[Length(max=255)])
 
 
 class RoleForm(FlaskForm):
@@ -49,6 +50,10 @@ class RoleForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     password, password_repeat = _password_fields()
+
+
+class SsoForm(FlaskForm):
+    sso_subject = StringField(_l("Kenmerk bij de identiteitsprovider (sub)"), validators=[Length(max=255)])
 
 
 class ConfirmForm(FlaskForm):
@@ -69,24 +74,37 @@ def index():
     return render_template("users/index.html", users=rows, roles=ROLES)
 
 
+def _create(form) -> User:
+    password = form.password.data if "password" in form else None
+    user = users.create_user(db.session, current_user, form.email.data, form.name.data, form.role.data, password)
+    if "sso_subject" in form:
+        users.link_sso(db.session, current_user, user, form.sso_subject.data)
+    return user
+
+
 @bp.route("/nieuw", methods=["GET", "POST"])
 @admin_only
 def new():
     form = UserForm()
+    if current_app.config["LOCAL_LOGIN"]:
+        del form.sso_subject
+    else:
+        # Passwords are off: the new colleague signs in with the ministry account, linked right here.
+        del form.password, form.password_repeat
     if form.validate_on_submit() and (done := unit.save(
-            form, lambda: users.create_user(db.session, current_user, form.email.data, form.name.data,
-                                            form.role.data, form.password.data),
+            form, lambda: _create(form),
             lambda user: _("Gebruiker %(email)s toegevoegd.", email=user.email), url_for("users.index"))):
         return done
     return render_template("users/new.html", form=form, hint=_PASSWORD_HINT), 400 if form.errors else 200
 
 
-def _detail(user, role_form=None, password_form=None, status: int = 200):
+def _detail(user, role_form=None, password_form=None, sso_form=None, status: int = 200):
     role_form = role_form or RoleForm(formdata=None, role=user.role)
     password_form = password_form or PasswordForm(formdata=None)
+    sso_form = sso_form or SsoForm(formdata=None, sso_subject=user.sso_subject)
     return render_template("users/detail.html", user=user, role_form=role_form, password_form=password_form,
-                           confirm=ConfirmForm(formdata=None), hint=_PASSWORD_HINT,
-                           is_self=user.id == current_user.id), status
+                           sso_form=sso_form, sso=sso.enabled(), confirm=ConfirmForm(formdata=None),
+                           hint=_PASSWORD_HINT, is_self=user.id == current_user.id), status
 
 
 @bp.route("/<int:user_id>")
@@ -119,6 +137,19 @@ def set_password(user_id: int):
             url_for("users.detail", user_id=user.id))):
         return done
     return _detail(user, password_form=form, status=400)
+
+
+@bp.route("/<int:user_id>/sso", methods=["POST"])
+@admin_only
+def link_sso(user_id: int):
+    user = _user(user_id)
+    form = SsoForm()
+    if form.validate_on_submit() and (done := unit.save(
+            form, lambda: users.link_sso(db.session, current_user, user, form.sso_subject.data),
+            _("SSO-koppeling van %(email)s opgeslagen.", email=user.email),
+            url_for("users.detail", user_id=user.id))):
+        return done
+    return _detail(user, sso_form=form, status=400)
 
 
 @bp.route("/<int:user_id>/<any(activeren, deactiveren):action>", methods=["POST"])

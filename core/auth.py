@@ -134,7 +134,7 @@ def _failed(response) -> bool:
     return response.status_code != 302
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """No line breaks or control characters from user input in the log (log injection)."""
     return "".join(ch if ch.isprintable() else "?" for ch in text)[:254]
 
@@ -143,31 +143,48 @@ def _printable(text: str) -> str:
 @limiter.limit("20 per minute", methods=["POST"], deduct_when=_failed)
 @limiter.limit("5 per minute", key_func=_login_account, methods=["POST"], deduct_when=_failed)
 def login():
+    from core import sso
+
+    if not current_app.config.get("LOCAL_LOGIN", True):
+        # Passwords are off (LOCAL_LOGIN=0): only the ministry account signs in, whatever is posted.
+        status = 403 if request.method == "POST" else 200
+        return render_template("auth/login.html", form=None, sso=sso.enabled()), status
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = authenticate(db.session, email, form.password.data)
         if user is not None:
-            next_url = _safe_next(request.args.get("next"), landing_url(user))
-            # A fresh session at login: nothing from before the login carries over.
-            session.clear()
-            if user.needs_second_factor:
-                session["pending"] = {"user": user.id, "at": _now(), "next": next_url}
-                return redirect(url_for("auth.second_factor" if user.totp_secret else "auth.enrol"))
-            _complete_login(user)
-            return redirect(next_url)
-        current_app.logger.warning("Mislukte inlog voor %r vanaf %s", _printable(email), request.remote_addr)
+            return complete_login_or_ask_code(user, request.args.get("next"))
+        current_app.logger.warning("Mislukte inlog voor %r vanaf %s", printable(email), request.remote_addr)
         # One message for unknown user and wrong password: no account probing.
         form.password.errors.append(_("E-mailadres of wachtwoord is onjuist."))
-    return render_template("auth/login.html", form=form), (200 if not form.errors else 400)
+    return render_template("auth/login.html", form=form, sso=sso.enabled()), (200 if not form.errors else 400)
 
 
-def _complete_login(user: User) -> None:
+def complete_login_or_ask_code(user: User, next_url: str | None, *, skip_code: bool = False,
+                               keep: dict | None = None, via: str = "wachtwoord"):
+    """The first factor held (a password, or the identity provider): log in, or ask the TOTP code first.
+
+    `skip_code` when the identity provider vouched for a second factor itself; `keep` survives the
+    fresh session (the provider's id token, for logout).
+    """
+    next_url = _safe_next(next_url, landing_url(user))
+    # A fresh session at login: nothing from before the login carries over.
+    session.clear()
+    session.update({key: value for key, value in (keep or {}).items() if value})
+    if user.needs_second_factor and not skip_code:
+        session["pending"] = {"user": user.id, "at": _now(), "next": next_url, "via": via}
+        return redirect(url_for("auth.second_factor" if user.totp_secret else "auth.enrol"))
+    _complete_login(user, via)
+    return redirect(next_url)
+
+
+def _complete_login(user: User, via: str) -> None:
     session.pop("pending", None)
     login_user(user)
     session.permanent = True
     session["login_at"] = session["seen_at"] = _now()
-    current_app.logger.info("Ingelogd: gebruiker %s vanaf %s", user.id, request.remote_addr)
+    current_app.logger.info("Ingelogd (%s): gebruiker %s vanaf %s", via, user.id, request.remote_addr)
 
 
 def _pending_user() -> User | None:
@@ -212,9 +229,9 @@ def second_factor():
         step = _code_step(user.totp_secret, form.code.data)
         if step is not None and use_totp_step(db.session, user, step):
             db.session.commit()
-            next_url = session["pending"]["next"]
-            _complete_login(user)
-            return redirect(next_url)
+            pending = session["pending"]
+            _complete_login(user, pending.get("via", "wachtwoord"))
+            return redirect(pending["next"])
         db.session.rollback()
         current_app.logger.warning("%s tweede-factorcode voor gebruiker %s vanaf %s",
                                    "Onjuiste" if step is None else "Hergebruikte", user.id, request.remote_addr)
@@ -236,12 +253,12 @@ def enrol():
     if form.validate_on_submit():
         step = _code_step(secret, form.code.data)
         if step is not None:
-            next_url = session["pending"]["next"]
+            pending = session["pending"]
             enable_totp(db.session, user, secret, step)
             db.session.commit()
-            _complete_login(user)
+            _complete_login(user, pending.get("via", "wachtwoord"))
             flash(_("Tweestapsverificatie is ingesteld."), "info")
-            return redirect(next_url)
+            return redirect(pending["next"])
         form.code.errors.append(str(_WRONG_CODE))
     return _enrol_page(form, user, secret)
 
@@ -297,8 +314,12 @@ def end_session(message: str) -> None:
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    from core import sso
+
+    # Read before the session ends: signed in through the provider, the provider's session ends too.
+    provider_logout = sso.logout_url()
     end_session(_("U bent uitgelogd."))
-    return redirect(url_for("auth.login"))
+    return redirect(provider_logout or url_for("auth.login"))
 
 
 @bp.before_app_request

@@ -15,7 +15,7 @@ from core.auditkey import audit_keys
 from core.backup import create_backup, restore_backup
 from core.db import db
 from core.errors import DomainError
-from core.users import ROLES, SystemActor, by_email, create_user, reset_password
+from core.users import ROLES, SystemActor, by_email, create_user, link_sso, reset_password
 
 #: Who acts for a command typed on the server: whoever has that shell is trusted as a beheerder.
 CLI_ACTOR = SystemActor("systeem (cli)")
@@ -48,6 +48,16 @@ def set_password(email: str, password_stdin: bool) -> None:
     if not user.active:
         click.echo(f"Let op: {user.email} is gedeactiveerd en kan pas inloggen als een beheerder het account "
                    "weer activeert.")
+
+
+@users_cli.command("link-sso")
+@click.argument("email")
+@click.argument("subject")
+def link_sso_command(email: str, subject: str) -> None:
+    """Koppel een gebruiker aan zijn account bij de identiteitsprovider (het `sub`-kenmerk; leeg ontkoppelt)."""
+    user = unit.in_cli(lambda: link_sso(db.session, CLI_ACTOR, by_email(db.session, email), subject))
+    click.echo(f"{user.email} logt via de identiteitsprovider in als {user.sso_subject}." if user.sso_subject
+               else f"{user.email} is niet meer aan de identiteitsprovider gekoppeld.")
 
 
 def _read_password(from_stdin: bool, prompt: str = "Wachtwoord") -> str:

@@ -45,6 +45,8 @@ POLICY: dict[str, Rule] = {
     "auth.second_factor": PUBLIC,
     "auth.enrol": PUBLIC,
     "auth.logout": PUBLIC,
+    "sso.start": PUBLIC,
+    "sso.callback": PUBLIC,
     "auth.account_two_factor": Rule(ALL),
     # Reading: every role. The internal report version is checked in the view (finance only).
     "reports.dashboard": Rule(ALL),
@@ -126,6 +128,7 @@ POLICY: dict[str, Rule] = {
     "users.change_role": Rule(ADMIN),
     "users.set_active": Rule(ADMIN),
     "users.set_password": Rule(ADMIN),
+    "users.link_sso": Rule(ADMIN),
     # Scenarios: finance roles make, fill and adopt them; every role reads them (shareable with lezers).
     "scenarios.index": Rule(ALL, post_roles=FINANCE),
     "scenarios.detail": Rule(ALL),

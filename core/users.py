@@ -64,6 +64,8 @@ class User(Base):
     totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
     #: The last TOTP time step that logged in; a code is accepted once (ASVS 2.8.4).
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    #: Who this user is at the ministry's identity provider (the `sub` claim), set by a beheerder (core.sso).
+    sso_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     # The four members Flask-Login expects, written out so this module needs no Flask.
@@ -138,8 +140,11 @@ def check_password(password: str) -> None:
         )
 
 
-def create_user(session, actor: Actor, email: str, name: str, role: str, password: str) -> User:
-    """Add a user after checking role, e-mail and password; only a beheerder may; audited, never commits."""
+def create_user(session, actor: Actor, email: str, name: str, role: str, password: str | None) -> User:
+    """Add a user after checking role, e-mail and password; only a beheerder may; audited, never commits.
+
+    Without a password (sign-in only through the identity provider) the account gets one nobody knows.
+    """
     _require_admin(actor)
     email = (email or "").strip().lower()
     if "@" not in email or len(email) > 254:
@@ -151,7 +156,7 @@ def create_user(session, actor: Actor, email: str, name: str, role: str, passwor
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise Conflict(f"Er bestaat al een gebruiker met e-mailadres {email}.", field="email")
     user = User(email=email, name=name.strip(), role=role, active=True)
-    user.set_password(password)
+    user.set_password(secrets.token_urlsafe(32) if password is None else password)
     session.add(user)
     record(session, actor, "create", user, {"after": snapshot(user)})
     return user
@@ -232,6 +237,36 @@ def reset_password(session, actor: Actor, user: User, password: str) -> User:
     user.session_token = new_session_token()
     record(session, actor, "set_password", user, {"after": {"password": "gewijzigd"}})
     return user
+
+
+def link_sso(session, actor: Actor, user: User, subject: str | None) -> User:
+    """Tie a user to their account at the identity provider (its `sub`), or untie with an empty subject.
+
+    The subject is the provider's stable name for the person; one subject belongs to one user.
+    """
+    _require_admin(actor)
+    subject = (subject or "").strip() or None
+    if subject is not None and (len(subject) > 255 or not subject.isprintable()):
+        raise ValidationError("Een SSO-kenmerk heeft hoogstens 255 leesbare tekens.", field="sso_subject")
+    if subject == user.sso_subject:
+        return user
+    if subject is not None and session.scalar(
+            select(User.id).where(User.sso_subject == subject, User.id != user.id)) is not None:
+        raise Conflict("Dit SSO-kenmerk hoort al bij een andere gebruiker.", field="sso_subject")
+    before = snapshot(user)
+    user.sso_subject = subject
+    # Another identity now opens this account: sessions of the old one end.
+    user.session_token = new_session_token()
+    record(session, actor, "update", user, diff(before, snapshot(user)))
+    return user
+
+
+def by_sso(session, *, subject: str | None = None, email: str | None = None) -> User | None:
+    """The user the identity provider's claim names: by subject, or by e-mail where so configured."""
+    if subject:
+        return session.scalar(select(User).where(User.sso_subject == subject))
+    email = (email or "").strip().lower()
+    return session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
 
 
 def by_email(session, email: str) -> User:

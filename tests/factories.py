@@ -13,6 +13,8 @@ from projects.models import Project
 
 _seq = itertools.count(1)
 PASSWORD = "correct-horse-battery"
+#: The client secret the sign-in tests give the app for their identity provider (tests/test_sso.py).
+OIDC_CLIENT_SECRET = "oidc-client-secret-for-the-tests"
 #: Who sets up test data: a beheerder without a user row, like the demo loader.
 TEST_ACTOR = SystemActor("systeem (test)")
 #: The day test budgets count from: before every peildatum the tests ask about.

@@ -1,5 +1,4 @@
-"""Every log line the whole test run writes, checked for what must never be in a log: passwords, API tokens,
-TOTP secrets and personal notes (tests/test_zz_log_secrets.py reads the findings at the end of the run)."""
+"""Every log line of the test run, searched for secrets and personal notes (read by test_zz_log_secrets.py)."""
 from __future__ import annotations
 
 import json
@@ -8,11 +7,13 @@ import re
 from pathlib import Path
 
 from core.logs import JsonFormatter
-from tests.factories import PASSWORD
+from tests.factories import OIDC_CLIENT_SECRET, PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
-#: An API token (api.tokens: pm_ and 43 URL-safe characters) and a TOTP secret (32 base32 characters).
-PATTERNS = [re.compile(r"pm_[A-Za-z0-9_-]{30,}"), re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{32}(?![A-Za-z0-9])")]
+#: An API token (api.tokens: pm_ and 43 URL-safe characters), a TOTP secret (32 base32 characters) and a
+#: signed JWT such as the identity provider's id token (base64url JSON header and claims).
+PATTERNS = [re.compile(r"pm_[A-Za-z0-9_-]{30,}"), re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{32}(?![A-Za-z0-9])"),
+            re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.")]
 
 
 def _notes() -> list[str]:
@@ -41,7 +42,7 @@ class Watch(logging.Handler):
         self.setFormatter(JsonFormatter())
         self.lines = 0
         self.findings: list[str] = []
-        self.words = [PASSWORD, *_notes()]
+        self.words = [PASSWORD, OIDC_CLIENT_SECRET, *_notes()]
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
