@@ -107,6 +107,8 @@ def create_app(test_config: dict | None = None) -> Flask:
             # /metrics answers only with this bearer token (core.health); without it, it does not exist.
             METRICS_TOKEN=os.environ.get("METRICS_TOKEN", ""),
             RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+            # Apart from other apps' counters in the same Redis.
+            RATELIMIT_KEY_PREFIX=os.environ.get("RATELIMIT_KEY_PREFIX", "programmamonitor"),
             # Mail for the reporting rounds (rounds.mail); without MAIL_SERVER mail is off.
             **{name: os.environ.get(name, "") for name in (
                 "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM", "BASE_URL")},
