@@ -15,7 +15,14 @@ from core.auditkey import audit_keys
 from core.backup import create_backup, restore_backup
 from core.db import db
 from core.errors import DomainError
-from core.users import ROLES, SystemActor, by_email, create_user, link_sso, reset_password
+from core.users import (
+    ROLES,
+    SystemActor,
+    by_email,
+    create_user,
+    link_sso,
+    reset_password,
+)
 
 #: Who acts for a command typed on the server: whoever has that shell is trusted as a beheerder.
 CLI_ACTOR = SystemActor("systeem (cli)")
