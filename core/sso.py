@@ -1,6 +1,8 @@
 """Sign-in through the ministry's identity provider (OpenID Connect, code flow with PKCE, via Authlib)."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.flask_client import OAuth
@@ -64,6 +66,8 @@ def init_app(app: Flask) -> None:
         client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256", "default_timeout": 10},
     )
     app.extensions["sso"] = oauth
+    issuer_origin = "{0.scheme}://{0.netloc}".format(urlsplit(issuer))
+    app.config["CSP_FORM_ACTION_EXTRA"] = f" {issuer_origin}"
 
 
 def enabled() -> bool:

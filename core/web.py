@@ -212,7 +212,7 @@ def _is_connection_error(error) -> bool:
 #: Plotly sets inline styles on its SVG, so styles may be inline, scripts never.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-       "form-action 'self'")
+       "form-action 'self'")  # last, so core.sso can add the identity provider's origin
 
 
 def _security_headers(response):
@@ -220,7 +220,9 @@ def _security_headers(response):
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Content-Security-Policy", CSP)
+    # Logout is a form whose answer may send the browser on to the identity provider's logout page;
+    # browsers hold a form's redirects to form-action too.
+    headers.setdefault("Content-Security-Policy", CSP + current_app.config.get("CSP_FORM_ACTION_EXTRA", ""))
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if current_user.is_authenticated and "Cache-Control" not in headers:

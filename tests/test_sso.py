@@ -1,6 +1,7 @@
 """Sign-in through the ministry's identity provider: a real OIDC provider on a free local port, the app's own pages."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -14,6 +15,7 @@ from app import create_app
 from core.audit import AuditEntry
 from core.db import db
 from core.users import link_sso
+from tests.browser import browser_on
 from tests.factories import OIDC_CLIENT_SECRET, TEST_ACTOR, login, make_user, next_code
 
 
@@ -293,3 +295,29 @@ def test_with_passwords_off_a_new_colleague_is_added_with_their_sso_subject_not_
     assert "Gebruiker nieuw@minjenv.example toegevoegd" in added.get_data(as_text=True)
     newcomer = sso_app.test_client()
     assert _sign_in(newcomer, "nn-1").status_code == 302 and "Nina Nieuw" in _signed_in_as(newcomer)
+
+
+@pytest.mark.browser
+def test_in_a_browser_a_person_signs_in_at_the_provider_lands_on_the_page_asked_and_signs_out_there_too(
+        session, sso_app, provider):
+    fin = _user(session, "financieel", subject="br-1")
+    with browser_on(sso_app) as (base, page):
+        # Saying no at the provider brings a Dutch page back, not an error.
+        page.goto(f"{base}/login")
+        page.get_by_role("link", name="Inloggen met uw ministerie-account").click()
+        page.get_by_role("button", name="Deny").click()
+        assert page.get_by_role("heading", name="Inloggen niet gelukt").is_visible()
+
+        page.goto(f"{base}/budget")
+        page.get_by_role("link", name="Inloggen met uw ministerie-account").click()
+        page.get_by_placeholder("sub").fill("br-1")
+        page.get_by_role("button", name="Authorize").click()
+        page.wait_for_url(f"{base}/budget")
+        assert page.get_by_text(fin.name).first.is_visible()
+
+        page.get_by_role("button", name="Uitloggen").click()
+        page.get_by_role("button", name="End session").click()  # the provider's own page
+        page.wait_for_url(re.compile(re.escape(f"{base}/login")))
+        assert page.get_by_text("U bent uitgelogd.").is_visible()
+        page.goto(f"{base}/budget")
+        assert "/login" in page.url
