@@ -321,3 +321,13 @@ def test_in_a_browser_a_person_signs_in_at_the_provider_lands_on_the_page_asked_
         assert page.get_by_text("U bent uitgelogd.").is_visible()
         page.goto(f"{base}/budget")
         assert "/login" in page.url
+
+
+def test_many_colleagues_behind_one_address_sign_in_but_refusals_are_limited(session, make_sso_app, provider):
+    sso_app = make_sso_app(provider, RATELIMIT_ENABLED=True)
+    _user(session, "lezer", subject="many-1")
+    # Twenty-five sign-ins from one address within the minute: a department at nine o'clock.
+    assert all(_sign_in(sso_app.test_client(), "many-1").status_code == 302 for _ in range(25))
+    # Twenty refused returns from one address, then the next is told to wait.
+    refusals = [_sign_in(sso_app.test_client(), "stranger").status_code for _ in range(21)]
+    assert refusals == [403] * 20 + [429]
