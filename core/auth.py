@@ -143,7 +143,7 @@ def printable(text: str) -> str:
 @limiter.limit("20 per minute", methods=["POST"], deduct_when=_failed)
 @limiter.limit("5 per minute", key_func=_login_account, methods=["POST"], deduct_when=_failed)
 def login():
-    from core import sso
+    from core import sso  # here, not at the top: core.sso builds on this module
 
     if not current_app.config.get("LOCAL_LOGIN", True):
         # Passwords are off (LOCAL_LOGIN=0): only the ministry account signs in, whatever is posted.
@@ -314,7 +314,7 @@ def end_session(message: str) -> None:
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    from core import sso
+    from core import sso  # as in login()
 
     # Read before the session ends: signed in through the provider, the provider's session ends too.
     provider_logout = sso.logout_url()
