@@ -68,6 +68,8 @@ SKIP = {
     "health.healthz": "JSON for the load balancer",
     "health.readyz": "JSON for the load balancer",
     "health.metrics": "Prometheus' text format",
+    "sso.start": "a redirect to the identity provider (only with OIDC_ISSUER)",
+    "sso.callback": "the identity provider's return: a redirect, or the refusal page (tests/test_sso.py, in chromium)",
     "scenarios.beslisnota_xlsx": "an .xlsx download",
     "scenarios.beslisnota_docx": "a .docx download",
     "api_docs.page": "Swagger UI: the API's documentation, laid out by Swagger UI itself (checked in make screenshots)",

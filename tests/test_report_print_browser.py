@@ -33,7 +33,8 @@ ANNEX = """() => {
     }
   }
   return {outside: out, cells: cells.length, rows: rows.length,
-          headers: [...table.tHead.rows[0].cells].map((c) => c.innerText.trim()),
+          // A soft hyphen lets a long header break; unbroken, a reader sees none.
+          headers: [...table.tHead.rows[0].cells].map((c) => c.innerText.trim().replaceAll('\u00ad', '')),
           scroll: document.documentElement.scrollWidth, inner: window.innerWidth};
 }"""
 # On a phone: every project a block of lines, each line saying which column it is.

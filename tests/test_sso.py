@@ -9,13 +9,14 @@ import oidc_provider_mock
 import pyotp
 import pytest
 import requests
+from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select
 
 from app import create_app
 from core.audit import AuditEntry
 from core.db import db
 from core.users import link_sso
-from tests.browser import browser_on
+from tests.browser import WCAG, browser_on
 from tests.factories import OIDC_CLIENT_SECRET, TEST_ACTOR, login, make_user, next_code
 
 
@@ -297,6 +298,15 @@ def test_with_passwords_off_a_new_colleague_is_added_with_their_sso_subject_not_
     assert _sign_in(newcomer, "nn-1").status_code == 302 and "Nina Nieuw" in _signed_in_as(newcomer)
 
 
+def _fits_and_passes_axe(page) -> None:
+    """On a phone and a desktop: nothing wider than the window, no WCAG 2.1 AA violation."""
+    for width in (375, 1280):
+        page.set_viewport_size({"width": width, "height": 800})
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        result = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]})
+        assert result.violations_count == 0, result.generate_report()
+
+
 @pytest.mark.browser
 def test_in_a_browser_a_person_signs_in_at_the_provider_lands_on_the_page_asked_and_signs_out_there_too(
         session, sso_app, provider):
@@ -307,6 +317,9 @@ def test_in_a_browser_a_person_signs_in_at_the_provider_lands_on_the_page_asked_
         page.get_by_role("link", name="Inloggen met uw ministerie-account").click()
         page.get_by_role("button", name="Deny").click()
         assert page.get_by_role("heading", name="Inloggen niet gelukt").is_visible()
+        _fits_and_passes_axe(page)
+        page.goto(f"{base}/login")
+        _fits_and_passes_axe(page)
 
         page.goto(f"{base}/budget")
         page.get_by_role("link", name="Inloggen met uw ministerie-account").click()

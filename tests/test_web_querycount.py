@@ -45,6 +45,8 @@ NOT_WALKED: dict[str, str] = {
     "api_docs.static": "the API docs page's one script file, read from disk (no query)",
     "scenarios.fund": "a redirect to scenarios.entry_new (walked)",
     "health.metrics": "exists only with METRICS_TOKEN (tests/test_health.py); reads no table",
+    "sso.start": "exists only with OIDC_ISSUER: a redirect to the identity provider (tests/test_sso.py)",
+    "sso.callback": "exists only with OIDC_ISSUER: one user lookup by its subject (tests/test_sso.py)",
 }
 #: Extra query strings per endpoint (besides the bare URL), and the roles they are for (None: the rule's).
 VARIANTS: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {
