@@ -88,7 +88,13 @@ def _only_with_a_provider():
 def start():
     """Off to the provider; Authlib keeps state, nonce and the PKCE verifier in this session."""
     session["sso_next"] = request.args.get("next") or ""
-    return _client().authorize_redirect(url_for("sso.callback", _external=True))
+    try:
+        return _client().authorize_redirect(url_for("sso.callback", _external=True))
+    except (OAuthError, requests.RequestException, ValueError) as error:
+        # Its discovery document unreachable or unreadable: say so, never a 500.
+        current_app.logger.error("Identiteitsprovider niet bereikbaar: %s", printable(type(error).__name__))
+        return _refused(_("De identiteitsprovider van het ministerie is nu niet bereikbaar. Probeer het over een "
+                          "paar minuten opnieuw."), 503)
 
 
 def _refused(message: str, status: int = 403):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -344,3 +345,12 @@ def test_many_colleagues_behind_one_address_sign_in_but_refusals_are_limited(ses
     # Twenty refused returns from one address, then the next is told to wait.
     refusals = [_sign_in(sso_app.test_client(), "stranger").status_code for _ in range(21)]
     assert refusals == [403] * 20 + [429]
+
+
+def test_a_provider_that_is_down_gets_a_dutch_page_not_an_error(session, make_sso_app):
+    with socket.socket() as s:  # a free port: nothing answers there once it is closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sso_app = make_sso_app(f"http://127.0.0.1:{port}")
+    down = sso_app.test_client().get("/login/sso")
+    assert down.status_code == 503 and "niet bereikbaar" in down.get_data(as_text=True)
