@@ -159,6 +159,9 @@ def test_a_tampered_or_foreign_state_is_refused(session, sso_app, provider):
     # The real answer, carried to another browser (a login forced on someone): no state there, refused.
     other = sso_app.test_client()
     assert other.get(back.headers["Location"]).status_code == 400 and _signed_in_as(other) == ""
+    # And a return with nothing at all, or only an error from the provider.
+    assert other.get("/login/sso/terug").status_code == 400
+    assert other.get("/login/sso/terug?error=server_error&state=x").status_code == 400
 
 
 def test_a_used_or_expired_code_is_refused(session, sso_app, provider):
