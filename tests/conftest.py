@@ -9,6 +9,10 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+# Authlib puts an "always show" filter for its deprecation warnings in front of every other at its import.
+# Imported here, before the tests are collected, so pytest.ini's filters (applied per collection and test)
+# come before it.
+import authlib.deprecate  # noqa: F401
 import flask_migrate
 import psycopg
 import pytest
