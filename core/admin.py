@@ -33,6 +33,10 @@ def _password_fields():
     return password, repeat
 
 
+def _sso_subject_field():
+    return StringField(_l("Kenmerk bij de identiteitsprovider (sub)"), validators=[Length(max=255)])
+
+
 class UserForm(FlaskForm):
     form_token = OnceTokenField()
     email = EmailField(_l("E-mailadres"), validators=[DataRequired(_l("Vul een e-mailadres in.")), Length(max=254)])
@@ -41,7 +45,7 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Rol"), choices=[SelectChoice(code, label) for code, label in ROLES.items()],
                        default="lezer")
     password, password_repeat = _password_fields()
-    sso_subject = StringField(_l("Kenmerk bij de identiteitsprovider (sub)"), validators=[Length(max=255)])
+    sso_subject = _sso_subject_field()
 
 
 class RoleForm(FlaskForm):
@@ -53,7 +57,7 @@ class PasswordForm(FlaskForm):
 
 
 class SsoForm(FlaskForm):
-    sso_subject = StringField(_l("Kenmerk bij de identiteitsprovider (sub)"), validators=[Length(max=255)])
+    sso_subject = _sso_subject_field()
 
 
 class ConfirmForm(FlaskForm):

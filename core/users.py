@@ -118,8 +118,7 @@ def authenticate(session, email: str, password: str) -> User | None:
     An unknown or inactive e-mail is verified against a dummy hash, so every refusal costs one
     argon2 verification and the answer time does not tell which addresses have an account.
     """
-    email = (email or "").strip().lower()
-    user = session.scalar(select(User).where(func.lower(User.email) == email))
+    user = with_email(session, email)
     if user is None or not user.active:
         try:
             _hasher.verify(_dummy_hash(), password or "")
@@ -265,16 +264,20 @@ def by_sso(session, *, subject: str | None = None, email: str | None = None) -> 
     """The user the identity provider's claim names: by subject, or by e-mail where so configured."""
     if subject:
         return session.scalar(select(User).where(User.sso_subject == subject))
+    return with_email(session, email) if (email or "").strip() else None
+
+
+def with_email(session, email: str | None) -> User | None:
+    """The user with this e-mail address (any case, spaces around it ignored), else None."""
     email = (email or "").strip().lower()
-    return session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
+    return session.scalar(select(User).where(func.lower(User.email) == email))
 
 
 def by_email(session, email: str) -> User:
     """The user with this e-mail address (any case), else NotFound: the CLI names users by e-mail."""
-    email = (email or "").strip().lower()
-    user = session.scalar(select(User).where(func.lower(User.email) == email))
+    user = with_email(session, email)
     if user is None:
-        raise NotFound(f"Er is geen gebruiker met e-mailadres {email}.", field="email")
+        raise NotFound(f"Er is geen gebruiker met e-mailadres {(email or '').strip().lower()}.", field="email")
     return user
 
 

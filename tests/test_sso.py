@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import socket
+from contextlib import ExitStack
 from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -25,16 +26,13 @@ from tests.factories import OIDC_CLIENT_SECRET, TEST_ACTOR, login, make_user, ne
 def provider_factory(monkeypatch):
     """Start OIDC providers (oidc-provider-mock, nonce required) on free ports; each stops with the test."""
     monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # the local provider speaks http, not https
-    servers = []
+    with ExitStack() as servers:
 
-    def start(**options):
-        server = oidc_provider_mock.run_server_in_thread(require_nonce=True, **options)
-        servers.append(server)
-        return f"http://localhost:{server.__enter__().server_port}"
+        def start(**options):
+            server = servers.enter_context(oidc_provider_mock.run_server_in_thread(require_nonce=True, **options))
+            return f"http://localhost:{server.server_port}"
 
-    yield start
-    for server in reversed(servers):
-        server.__exit__(None, None, None)
+        yield start
 
 
 @pytest.fixture
