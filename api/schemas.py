@@ -1,13 +1,10 @@
 """The API's request and response shapes (marshmallow): the OpenAPI document is generated from these."""
 from __future__ import annotations
 
-import re
-from datetime import timezone
-from decimal import Decimal
-
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from api.fields import Amount, Day, Int, Items, Moment, Obj, Schema, Share, Text, one_of
 from budget.models import MUTATION_KINDS, MUTATION_MOMENTS, PAYMENT_KINDS
 from core.validate import YEAR_MAX, YEAR_MIN
 from projects.models import (
@@ -18,99 +15,6 @@ from projects.models import (
     RAG,
     STATUSES,
 )
-
-#: Amounts travel as text with a decimal point and at most two decimals: a JSON number would be a float.
-AMOUNT_PATTERN = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"
-_AMOUNT = re.compile(AMOUNT_PATTERN)
-
-
-class _Dutch:
-    """The messages every field shares, in Dutch (marshmallow's own are English)."""
-
-    default_error_messages = {
-        "required": "Dit veld is verplicht.",
-        "null": "Dit veld mag niet leeg (null) zijn.",
-        "validator_failed": "Ongeldige waarde.",
-    }
-
-
-class Text(_Dutch, fields.String):
-    default_error_messages = {"invalid": "Geef hier tekst.", "invalid_utf8": "Geen geldige UTF-8-tekst."}
-
-
-class Int(_Dutch, fields.Integer):
-    default_error_messages = {"invalid": "Geef een geheel getal.", "too_large": "Dit getal is te groot."}
-
-
-class Day(_Dutch, fields.Date):
-    default_error_messages = {"invalid": "Geef een datum als JJJJ-MM-DD.", "format": "Geef een datum als JJJJ-MM-DD."}
-
-
-class Moment(_Dutch, fields.DateTime):
-    default_error_messages = {"invalid": "Geef een tijdstip (ISO 8601)."}
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        # Stored in UTC; SQLite hands it back without its zone, and RFC 3339 wants one.
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return super()._serialize(value, attr, obj, **kwargs)
-
-
-class Flag(_Dutch, fields.Boolean):
-    default_error_messages = {"invalid": "Geef true of false."}
-
-
-class Items(_Dutch, fields.List):
-    default_error_messages = {"invalid": "Geef een lijst."}
-
-
-class Obj(_Dutch, fields.Nested):
-    default_error_messages = {"type": "Geef een object."}
-
-
-class Amount(_Dutch, fields.Field):
-    """Euros as text, '1250.00' or '-500': exact, never a float."""
-
-    default_error_messages = {"invalid": "Geef een bedrag als tekst met een punt en hoogstens twee decimalen, "
-                                         "bijvoorbeeld \"1250.00\"."}
-
-    def __init__(self, **kwargs):
-        metadata = {"type": "string", "pattern": AMOUNT_PATTERN, "example": "1250.00", **kwargs.pop("metadata", {})}
-        super().__init__(metadata=metadata, **kwargs)
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else format(Decimal(value).quantize(Decimal("0.01")), "f")
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str) or not _AMOUNT.match(value):
-            raise self.make_error("invalid")
-        return Decimal(value)
-
-
-class Share(_Dutch, fields.Field):
-    """A share as a fraction rounded once to 0,1 % (0.553 is 55,3 %), as every output has it; null without a base."""
-
-    def __init__(self, **kwargs):
-        super().__init__(metadata={"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{3}$", "example": "0.553",
-                                   "description": "Fractie, afgerond op 0,1 %: 0.553 is 55,3 %."},
-                         allow_none=True, **kwargs)
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else format(Decimal(value), "f")
-
-
-def _one_of(codes: dict) -> validate.OneOf:
-    return validate.OneOf(list(codes), error="Kies uit: {choices}.")
-
-
-class Schema(ma.Schema):
-    """Unknown fields are refused in Dutch; the order of the fields is the document's."""
-
-    class Meta:
-        ordered = True
-
-    error_messages = {"unknown": "Onbekend veld.", "type": "Geef een JSON-object."}
-
 
 # --- Reading -----------------------------------------------------------------------------------------
 
@@ -173,11 +77,11 @@ class FiguresSchema(Schema):
 
 
 class ProjectQuery(Schema):
-    categorie = Text(validate=_one_of(CATEGORIES))
-    lijn = Text(validate=_one_of(LINES))
-    status = Text(validate=_one_of(STATUSES))
+    categorie = Text(validate=one_of(CATEGORIES))
+    lijn = Text(validate=one_of(LINES))
+    status = Text(validate=one_of(STATUSES))
     organisatie = Int(validate=validate.Range(min=1, max=2**31 - 1, error="Geef een organisatienummer."))
-    vorm = Text(validate=_one_of(EXPLOITATION_FORMS))
+    vorm = Text(validate=one_of(EXPLOITATION_FORMS))
     zoek = Text(validate=validate.Length(max=100, error="Hoogstens {max} tekens."))
     sorteer = Text(load_default="code", validate=validate.OneOf(
         ["code", "titel", "categorie", "lijn", "status", "organisatie", "verplicht", "betaald", "resterend"],
@@ -192,11 +96,11 @@ class ProjectSchema(Schema):
     code = Text(required=True)
     titel = Text(required=True)
     samenvatting = Text(required=True)
-    categorie = Text(required=True, validate=_one_of(CATEGORIES))
-    programmalijn = Text(required=True, validate=_one_of(LINES))
-    instrument = Text(required=True, validate=_one_of(INSTRUMENTS))
-    status = Text(required=True, validate=_one_of(STATUSES))
-    vormen = Items(Text(validate=_one_of(EXPLOITATION_FORMS)), required=True)
+    categorie = Text(required=True, validate=one_of(CATEGORIES))
+    programmalijn = Text(required=True, validate=one_of(LINES))
+    instrument = Text(required=True, validate=one_of(INSTRUMENTS))
+    status = Text(required=True, validate=one_of(STATUSES))
+    vormen = Items(Text(validate=one_of(EXPLOITATION_FORMS)), required=True)
     organisatie = Text(required=True, allow_none=True)
     startdatum = Day(required=True, allow_none=True)
     einddatum = Day(required=True, allow_none=True)
@@ -238,7 +142,7 @@ class AdjustmentSchema(Schema):
 class PaymentSchema(Schema):
     id = Int(required=True)
     datum = Day(required=True)
-    soort = Text(required=True, validate=_one_of(PAYMENT_KINDS))
+    soort = Text(required=True, validate=one_of(PAYMENT_KINDS))
     bedrag = Amount(required=True)
     kenmerk = Text(required=True, allow_none=True)
     omschrijving = Text(required=True)
@@ -325,8 +229,8 @@ class IdempotencyHeader(Schema):
 
 
 class StatusUpdateIn(Schema):
-    status = Text(required=True, validate=_one_of(STATUSES))
-    voortgang = Text(required=True, validate=_one_of(RAG), metadata={"description": "op_koers, risico of achter."})
+    status = Text(required=True, validate=one_of(STATUSES))
+    voortgang = Text(required=True, validate=one_of(RAG), metadata={"description": "op_koers, risico of achter."})
     datum = Day(required=True)
     toelichting = Text(load_default="", validate=validate.Length(max=5000, error="Hoogstens {max} tekens."),
                        metadata={"description": "Interne toelichting op de voortgang."})
@@ -367,7 +271,7 @@ class AdjustmentIn(Schema):
 class PaymentIn(Schema):
     datum = Day(required=True)
     bedrag = Amount(required=True)
-    soort = Text(required=True, validate=_one_of(PAYMENT_KINDS))
+    soort = Text(required=True, validate=one_of(PAYMENT_KINDS))
     kenmerk = Text(load_default="", validate=validate.Length(max=100, error="Hoogstens {max} tekens."))
     omschrijving = Text(load_default="", validate=validate.Length(max=5000, error="Hoogstens {max} tekens."))
 
@@ -376,8 +280,8 @@ class MutationIn(Schema):
     jaar = Int(required=True, validate=validate.Range(min=YEAR_MIN, max=YEAR_MAX,
                                                       error="Het jaar moet tussen {min} en {max} liggen."))
     bedrag = Amount(required=True)
-    soort = Text(required=True, validate=_one_of({k: v for k, v in MUTATION_KINDS.items() if k != "kasschuif"}))
-    moment = Text(required=True, validate=_one_of(MUTATION_MOMENTS))
+    soort = Text(required=True, validate=one_of({k: v for k, v in MUTATION_KINDS.items() if k != "kasschuif"}))
+    moment = Text(required=True, validate=one_of(MUTATION_MOMENTS))
     reden = Text(required=True, validate=validate.Length(max=5000, error="Hoogstens {max} tekens."))
     datum = Day(required=True)
     kenmerk = Text(load_default="", validate=validate.Length(max=100, error="Hoogstens {max} tekens."))
