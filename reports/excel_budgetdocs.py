@@ -1,7 +1,8 @@
 """The workbook's sheets after the budget documents: Per instrument, Mutatieoverzicht, Verloop verplichtingen."""
 from __future__ import annotations
 
-from reports.budgetdocs import MOMENT_LEAD, MOMENT_TAIL, TOTAL, stand_label
+from reports.budgetdocs import MOMENT_LEAD, MOMENT_TAIL, TOTAL
+from reports.budgetdocs_frames import stand_label
 from reports.excel import _money_kind, _note, _Sheet, _title
 
 SHEETS = ("Per instrument", "Mutatieoverzicht", "Verloop verplichtingen")

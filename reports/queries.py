@@ -28,7 +28,7 @@ from projects.models import (
     ProjectExploitation,
     StatusUpdate,
 )
-from reports import budgetdocs
+from reports import budgetdocs, budgetdocs_frames
 
 STATE_FORMAT = 1
 STAFFING_LABEL = "Ambtelijke ondersteuning JenV"
@@ -217,7 +217,7 @@ class ReportFrames:
     #: The checks in one Dutch sentence (page, HTML report, CLI).
     controls_text: str = ""
     #: Per instrument, Mutatieoverzicht, Verloop verplichtingen; None for a snapshot frozen before them.
-    budgetdocs: budgetdocs.BudgetDocs | None = None
+    budgetdocs: budgetdocs_frames.BudgetDocs | None = None
     #: What the Samenvatting's rows need said under the table (every output shows the same words).
     summary_notes: list[str] = field(default_factory=list)
 
@@ -366,7 +366,7 @@ def frames(state: dict, year: int, internal: bool = False, *, made_at: datetime 
     rf = ReportFrames(meta=meta, summary=summary, categories=categories, lines=lines, matrix=matrix,
                       projects=projects, mutations=mutations, cumulative=cumulative, overpaid=overpaid,
                       commitments=state.get("commitments") if projects is not None else None, overruns=notes,
-                      budgetdocs=budgetdocs.frames(state, year) if projects is not None else None,
+                      budgetdocs=budgetdocs_frames.frames(state, year) if projects is not None else None,
                       summary_notes=[RELEASED_NOTE] if RELEASED_LABEL in summary.index else [])
     from reports import checks  # checks reads ReportFrames from this module
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import date
 
 from core.dates import datum
-from reports.budgetdocs import MOMENT_LEAD, MOMENT_TAIL, TOTAL, stand_label
+from reports.budgetdocs import MOMENT_LEAD, MOMENT_TAIL, TOTAL
+from reports.budgetdocs_frames import stand_label
 
 
 def add_tables(doc, rf, first_number: int, money, table, note, width_cm: float) -> int:
