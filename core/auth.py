@@ -35,6 +35,7 @@ from core.users import (
     enable_totp,
     end_totp_enrolment,
     new_session_token,
+    normal_email,
     pending_totp_secret,
     use_totp_step,
 )
@@ -126,7 +127,7 @@ def _safe_next(target: str | None, default: str) -> str:
 
 
 def _login_account() -> str:
-    return "login:" + (request.form.get("email") or "").strip().lower()
+    return "login:" + normal_email(request.form.get("email"))
 
 
 def _failed(response) -> bool:
@@ -151,7 +152,7 @@ def login():
         return render_template("auth/login.html", form=None, sso=sso.enabled()), status
     form = LoginForm()
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
+        email = normal_email(form.email.data)
         user = authenticate(db.session, email, form.password.data)
         if user is not None:
             return complete_login_or_ask_code(user, request.args.get("next"))

@@ -145,14 +145,14 @@ def create_user(session, actor: Actor, email: str, name: str, role: str, passwor
     Without a password (sign-in only through the identity provider) the account gets one nobody knows.
     """
     _require_admin(actor)
-    email = (email or "").strip().lower()
+    email = normal_email(email)
     if "@" not in email or len(email) > 254:
         raise ValidationError("Vul een geldig e-mailadres in.", field="email")
     if role not in ROLES:
         raise ValidationError(f"Onbekende rol '{role}'; kies uit {', '.join(ROLES)}.", field="role")
     if not (name or "").strip():
         raise ValidationError("Vul een naam in.", field="name")
-    if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
+    if with_email(session, email) is not None:
         raise Conflict(f"Er bestaat al een gebruiker met e-mailadres {email}.", field="email")
     user = User(email=email, name=name.strip(), role=role, active=True)
     user.set_password(secrets.token_urlsafe(32) if password is None else password)
@@ -264,20 +264,24 @@ def by_sso(session, *, subject: str | None = None, email: str | None = None) -> 
     """The user the identity provider's claim names: by subject, or by e-mail where so configured."""
     if subject:
         return session.scalar(select(User).where(User.sso_subject == subject))
-    return with_email(session, email) if (email or "").strip() else None
+    return with_email(session, email) if normal_email(email) else None
+
+
+def normal_email(email: str | None) -> str:
+    """An e-mail address as the app keeps and compares it: without spaces around it, in lower case."""
+    return (email or "").strip().lower()
 
 
 def with_email(session, email: str | None) -> User | None:
     """The user with this e-mail address (any case, spaces around it ignored), else None."""
-    email = (email or "").strip().lower()
-    return session.scalar(select(User).where(func.lower(User.email) == email))
+    return session.scalar(select(User).where(func.lower(User.email) == normal_email(email)))
 
 
 def by_email(session, email: str) -> User:
     """The user with this e-mail address (any case), else NotFound: the CLI names users by e-mail."""
     user = with_email(session, email)
     if user is None:
-        raise NotFound(f"Er is geen gebruiker met e-mailadres {(email or '').strip().lower()}.", field="email")
+        raise NotFound(f"Er is geen gebruiker met e-mailadres {normal_email(email)}.", field="email")
     return user
 
 
